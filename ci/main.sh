@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The main job: install what is missing, build, replay every bundled trace
+# through every engine, then run a short campaign of generated traces.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash ci/setup.sh
+bash ci/build.sh default
+nv=build/default/netverify
+$nv check corpora
+build/default/nv_property_tests --gtest_brief=1

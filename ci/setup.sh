@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages netverify builds with, if any is missing.
+# Idempotent; run as root on a fresh Debian machine.
+set -euo pipefail
+
+packages=(cmake make g++ git pkg-config
+          googletest libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libboost-dev)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "ci/setup.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

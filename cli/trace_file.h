@@ -1,0 +1,22 @@
+// Loading trace files for the CLI: parse with the full registry, report
+// FILE:LINE:COL diagnostics, and read a corpus file's declared mutants.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trace/op.h"
+
+namespace nv::cli {
+
+// Parses the file; on error prints "FILE:LINE:COL: message" to stderr.
+std::optional<trace::Trace> load_trace(const std::string& path);
+
+// The mutants a corpus trace says it detects: lines "# mutant: NAME".
+std::vector<std::string> declared_mutants(const std::string& path);
+
+// Checks mutant names; on an unknown one prints an error listing the known.
+bool valid_mutants(const std::vector<std::string>& names);
+
+}  // namespace nv::cli

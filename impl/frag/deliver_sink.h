@@ -1,0 +1,32 @@
+// DeliverSink: what the reassembly engine's fast API reports to its caller.
+//
+// FragImpl::receive and FragImpl::tick call the sink synchronously, in the
+// order the trace's events would appear (docs/trace.md): deliver for a
+// datagram handed up, drop for a fragment discarded on its own, kill for a
+// datagram discarded with every fragment queued for it. Only deliver is
+// required; benchmarks usually just count bytes. The sink must not call back
+// into the engine.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "trace/frag_ops.h"
+
+namespace nv::frag {
+
+class DeliverSink {
+ public:
+  virtual ~DeliverSink() = default;
+
+  // `head` is the fragment that completed the datagram, with the protocol of
+  // the fragment at offset 0; `bytes` (the reassembled payload, or a whole
+  // non-fragmented packet) is valid only during the call.
+  virtual void deliver(const Fragment& head, std::span<const uint8_t> bytes) = 0;
+  virtual void drop(const Fragment& /*f*/, std::string_view /*reason*/) {}
+  virtual void kill(std::string_view /*ns*/, Family /*family*/, uint32_t /*id*/,
+                    std::string_view /*reason*/) {}
+};
+
+}  // namespace nv::frag

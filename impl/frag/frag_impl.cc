@@ -1,0 +1,431 @@
+#include "impl/frag/frag_impl.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <span>
+#include <tuple>
+
+namespace nv::frag {
+namespace {
+
+// The largest end a fragment can have (off <= 65528, len <= 65527), hence the
+// largest datagram the reassembly buffer must hold (oversized v4 datagrams
+// are reassembled only under frag-oversize-accept).
+constexpr size_t kMaxDatagram = 65528 + 65527;
+
+// Turns what the engine reports into trace events, as the model builds them.
+class EventSink final : public DeliverSink {
+ public:
+  explicit EventSink(std::vector<trace::Event>& out) : out_(out) {}
+
+  void deliver(const Fragment& head, std::span<const uint8_t> bytes) override {
+    Fnv1a64 h;
+    h.update(bytes.data(), bytes.size());
+    out_.push_back(deliver_event(head, uint32_t(bytes.size()), h.value()));
+  }
+  void drop(const Fragment& f, std::string_view reason) override {
+    out_.push_back(drop_event(f, reason));
+  }
+  void kill(std::string_view ns, Family family, uint32_t id, std::string_view reason) override {
+    out_.push_back(kill_event(ns, family, id, reason));
+  }
+
+ private:
+  std::vector<trace::Event>& out_;
+};
+
+uint32_t v4_addr_word(const trace::Addr& a) {
+  uint32_t w;
+  std::memcpy(&w, a.bytes.data(), 4);
+  return w;
+}
+
+}  // namespace
+
+FragImpl::FragImpl(MutantSet mutants) : mutants_(mutants) { add_netns("init"); }
+
+FragImpl::~FragImpl() {
+  // Queues and skbs go back to their pools before the pools go.
+  std::vector<std::string> names;
+  for (const auto& [name, ns] : ns_) names.push_back(name);
+  for (const std::string& name : names) del_netns(name);
+}
+
+void FragImpl::apply(const trace::Op& op, std::vector<trace::Event>& out) {
+  const std::string& name = op.spec->name;
+  EventSink sink(out);
+  if (name == "frag") {
+    Fragment f = fragment_of(op);
+    auto payload = std::make_unique_for_overwrite<uint8_t[]>(f.len);
+    fill_payload(f, payload.get());
+    const uint8_t* data = payload.get();
+    receive_owned(f, data, std::move(payload), sink);
+  } else if (name == "tick") {
+    tick(op.u(trace::core::kTickDuration), sink);
+  } else if (name == "netns add") {
+    add_netns(op.name(trace::core::kNetnsName));
+  } else if (name == "netns del") {
+    del_netns(op.name(trace::core::kNetnsName));
+  } else if (name == "sysctl") {
+    if (!write_sysctl(op.name(trace::core::kSysctlNs), op.word_text(trace::core::kSysctlKey),
+                      op.u(trace::core::kSysctlValue)))
+      out.push_back(sysctl_refused_event(op));
+  }
+  debug_check();
+}
+
+void FragImpl::receive(const Fragment& f, const uint8_t* payload, DeliverSink& sink) {
+  receive_owned(f, payload, nullptr, sink);
+  debug_check();
+}
+
+FragNetns& FragImpl::netns(std::string_view name) {
+  if (last_ns_ && last_ns_->name == name) return *last_ns_;
+  auto it = ns_.find(name);
+  if (it == ns_.end()) {
+    std::fprintf(stderr, "netverify: FragImpl: no namespace '%.*s'\n", int(name.size()),
+                 name.data());
+    std::abort();
+  }
+  last_ns_ = it->second.get();
+  return *last_ns_;
+}
+
+// The numbered rules are those of docs/trace.md ("What happens to a
+// fragment"), in the model's order; each names the kernel check it mirrors.
+void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
+                             std::unique_ptr<uint8_t[]> owned, DeliverSink& sink) {
+  FragNetns& ns = netns(f.ns);
+  const int fi = int(f.family);
+  const bool v4 = f.family == Family::kV4;
+  if (v4) {
+    // 1. ip_rcv: a v4 packet with offset 0 and MF clear is not a fragment.
+    if (f.off == 0 && !f.mf) return sink.deliver(f, {payload, f.len});
+    ns.counters.reqds[fi]++;
+  } else {
+    // 1. ipv6_frag_rcv counts every packet carrying a Fragment header.
+    ns.counters.reqds[fi]++;
+    // 2. An atomic fragment (RFC 6946) is delivered as is, counted as reassembled.
+    if (f.off == 0 && !f.mf) {
+      ns.counters.oks[fi]++;
+      return sink.deliver(f, {payload, f.len});
+    }
+    // 3. RFC 8200 4.5: a first fragment must hold the upper-layer header.
+    if (f.off == 0 && v6_first_fragment_truncated(f.proto, payload, f.len))
+      return sink.drop(f, "v6-truncated");
+  }
+  // 4. inet_frag_find: above high_thresh (or with high_thresh 0) nothing is
+  //    queued, not even for an existing queue.
+  FragNetns::PerFamily& fam = ns.fam[fi];
+  if (ns.sysctls.over_limit(f.family, fam.mem)) {
+    ns.counters.fails[fi]++;
+    return sink.drop(f, "mem-limit");
+  }
+  // 5. The queue key: v4 (src, dst, id, protocol); v6 (src, dst, id).
+  const QueueKey key = QueueKey::of(f, v4 || mutants_.has(FragMutant::kV6KeyNexthdr));
+  const uint64_t hash = queue_hash(key);
+  FragQueue* q = fam.queues.find(key, hash);
+  if (!q) q = create_queue(ns, f, key, hash);
+
+  // 6. v4 ip_frag_too_far: more than ipfrag_max_dist fragments from this
+  //    source since this queue's previous one: ip_frag_reinit, then the
+  //    fragment is queued afresh.
+  if (q->has_peer && ns.sysctls.max_dist != 0) {
+    const uint32_t start = q->rid;
+    const uint32_t end = ++*q->peer_rid;
+    q->rid = end;
+    if (!q->runs.empty() && end - start > uint32_t(ns.sysctls.max_dist)) {
+      ns.counters.fails[fi]++;
+      reinit(ns, q);
+      sink.kill(ns.name, f.family, f.id, "too-far");
+    }
+  }
+
+  uint32_t end = f.off + f.len;
+  // 7. v6: a fragment ending past 65535 gets a Parameter Problem; the queue
+  //    found or created for it stays.
+  if (!v4 && end > 65535) return sink.drop(f, "v6-too-big");
+  if (!f.mf) {
+    // 8. A last fragment may not end below data already queued, nor
+    //    disagree with an earlier last fragment.
+    if (end < q->len || (q->last_in && end != q->len)) return discard(ns, q, "bad-end", sink);
+    q->last_in = true;
+    q->len = end;
+  } else {
+    // 9. A non-last fragment's length must be a multiple of 8: v4 trims it,
+    //    v6 sends a Parameter Problem and drops the fragment.
+    if (end % 8 != 0) {
+      if (!v4) return sink.drop(f, "v6-bad-len");
+      if (!mutants_.has(FragMutant::kNoTrim)) end &= ~7u;
+    }
+    // 10. Nothing may lie beyond the last fragment's end.
+    if (end > q->len) {
+      if (q->last_in) return discard(ns, q, "bad-end", sink);
+      q->len = end;
+    }
+  }
+  // 11. An empty fragment (possibly after trimming) discards the datagram.
+  if (end == f.off) return discard(ns, q, "zero-len", sink);
+
+  Skb* skb = skbs_.make();
+  skb->off = f.off;
+  skb->len = end - f.off;
+  skb->truesize = uint32_t(frag_truesize(f.family, f.len));
+  skb->proto = f.proto;
+  skb->data = payload;
+  // 12. RFC 5722 as amended by erratum 3089: an overlap discards the whole
+  //     datagram; a duplicate is dropped, uncounted, and the queue kept.
+  switch (q->runs.insert(skb)) {
+    case RunTree::Insert::kOk:
+      break;
+    case RunTree::Insert::kDup:
+      skbs_.destroy(skb);
+      return sink.drop(f, "dup");
+    case RunTree::Insert::kOverlap:
+      skbs_.destroy(skb);
+      if (mutants_.has(FragMutant::kOverlapAccept)) {
+        // Before Linux 4.19 the overlapping fragment was only trimmed or
+        // dropped, uncounted; reassembly went on.
+        return sink.drop(f, "overlap");
+      }
+      if (v4) ns.counters.overlaps++;
+      return discard(ns, q, "overlap", sink);
+  }
+  skb->owned = std::move(owned);
+  q->meat += skb->len;
+  q->truesize += skb->truesize;
+  fam.mem += skb->truesize;
+  if (f.off == 0) {
+    q->first_in = true;
+    q->first_proto = f.proto;
+  }
+  if (mutants_.has(FragMutant::kTimerRefresh))
+    timers_.rearm(q, now_ms_ + ns.sysctls.time_s[fi] * 1000);
+  // 13. Complete when the first and last fragments are in and every byte in
+  //     between is queued.
+  if (q->complete()) reassemble(ns, q, f, sink);
+}
+
+FragQueue* FragImpl::create_queue(FragNetns& ns, const Fragment& f, const QueueKey& key,
+                                  uint64_t hash) {
+  // inet_frag_alloc: the queue is charged, its timer armed once.
+  const int fi = int(f.family);
+  FragQueue* q = queues_.make();
+  q->key = key;
+  q->hash = hash;
+  q->ns = &ns;
+  q->family = f.family;
+  q->has_peer = f.family == Family::kV4 && ns.sysctls.max_dist != 0;
+  if (q->has_peer) q->peer_rid = &ns.peer_rid[v4_addr_word(f.src)];
+  ns.fam[fi].queues.insert(q);
+  ns.fam[fi].mem += kQueueTruesize[fi];
+  timers_.arm(q, now_ms_ + ns.sysctls.time_s[fi] * 1000, next_seq_++);
+  return q;
+}
+
+void FragImpl::reinit(FragNetns& ns, FragQueue* q) {
+  ns.fam[int(q->family)].mem -= q->truesize;
+  q->runs.release([&](Skb* s) { skbs_.destroy(s); });
+  q->first_in = q->last_in = false;
+  q->len = q->meat = 0;
+  q->truesize = 0;
+  timers_.rearm(q, now_ms_ + ns.sysctls.time_s[int(q->family)] * 1000);
+}
+
+void FragImpl::kill(FragQueue* q) {
+  q->ns->fam[int(q->family)].queues.erase(q);
+  timers_.cancel(q);
+}
+
+void FragImpl::destroy(FragQueue* q) {
+  q->runs.release([&](Skb* s) { skbs_.destroy(s); });
+  queues_.destroy(q);
+}
+
+void FragImpl::discard(FragNetns& ns, FragQueue* q, std::string_view reason, DeliverSink& sink) {
+  const Family family = q->family;
+  const uint32_t id = q->key.id();
+  ns.counters.fails[int(family)]++;
+  kill(q);
+  ns.fam[int(family)].mem -= kQueueTruesize[int(family)] + q->truesize;
+  destroy(q);
+  sink.kill(ns.name, family, id, reason);
+}
+
+void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, DeliverSink& sink) {
+  const int fi = int(f.family);
+  const uint32_t len = q->len;
+  kill(q);
+  // 14. ip_frag_reasm: with its IPv4 header the datagram may not exceed
+  //     65535 bytes (v6 bounded every fragment's end in rule 7).
+  if (f.family == Family::kV4 && header_len(f.family) + len > 65535 &&
+      !mutants_.has(FragMutant::kOversizeAccept)) {
+    ns.fam[fi].mem -= kQueueTruesize[fi] + q->truesize;
+    destroy(q);
+    ns.counters.fails[fi]++;
+    return sink.kill(ns.name, f.family, f.id, "oversize");
+  }
+  // Every skb's truesize is released with the queue.
+  const uint64_t released = mutants_.has(FragMutant::kCoalesceHeadTruesize)
+                                ? q->runs.first()->truesize
+                                : q->truesize;
+  ns.fam[fi].mem -= kQueueTruesize[fi] + released;
+  ns.counters.oks[fi]++;
+  if (reasm_buf_.size() < kMaxDatagram) reasm_buf_.resize(kMaxDatagram);
+  uint8_t* out = reasm_buf_.data();
+  q->runs.for_each_skb([&](const Skb& s) {
+    std::memcpy(out, s.data, s.len);
+    out += s.len;
+  });
+  Fragment head = f;
+  head.proto = q->first_proto;  // v6 takes the next header from the first fragment
+  destroy(q);
+  sink.deliver(head, {reasm_buf_.data(), len});
+}
+
+void FragImpl::tick(uint64_t ms, DeliverSink& sink) {
+  now_ms_ += ms;
+  // Every queue whose timer falls due expires, earliest (deadline, seq)
+  // first (ip_expire / ip6_frag_expire): a failure and a timeout.
+  while (FragQueue* q = timers_.pop_expired(now_ms_)) {
+    FragNetns& ns = *q->ns;
+    const Family family = q->family;
+    const uint32_t id = q->key.id();
+    ns.counters.fails[int(family)]++;
+    ns.counters.timeout[int(family)]++;
+    ns.fam[int(family)].queues.erase(q);
+    ns.fam[int(family)].mem -= kQueueTruesize[int(family)] + q->truesize;
+    destroy(q);
+    sink.kill(ns.name, family, id, "timeout");
+  }
+  debug_check();
+}
+
+void FragImpl::add_netns(std::string_view name) {
+  if (ns_.find(name) != ns_.end()) return;
+  auto ns = std::make_unique<FragNetns>();
+  ns->name = std::string(name);
+  ns_.emplace(ns->name, std::move(ns));
+}
+
+void FragImpl::del_netns(std::string_view name) {
+  auto it = ns_.find(name);
+  if (it == ns_.end()) return;
+  // The namespace's fqdirs are dismantled: every queue goes, uncounted.
+  for (FragNetns::PerFamily& fam : it->second->fam) {
+    fam.queues.clear([&](FragQueue* q) {
+      timers_.cancel(q);
+      destroy(q);
+    });
+  }
+  if (last_ns_ == it->second.get()) last_ns_ = nullptr;
+  ns_.erase(it);
+}
+
+bool FragImpl::write_sysctl(std::string_view ns, std::string_view key, uint64_t value) {
+  if (!Sysctls::owns(key)) return true;
+  return netns(ns).sysctls.write(key, value);
+}
+
+void FragImpl::snapshot(trace::Snapshot& out) const {
+  for (const auto& [name, ns] : ns_) {
+    const uint64_t mem[2] = {ns->fam[0].mem, ns->fam[1].mem};
+    const uint64_t queues[2] = {ns->fam[0].queues.size(), ns->fam[1].queues.size()};
+    add_to_snapshot(out, name, ns->counters, mem, queues);
+  }
+}
+
+// The model's describe() format, line for line, so that two reports of
+// agreeing engines are identical text.
+std::string FragImpl::describe() const {
+  std::string out = "now=" + std::to_string(now_ms_) + "ms\n";
+  std::vector<const FragNetns*> spaces;
+  for (const auto& [name, ns] : ns_) spaces.push_back(ns.get());
+  std::sort(spaces.begin(), spaces.end(),
+            [](const FragNetns* a, const FragNetns* b) { return a->name < b->name; });
+  for (const FragNetns* ns : spaces) {
+    for (int fi = 0; fi < 2; ++fi) {
+      const Family family = Family(fi);
+      std::vector<const FragQueue*> queues;
+      ns->fam[fi].queues.for_each([&](const FragQueue* q) { queues.push_back(q); });
+      auto order = [family](const FragQueue* q) {
+        return std::make_tuple(q->key.src(family), q->key.dst(family), q->key.id(),
+                               q->key.proto());
+      };
+      std::sort(queues.begin(), queues.end(),
+                [&](const FragQueue* a, const FragQueue* b) { return order(a) < order(b); });
+      for (const FragQueue* q : queues) {
+        out += "  " + ns->name + " " + family_name(family) + " id=" + std::to_string(q->key.id()) +
+               " proto=" + std::to_string(q->key.proto()) + " len=" + std::to_string(q->len) +
+               " meat=" + std::to_string(q->meat) + (q->first_in ? " first" : "") +
+               (q->last_in ? " last" : "") + " deadline=" + std::to_string(q->timer.deadline_ms) +
+               "ms runs=";
+        q->runs.for_each_run([&](uint32_t off, uint32_t end) {
+          out += "[" + std::to_string(off) + "," + std::to_string(end) + ")";
+        });
+        out += "\n";
+      }
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> FragImpl::find_invariant_violation() const {
+  if (auto e = timers_.check()) return e;
+  size_t total_queues = 0, total_skbs = 0;
+  const bool leaky = mutants_.has(FragMutant::kCoalesceHeadTruesize);
+  for (const auto& [name, ns] : ns_) {
+    if (ns->name != name) return "netns: map key is not the namespace's name";
+    for (int fi = 0; fi < 2; ++fi) {
+      const FragNetns::PerFamily& fam = ns->fam[fi];
+      if (auto e = fam.queues.check()) return name + ": " + *e;
+      uint64_t mem = 0;
+      std::optional<std::string> error;
+      fam.queues.for_each([&](const FragQueue* q) {
+        if (error) return;
+        if (q->ns != ns.get() || q->family != Family(fi)) {
+          error = "queue in the wrong namespace or family table";
+        } else if (auto e = q->check()) {
+          error = e;
+        } else if (q->has_peer) {
+          auto it = ns->peer_rid.find(v4_addr_word(q->key.src(Family::kV4)));
+          if (it == ns->peer_rid.end() || &it->second != q->peer_rid)
+            error = "queue: peer_rid is not its source's counter";
+        }
+        mem += kQueueTruesize[fi] + q->truesize;
+        q->runs.for_each_skb([&](const Skb&) { ++total_skbs; });
+      });
+      if (error) return name + " " + family_name(Family(fi)) + " id: " + *error;
+      if (leaky ? fam.mem < mem : fam.mem != mem)
+        return name + " " + family_name(Family(fi)) + ": mem " + std::to_string(fam.mem) +
+               " is not the sum of its queues' " + std::to_string(mem);
+      total_queues += fam.queues.size();
+    }
+  }
+  if (timers_.size() != total_queues) return "timer heap: not one timer per live queue";
+  if (queues_.live() != total_queues) return "queue pool: live queues not in any table";
+  if (skbs_.live() != total_skbs) return "skb pool: live skbs not in any queue";
+  if (last_ns_) {
+    auto it = ns_.find(last_ns_->name);
+    if (it == ns_.end() || it->second.get() != last_ns_) return "netns cache: dangling";
+  }
+  return std::nullopt;
+}
+
+void FragImpl::check_invariants() const {
+  if (auto e = find_invariant_violation()) {
+    std::fprintf(stderr, "netverify: FragImpl invariant broken: %s\n%s", e->c_str(),
+                 describe().c_str());
+    std::abort();
+  }
+}
+
+void FragImpl::debug_check() const {
+#ifndef NDEBUG
+  check_invariants();
+#endif
+}
+
+}  // namespace nv::frag

@@ -1,0 +1,77 @@
+// Planted bugs of the optimized reassembly engine: each mutant re-creates one
+// historical Linux fragment-reassembly bug, switched on at run time and off by
+// default, so that the differential runner and the property tests can show
+// that they catch it (STYLE.md 11: mutants are named switches).
+//
+// A MutantSet is the set of mutants an engine runs with; kFragMutants is the
+// one table of their names and descriptions (the CLI lists it as is).
+#pragma once
+
+#include <array>
+#include <bitset>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string_view>
+
+namespace nv::frag {
+
+enum class FragMutant : uint8_t {
+  kOverlapAccept,
+  kCoalesceHeadTruesize,
+  kTimerRefresh,
+  kV6KeyNexthdr,
+  kNoTrim,
+  kOversizeAccept,
+};
+inline constexpr size_t kFragMutantCount = 6;
+
+class MutantSet {
+ public:
+  MutantSet() = default;
+  MutantSet(std::initializer_list<FragMutant> mutants) {
+    for (FragMutant m : mutants) set(m);
+  }
+
+  MutantSet& set(FragMutant m, bool on = true) {
+    bits_.set(size_t(m), on);
+    return *this;
+  }
+  bool has(FragMutant m) const { return bits_.test(size_t(m)); }
+  bool empty() const { return bits_.none(); }
+  friend bool operator==(const MutantSet&, const MutantSet&) = default;
+
+ private:
+  std::bitset<kFragMutantCount> bits_;
+};
+
+struct FragMutantInfo {
+  FragMutant mutant;
+  std::string_view name;
+  std::string_view description;  // the historical kernel bug, one line
+};
+
+inline constexpr std::array<FragMutantInfo, kFragMutantCount> kFragMutants = {{
+    {FragMutant::kOverlapAccept, "frag-overlap-accept",
+     "a partial overlap drops only the overlapping fragment, like a duplicate, and reassembly "
+     "goes on (Linux before 4.19, i.e. before RFC 5722 handling)"},
+    {FragMutant::kCoalesceHeadTruesize, "frag-coalesce-head-truesize",
+     "reassembly releases only the head skb's truesize (plus the queue's) instead of the sum of "
+     "every fragment's original truesize, leaking accounted memory"},
+    {FragMutant::kTimerRefresh, "frag-timer-refresh",
+     "every queued fragment re-arms the queue's timer to now + timeout, so a trickle of "
+     "fragments keeps a queue alive forever"},
+    {FragMutant::kV6KeyNexthdr, "frag-v6-key-nexthdr",
+     "the IPv6 queue key includes the Fragment header's next header, splitting one datagram "
+     "whose fragments disagree on it"},
+    {FragMutant::kNoTrim, "frag-no-trim",
+     "an IPv4 non-last fragment's length is not trimmed to a multiple of 8; it is queued with "
+     "its full length"},
+    {FragMutant::kOversizeAccept, "frag-oversize-accept",
+     "the 65535-byte limit on the reassembled IPv4 datagram is not checked (ping of death)"},
+}};
+
+std::optional<FragMutant> frag_mutant_by_name(std::string_view name);
+
+}  // namespace nv::frag

@@ -1,0 +1,66 @@
+#include "impl/frag/frag_queue.h"
+
+#include <cstring>
+
+namespace nv::frag {
+namespace {
+
+trace::Addr addr_of(Family family, uint64_t lo, uint64_t hi) {
+  trace::Addr a;
+  a.v6 = family == Family::kV6;
+  std::memcpy(a.bytes.data(), &lo, 8);
+  std::memcpy(a.bytes.data() + 8, &hi, 8);
+  return a;
+}
+
+}  // namespace
+
+QueueKey QueueKey::of(const Fragment& f, bool with_proto) {
+  QueueKey k;
+  std::memcpy(&k.words[0], f.src.bytes.data(), 16);
+  std::memcpy(&k.words[2], f.dst.bytes.data(), 16);
+  k.words[4] = uint64_t(f.id) | (with_proto ? uint64_t(f.proto) << 32 : 0);
+  return k;
+}
+
+trace::Addr QueueKey::src(Family family) const { return addr_of(family, words[0], words[1]); }
+trace::Addr QueueKey::dst(Family family) const { return addr_of(family, words[2], words[3]); }
+
+uint64_t queue_hash(const QueueKey& key) {
+  uint64_t h = 0x243f6a8885a308d3ull;
+  for (uint64_t w : key.words) {
+    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 29;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+std::optional<std::string> FragQueue::check() const {
+  if (auto e = runs.check()) return e;
+  if (hash != queue_hash(key)) return "queue: stale hash";
+  uint64_t meat_sum = 0, truesize_sum = 0;
+  runs.for_each_skb([&](const Skb& s) {
+    meat_sum += s.len;
+    truesize_sum += s.truesize;
+  });
+  if (meat_sum != meat) return "queue: meat is not the sum of skb lengths";
+  if (truesize_sum != truesize) return "queue: truesize is not the sum of skb truesizes";
+  const Skb* first = runs.first();
+  const bool has_first = first && first->off == 0;
+  if (first_in != has_first) return "queue: first_in disagrees with the run tree";
+  if (first_in && first_proto != first->proto) return "queue: first_proto is not the head's";
+  if (len < runs.end()) return "queue: a fragment ends past len";
+  if (runs.empty() && (first_in || last_in || len != 0 || meat != 0))
+    return "queue: empty queue with reassembly state";
+  if (!timer.armed()) return "queue: timer not armed";
+  if (has_peer && !peer_rid) return "queue: has_peer without a peer";
+  if (family == Family::kV6 && has_peer) return "queue: v6 queue with a peer";
+  return std::nullopt;
+}
+
+}  // namespace nv::frag

@@ -1,0 +1,90 @@
+// FragQueue: one datagram being reassembled (the kernel's struct ipq /
+// frag_queue around struct inet_frag_queue), and QueueKey, what identifies it.
+//
+// A queue is at once an element of its namespace's IntrusiveHashTable (key,
+// hash, hash_next), a timer of the engine's TimerHeap (timer), and the owner
+// of a RunTree of skbs. Its lifecycle follows the kernel's verbs: created by
+// the engine's find-or-create (inet_frag_find), killed (unhashed, its timer
+// cancelled: inet_frag_kill) and destroyed (its skbs and itself freed:
+// inet_frag_destroy). FragImpl does all of that; this header only defines the
+// state and its invariants.
+//
+// Invariants (check() verifies them, given the queue is live in an engine):
+//   * runs.check() holds; meat is the sum of the queued skbs' lengths and
+//     truesize the sum of their truesizes as received;
+//   * first_in iff a queued skb starts at offset 0, and then first_proto is
+//     that skb's proto; len >= runs.end() (len is the highest end seen, and
+//     the datagram's length once last_in);
+//   * a queue that complete() would call complete has not necessarily been
+//     reassembled: the last fragment sets last_in and len before it is
+//     inserted, and if it then turns out to be a duplicate the queue stays,
+//     complete, until it times out (as in ip_frag_queue, where the check
+//     only follows a successful inet_frag_queue_insert);
+//   * a queue with no skbs has first_in, last_in, len and meat all clear;
+//   * the timer is armed; has_peer implies peer_rid points at the rid
+//     counter of key's source address in the queue's namespace.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "impl/frag/run_tree.h"
+#include "impl/frag/timer_heap.h"
+#include "trace/frag_ops.h"
+
+namespace nv::frag {
+
+struct FragNetns;
+
+// v4: (src, dst, id, protocol); v6: (src, dst, id), plus the next header
+// only under the frag-v6-key-nexthdr mutant. Addresses are stored as their
+// 16 bytes (v4 in the first 4) packed into words, which makes equality and
+// hashing a handful of word operations.
+struct QueueKey {
+  uint64_t words[5] = {};  // src[0..7], src[8..15], dst[0..7], dst[8..15], id | proto << 32
+
+  static QueueKey of(const Fragment& f, bool with_proto);
+  uint32_t id() const { return uint32_t(words[4]); }
+  uint8_t proto() const { return uint8_t(words[4] >> 32); }
+  trace::Addr src(Family family) const;
+  trace::Addr dst(Family family) const;
+  friend bool operator==(const QueueKey&, const QueueKey&) = default;
+};
+
+// A deterministic mix of the key's words (multiply-xorshift per word, then
+// MurmurHash3's 64-bit finalizer); every output bit depends on every input
+// bit, so the low bits the hash table uses are well spread.
+uint64_t queue_hash(const QueueKey& key);
+
+struct FragQueue {
+  using Key = QueueKey;
+
+  // Identity and hash-table linkage.
+  QueueKey key;
+  uint64_t hash = 0;
+  FragQueue* hash_next = nullptr;
+  FragNetns* ns = nullptr;
+  Family family = Family::kV4;
+
+  // Reassembly state (inet_frag_queue: flags, len, meat, rb_fragments).
+  RunTree runs;
+  bool first_in = false, last_in = false;
+  uint8_t first_proto = 0;
+  uint32_t len = 0;
+  uint32_t meat = 0;
+  uint64_t truesize = 0;
+
+  // Expiry (inet_frag_queue: timer), ordered by (deadline, creation seq).
+  TimerHook timer;
+
+  // ip_frag_too_far bookkeeping (struct ipq: peer, rid).
+  bool has_peer = false;
+  uint32_t rid = 0;
+  uint32_t* peer_rid = nullptr;
+
+  bool complete() const { return first_in && last_in && meat == len; }
+  std::optional<std::string> check() const;
+};
+
+}  // namespace nv::frag

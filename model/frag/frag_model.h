@@ -1,0 +1,99 @@
+// The reference model of Linux IPv4/IPv6 fragment reassembly
+// (net/ipv4/ip_fragment.c, net/ipv6/reassembly.c, net/ipv4/inet_fragment.c
+// as of Linux 6.x), written to be checked by eye, not to be fast.
+//
+// State is plain values: per namespace, per family, a std::map of queues;
+// each queue a sorted vector of runs; each run the fragments appended to it
+// in order, with their bytes. Each step of receive() is one numbered rule of
+// docs/trace.md ("What happens to a fragment") and names the kernel check it
+// mirrors.
+//
+// Runs matter: Linux decides duplicate vs overlap against the run a fragment
+// falls in, and only fragments that arrive in order (starting exactly where
+// the highest fragment ends) extend a run. A fragment covering two adjacent
+// runs is an overlap even if its bytes agree with both.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "trace/engine.h"
+#include "trace/frag_ops.h"
+
+namespace nv::frag {
+
+class FragModel final : public trace::Engine {
+ public:
+  // What inet_frag_queue_insert returns.
+  enum class Insert { kOk, kDup, kOverlap };
+
+  struct Key {
+    Family family;
+    trace::Addr src, dst;
+    uint32_t id;
+    uint8_t proto;  // v4 only; 0 for v6, whose key has no next header
+    auto operator<=>(const Key&) const = default;
+  };
+  struct Frag {
+    uint32_t off;
+    std::vector<uint8_t> bytes;  // after trimming
+    uint64_t truesize;           // of the skb as received
+    uint8_t proto;
+  };
+  // Fragments [off, end) that arrived in order, each starting where the
+  // previous one ended.
+  struct Run {
+    uint32_t off, end;
+    std::vector<Frag> frags;
+  };
+  struct Queue {
+    std::vector<Run> runs;  // sorted by off, pairwise disjoint
+    bool first_in = false, last_in = false;
+    uint32_t len = 0;   // highest end seen; the datagram's length once last_in
+    uint32_t meat = 0;  // bytes queued
+    uint64_t deadline_ms = 0;
+    uint64_t seq = 0;  // creation order, to break deadline ties
+    bool has_peer = false;
+    uint32_t rid = 0;  // v4 ipfrag_max_dist bookkeeping (ip_frag_too_far)
+  };
+  struct Family_ {
+    std::map<Key, Queue> queues;
+    uint64_t mem = 0;  // accounted as the kernel does: queues plus skb truesizes
+  };
+  struct Netns {
+    Sysctls sysctls;
+    Counters counters;
+    Family_ fam[2];
+    std::map<trace::Addr, uint32_t> peer_rid;  // inet_peer rid per v4 source
+  };
+
+  void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
+  void snapshot(trace::Snapshot& out) const override;
+  std::string describe() const override;
+
+  // One fragment with its payload (f.len bytes).
+  void receive(const Fragment& f, std::span<const uint8_t> payload,
+               std::vector<trace::Event>& out);
+  void tick(uint64_t ms, std::vector<trace::Event>& out);
+
+  const std::map<std::string, Netns, std::less<>>& namespaces() const { return ns_; }
+
+ private:
+  void receive_queued(Netns& ns, const Fragment& f, std::span<const uint8_t> payload,
+                      std::vector<trace::Event>& out);
+  static Insert insert(Queue& q, Frag frag);
+  // Unhashes a queue and releases its memory (inet_frag_kill + destroy).
+  static Queue unlink(Family_& fam, const Key& key);
+  static void kill(std::string_view ns_name, Netns& ns, const Key& key, std::string_view reason,
+                   std::vector<trace::Event>& out);
+  void reassemble(Netns& ns, const Fragment& f, const Key& key, std::vector<trace::Event>& out);
+
+  std::map<std::string, Netns, std::less<>> ns_ = {{"init", Netns{}}};
+  uint64_t now_ms_ = 0;
+  uint64_t next_seq_ = 0;
+};
+
+}  // namespace nv::frag

@@ -1,0 +1,60 @@
+#include "properties/differential.h"
+
+#include <rapidcheck.h>
+
+#include "properties/failure.h"
+#include "properties/gen/frag_gen.h"
+#include "runner/runner.h"
+#include "runner/subsystem.h"
+#include "trace/parser.h"
+
+namespace nv::props {
+namespace {
+
+std::string failure_name(const std::vector<std::string>& mutants) {
+  std::string name = "differential";
+  for (const auto& m : mutants) name += "-" + m;
+  return name;
+}
+
+}  // namespace
+
+void differential_property(const std::vector<std::string>& mutants) {
+  const std::string text = gen::render(*gen::frag_steps());
+  trace::ParseResult parsed = trace::parse(text, runner::registry());
+  RC_ASSERT(!parsed.error.has_value());
+  runner::RunOptions options;
+  options.mutants = mutants;
+  runner::RunResult result = runner::run(parsed.trace, options);
+  if (result.ok()) return;
+  const std::string path = save_failure(failure_name(mutants), text);
+  RC_FAIL(runner::format_failure(result) + "trace written to " + path + "\nreplay: " +
+          replay_command(path, mutants) + "\n" + text);
+}
+
+Detection detect(const std::vector<std::string>& mutants, uint64_t seed, int max_success,
+                 bool shrink) {
+  rc::detail::TestParams params;
+  params.disableShrinking = !shrink;
+  params.seed = seed;
+  params.maxSuccess = max_success;
+  rc::detail::TestResult result = rc::detail::checkTestable(
+      [&] { differential_property(mutants); }, rc::detail::TestMetadata{}, params);
+  Detection d;
+  rc::detail::FailureResult failure;
+  if (result.match(failure)) {
+    d.detected = true;
+    d.cases = failure.numSuccess;
+    // The property saved every failing case; the last is the shrunk one.
+    d.failure_file = failure_path(failure_name(mutants));
+    trace::ParseResult parsed = trace::parse_file(d.failure_file, runner::registry());
+    if (!parsed.error) {
+      runner::RunOptions options;
+      options.mutants = mutants;
+      d.signature = runner::failure_signature(parsed.trace, runner::run(parsed.trace, options));
+    }
+  }
+  return d;
+}
+
+}  // namespace nv::props

@@ -1,0 +1,33 @@
+// The differential property: on every generated trace the model and the
+// impl agree after every operation.
+//
+// differential_property() is the property body the rapidcheck tests run;
+// detect() runs the same property programmatically with a seed and a budget,
+// as the mutant tests (and `netverify mutants`) need: it says whether the
+// property failed, after how many cases, and where the shrunk trace is.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nv::props {
+
+// Generates a trace, replays it through model and impl (with `mutants` in
+// the impl) and fails, saving the trace and printing the replay command,
+// when they disagree or an expectation fails.
+void differential_property(const std::vector<std::string>& mutants);
+
+struct Detection {
+  bool detected = false;
+  int cases = 0;             // cases that passed before the failing one
+  std::string failure_file;  // the shrunk counterexample
+  std::string signature;     // runner::failure_signature of it
+};
+
+// With shrink false the failure file holds the first failing case as
+// generated, which is much faster to find for large traces.
+Detection detect(const std::vector<std::string>& mutants, uint64_t seed, int max_success = 100,
+                 bool shrink = true);
+
+}  // namespace nv::props

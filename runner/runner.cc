@@ -1,0 +1,193 @@
+#include "runner/runner.h"
+
+#include <set>
+
+#include "runner/subsystem.h"
+#include "trace/printer.h"
+
+namespace nv::runner {
+namespace {
+
+// The engines of every subsystem, as one.
+class EngineSet final : public trace::Engine {
+ public:
+  explicit EngineSet(std::vector<std::unique_ptr<trace::Engine>> engines)
+      : engines_(std::move(engines)) {}
+  void apply(const trace::Op& op, std::vector<trace::Event>& out) override {
+    for (auto& e : engines_) e->apply(op, out);
+  }
+  void snapshot(trace::Snapshot& out) const override {
+    for (const auto& e : engines_) e->snapshot(out);
+  }
+  std::string describe() const override {
+    std::string out;
+    for (const auto& e : engines_) out += e->describe();
+    return out;
+  }
+
+ private:
+  std::vector<std::unique_ptr<trace::Engine>> engines_;
+};
+
+struct EngineRun {
+  std::string name;
+  std::unique_ptr<trace::Engine> engine;
+  std::vector<trace::Event> history;
+  trace::Snapshot snap;
+};
+
+// The "counters" event of the JSON stream for one namespace.
+trace::Event counters_event(const std::string& ns, const trace::Snapshot& snap) {
+  trace::Event e{"counters", {}};
+  e.add("ns", ns);
+  for (const std::string& name : registry().vocab(trace::kVocabCounter))
+    e.add(name, snap.get(ns, name));
+  return e;
+}
+
+std::vector<std::string> diff_snapshots(const std::vector<EngineRun>& runs) {
+  std::vector<std::string> diffs;
+  std::set<std::pair<std::string, std::string>> keys;
+  for (const EngineRun& r : runs)
+    for (const auto& [ns, values] : r.snap.ns)
+      for (const auto& [key, value] : values) keys.emplace(ns, key);
+  for (const auto& [ns, key] : keys) {
+    bool same = true;
+    for (const EngineRun& r : runs) same &= r.snap.get(ns, key) == runs[0].snap.get(ns, key);
+    if (same) continue;
+    std::string line = ns + " " + key + ":";
+    for (const EngineRun& r : runs) line += " " + r.name + "=" + std::to_string(r.snap.get(ns, key));
+    diffs.push_back(line);
+  }
+  for (const auto& r : runs) {
+    if (r.snap.ns.size() != runs[0].snap.ns.size())
+      diffs.push_back("namespaces: " + runs[0].name + " has " +
+                      std::to_string(runs[0].snap.ns.size()) + ", " + r.name + " has " +
+                      std::to_string(r.snap.ns.size()));
+  }
+  return diffs;
+}
+
+}  // namespace
+
+std::string_view engine_name(EngineKind kind) {
+  return kind == EngineKind::kModel ? "model" : "impl";
+}
+
+std::unique_ptr<trace::Engine> make_engine(EngineKind kind,
+                                           const std::vector<std::string>& mutants) {
+  std::vector<std::unique_ptr<trace::Engine>> engines;
+  for (const Subsystem& s : subsystems()) {
+    if (kind == EngineKind::kModel) {
+      engines.push_back(s.make_model());
+      continue;
+    }
+    std::vector<std::string> own;
+    for (const std::string& m : mutants)
+      if (subsystem_of_mutant(m) == &s) own.push_back(m);
+    engines.push_back(s.make_impl(own));
+  }
+  return std::make_unique<EngineSet>(std::move(engines));
+}
+
+RunResult run(const trace::Trace& trace, const RunOptions& options) {
+  RunResult result;
+  std::vector<EngineRun> runs;
+  for (EngineKind kind : options.engines)
+    runs.push_back({std::string(engine_name(kind)), make_engine(kind, options.mutants), {}, {}});
+  auto emit = [&](const EngineRun& r, uint32_t line, const trace::Event& e) {
+    if (options.on_event) options.on_event(r.name, line, e);
+  };
+
+  std::vector<trace::Event> events;
+  for (size_t i = 0; i < trace.ops.size(); ++i) {
+    const trace::Op& op = trace.ops[i];
+    result.ops_run = i + 1;
+    if (op.spec->expect) {
+      for (EngineRun& r : runs) {
+        if (auto msg = op.spec->expect(op, r.history, r.snap))
+          result.expect_failures.push_back({i, op.line, trace::print(op), r.name, *msg});
+      }
+      continue;
+    }
+    if (op.spec->name == "netns del") {
+      for (EngineRun& r : runs) {
+        trace::Event e = counters_event(op.name(trace::core::kNetnsName), r.snap);
+        emit(r, op.line, e);
+        r.history.push_back(std::move(e));
+      }
+    }
+    std::vector<std::vector<trace::Event>> per_engine;
+    for (EngineRun& r : runs) {
+      events.clear();
+      r.engine->apply(op, events);
+      r.snap = {};
+      r.engine->snapshot(r.snap);
+      for (const trace::Event& e : events) emit(r, op.line, e);
+      r.history.insert(r.history.end(), events.begin(), events.end());
+      per_engine.push_back(events);
+    }
+    bool same_events = true;
+    for (const auto& ev : per_engine) same_events &= ev == per_engine[0];
+    std::vector<std::string> diffs = diff_snapshots(runs);
+    if (!same_events || !diffs.empty()) {
+      Divergence d;
+      d.op_index = i;
+      d.line = op.line;
+      d.op = trace::print(op);
+      for (const EngineRun& r : runs) {
+        d.engines.push_back(r.name);
+        d.descriptions.push_back(r.engine->describe());
+      }
+      d.events = std::move(per_engine);
+      d.state_diffs = std::move(diffs);
+      result.divergence = std::move(d);
+      return result;
+    }
+  }
+  for (EngineRun& r : runs) {
+    for (const auto& [ns, values] : r.snap.ns) emit(r, 0, counters_event(ns, r.snap));
+  }
+  if (!runs.empty()) {
+    for (const trace::Event& e : runs[0].history) result.deliveries += e.kind == "deliver";
+  }
+  return result;
+}
+
+std::string format_failure(const RunResult& result) {
+  std::string out;
+  if (const auto& d = result.divergence) {
+    out += "DIVERGENCE at line " + std::to_string(d->line) + ": " + d->op + "\n";
+    for (size_t e = 0; e < d->engines.size(); ++e) {
+      out += "  " + d->engines[e] + " observed:";
+      if (d->events[e].empty()) out += " nothing";
+      out += "\n";
+      for (const auto& ev : d->events[e]) out += "    " + trace::to_text(ev) + "\n";
+    }
+    if (!d->state_diffs.empty()) {
+      out += "  state differs:\n";
+      for (const auto& s : d->state_diffs) out += "    " + s + "\n";
+    }
+    for (size_t e = 0; e < d->engines.size(); ++e)
+      out += "  " + d->engines[e] + " state: " + d->descriptions[e];
+  }
+  for (const auto& f : result.expect_failures) {
+    out += "EXPECTATION FAILED at line " + std::to_string(f.line) + " (" + f.engine + "): " + f.op +
+           "\n    " + f.message + "\n";
+  }
+  return out;
+}
+
+std::string failure_signature(const trace::Trace& trace, const RunResult& result) {
+  if (const auto& d = result.divergence) {
+    bool events_differ = false;
+    for (const auto& ev : d->events) events_differ |= ev != d->events[0];
+    return "divergence:" + trace.ops[d->op_index].spec->name + ":" +
+           (events_differ ? "events" : "state");
+  }
+  if (!result.expect_failures.empty())
+    return "expect:" + trace.ops[result.expect_failures[0].op_index].spec->name;
+  return "";
+}
+
+}  // namespace nv::runner

@@ -1,0 +1,78 @@
+// The differential runner: applies a trace's operations to every engine,
+// compares their observations after each operation, and evaluates the
+// trace's expectations against each engine.
+//
+// After every operation the engines must report the same events (deliveries
+// with their digests, drops and kills with their reasons, refused sysctls)
+// and the same snapshot (counters and gauges per namespace). The first
+// difference stops the run and is reported as a Divergence: the trace line,
+// the operation, what each engine observed, where their states differ, and a
+// short description of each engine's state. Expectations ("expect ...") are
+// checked against every engine; a failed one is reported and the run goes on.
+// There is no table of accepted divergences: none is accepted today.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "trace/engine.h"
+#include "trace/op.h"
+
+namespace nv::runner {
+
+enum class EngineKind : uint8_t { kModel, kImpl };
+std::string_view engine_name(EngineKind kind);
+
+// One engine per subsystem, applied in order, as a single engine.
+std::unique_ptr<trace::Engine> make_engine(EngineKind kind,
+                                           const std::vector<std::string>& mutants = {});
+
+struct RunOptions {
+  std::vector<EngineKind> engines = {EngineKind::kModel, EngineKind::kImpl};
+  std::vector<std::string> mutants;  // injected into the impl; names must exist
+  // Called for every event of every engine, in order (the JSON stream).
+  std::function<void(std::string_view engine, uint32_t line, const trace::Event&)> on_event;
+};
+
+struct Divergence {
+  size_t op_index = 0;
+  uint32_t line = 0;
+  std::string op;                                 // the operation as trace text
+  std::vector<std::string> engines;               // engine names
+  std::vector<std::vector<trace::Event>> events;  // each engine's events for the op
+  std::vector<std::string> state_diffs;           // "init IpReasmFails: model=1 impl=0"
+  std::vector<std::string> descriptions;          // each engine's describe()
+};
+
+struct ExpectFailure {
+  size_t op_index = 0;
+  uint32_t line = 0;
+  std::string op;
+  std::string engine;
+  std::string message;
+};
+
+struct RunResult {
+  size_t ops_run = 0;
+  size_t deliveries = 0;  // of the first engine
+  std::optional<Divergence> divergence;
+  std::vector<ExpectFailure> expect_failures;
+
+  bool ok() const { return !divergence && expect_failures.empty(); }
+  int exit_status() const { return ok() ? 0 : 1; }
+};
+
+RunResult run(const trace::Trace& trace, const RunOptions& options);
+
+// Multi-line human report of what went wrong ("" when ok).
+std::string format_failure(const RunResult& result);
+
+// A short signature of a failure: which check failed on which operation
+// kind ("divergence:frag:events", "expect:expect mem"); "" when ok.
+std::string failure_signature(const trace::Trace& trace, const RunResult& result);
+
+}  // namespace nv::runner

@@ -1,0 +1,90 @@
+// Operations, their specs, and traces.
+//
+// An OpSpec describes one operation of the trace language: its name (one or
+// two words, "frag", "netns add"), positional fields, then key=value fields.
+// Subsystems add OpSpecs to a Registry; the parser, the printer, the
+// generators and the fuzz decoder all work from the specs, so a subsystem adds
+// operations without touching any of them.
+//
+// An Op is one parsed line: a pointer to its spec and one optional value per
+// field, indexed like spec->fields. Subsystems read their fields through
+// index constants declared beside their spec (see frag_ops.h).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trace/event.h"
+#include "trace/value.h"
+
+namespace nv::trace {
+
+struct Op;
+
+// How a kName field uses the namespace it names. The parser keeps the set of
+// live namespaces ("init" always exists) and rejects a trace that refers to a
+// namespace that is not alive at that line.
+enum class NsUse : uint8_t { kRef, kCreate, kDestroy };
+
+struct FieldSpec {
+  std::string key;  // key of key=value; for a positional field, its placeholder ("NS")
+  Kind kind = Kind::kUint;
+  bool positional = false;
+  bool required = true;
+  uint64_t min = 0;                                // kUint
+  uint64_t max = UINT64_MAX;                       // kUint
+  std::string vocab;                               // kWord: vocabulary name
+  const std::vector<std::string>* words = nullptr;  // kWord: set by Registry::add_op
+  NsUse ns_use = NsUse::kRef;                      // kName
+  std::string help;
+};
+
+// A cross-field check (for example, that an address family matches "v4|v6").
+// Returns the offending field's index and a message.
+struct FieldError {
+  size_t field;
+  std::string message;
+};
+using OpCheck = std::function<std::optional<FieldError>(const Op&)>;
+
+// An expectation's evaluation against one engine's observations so far:
+// std::nullopt when it holds, otherwise what was observed instead.
+using ExpectFn = std::function<std::optional<std::string>(const Op&, const std::vector<Event>&,
+                                                          const Snapshot&)>;
+
+struct OpSpec {
+  std::string name;
+  std::string subsystem;
+  std::string help;
+  std::vector<FieldSpec> fields;
+  OpCheck check;   // optional
+  ExpectFn expect;  // set for "expect ..." operations, which engines never see
+
+  size_t field_index(std::string_view key) const;  // SIZE_MAX when absent
+};
+
+struct Op {
+  const OpSpec* spec = nullptr;
+  std::vector<std::optional<Value>> args;
+  uint32_t line = 0;  // 1-based line in the source, 0 for a generated op
+
+  bool has(size_t i) const { return args[i].has_value(); }
+  uint64_t u(size_t i) const { return std::get<uint64_t>(*args[i]); }
+  uint64_t u_or(size_t i, uint64_t dflt) const { return has(i) ? u(i) : dflt; }
+  uint32_t word(size_t i) const { return std::get<Word>(*args[i]).index; }
+  const std::string& word_text(size_t i) const { return (*spec->fields[i].words)[word(i)]; }
+  const std::string& name(size_t i) const { return std::get<std::string>(*args[i]); }
+  const Addr& addr(size_t i) const { return std::get<Addr>(*args[i]); }
+  const Data& data(size_t i) const { return std::get<Data>(*args[i]); }
+
+  friend bool operator==(const Op& a, const Op& b) { return a.spec == b.spec && a.args == b.args; }
+};
+
+struct Trace {
+  std::vector<Op> ops;
+};
+
+}  // namespace nv::trace

@@ -1,0 +1,248 @@
+#include "trace/parser.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace nv::trace {
+namespace {
+
+struct Token {
+  std::string_view text;
+  uint32_t col;  // 1-based byte column
+};
+
+struct Error {
+  uint32_t col;
+  std::string message;
+};
+
+std::vector<Token> tokenize(std::string_view line) {
+  std::vector<Token> tokens;
+  size_t i = 0;
+  while (i < line.size()) {
+    char c = line[i];
+    if (c == '#') break;
+    if (c == ' ' || c == '\t' || c == '\r') {
+      ++i;
+      continue;
+    }
+    size_t start = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' &&
+           line[i] != '#')
+      ++i;
+    tokens.push_back({line.substr(start, i - start), uint32_t(start + 1)});
+  }
+  return tokens;
+}
+
+std::string range_text(const FieldSpec& f) {
+  return "(" + std::to_string(f.min) + ".." + std::to_string(f.max) + ")";
+}
+
+// Parses one field's text into *out; on error returns the message.
+std::optional<std::string> parse_value(const FieldSpec& f, std::string_view text, Value* out) {
+  std::string error;
+  switch (f.kind) {
+    case Kind::kUint: {
+      auto n = parse_uint(text, &error);
+      if (!n) return error + " for '" + f.key + "'";
+      if (*n < f.min || *n > f.max) return "value out of range for '" + f.key + "' " + range_text(f);
+      *out = *n;
+      return std::nullopt;
+    }
+    case Kind::kWord: {
+      for (uint32_t i = 0; i < f.words->size(); ++i) {
+        if ((*f.words)[i] == text) {
+          *out = Word{i};
+          return std::nullopt;
+        }
+      }
+      std::string known;
+      for (const auto& w : *f.words) known += (known.empty() ? "" : "|") + w;
+      if (known.size() > 120) known = known.substr(0, 117) + "...";
+      return "unknown " + f.key + " '" + std::string(text) + "' (expected " + known + ")";
+    }
+    case Kind::kName:
+      if (!valid_name(text)) return "bad namespace name '" + std::string(text) + "'";
+      *out = std::string(text);
+      return std::nullopt;
+    case Kind::kDuration: {
+      auto ms = parse_duration_ms(text, &error);
+      if (!ms) return error;
+      *out = *ms;
+      return std::nullopt;
+    }
+    case Kind::kAddr: {
+      auto a = parse_addr(text, &error);
+      if (!a) return error + " for '" + f.key + "'";
+      *out = *a;
+      return std::nullopt;
+    }
+    case Kind::kHex64: {
+      auto n = parse_hex64(text, &error);
+      if (!n) return error;
+      *out = *n;
+      return std::nullopt;
+    }
+    case Kind::kData: {
+      auto d = parse_data(text, &error);
+      if (!d) return error;
+      *out = std::move(*d);
+      return std::nullopt;
+    }
+  }
+  return "unsupported field kind";
+}
+
+class LineParser {
+ public:
+  LineParser(const Registry& registry, std::set<std::string, std::less<>>& live)
+      : registry_(registry), live_(live) {}
+
+  // Parses one non-empty token list into *op.
+  std::optional<Error> parse(const std::vector<Token>& tokens, Op* op) {
+    size_t next = 0;
+    const OpSpec* spec = nullptr;
+    if (tokens.size() >= 2) {
+      spec = registry_.find(std::string(tokens[0].text) + " " + std::string(tokens[1].text));
+      if (spec) next = 2;
+    }
+    if (!spec) {
+      spec = registry_.find(tokens[0].text);
+      if (!spec) return Error{tokens[0].col, "unknown operation '" + std::string(tokens[0].text) + "'"};
+      next = 1;
+    }
+    op->spec = spec;
+    op->args.assign(spec->fields.size(), std::nullopt);
+    std::vector<uint32_t> cols(spec->fields.size(), 0);
+    uint32_t end_col = tokens.back().col + uint32_t(tokens.back().text.size());
+
+    for (size_t i = 0; i < spec->fields.size(); ++i) {
+      const FieldSpec& f = spec->fields[i];
+      if (!f.positional) continue;
+      if (next >= tokens.size() || tokens[next].text.find('=') != std::string_view::npos) {
+        uint32_t col = next < tokens.size() ? tokens[next].col : end_col;
+        return Error{col, "missing " + f.key + " for '" + spec->name + "'"};
+      }
+      Value v;
+      if (auto e = parse_value(f, tokens[next].text, &v)) return Error{tokens[next].col, *e};
+      op->args[i] = std::move(v);
+      cols[i] = tokens[next].col;
+      ++next;
+    }
+    for (; next < tokens.size(); ++next) {
+      const Token& t = tokens[next];
+      size_t eq = t.text.find('=');
+      if (eq == std::string_view::npos)
+        return Error{t.col, "unexpected '" + std::string(t.text) + "' (expected key=value)"};
+      std::string_view key = t.text.substr(0, eq);
+      size_t idx = spec->field_index(key);
+      if (idx == SIZE_MAX || spec->fields[idx].positional)
+        return Error{t.col, "unknown key '" + std::string(key) + "' for '" + spec->name + "'"};
+      if (op->args[idx]) return Error{t.col, "duplicate key '" + std::string(key) + "'"};
+      Value v;
+      if (auto e = parse_value(spec->fields[idx], t.text.substr(eq + 1), &v))
+        return Error{uint32_t(t.col + eq + 1), *e};
+      op->args[idx] = std::move(v);
+      cols[idx] = t.col;
+    }
+    for (size_t i = 0; i < spec->fields.size(); ++i) {
+      if (spec->fields[i].required && !op->args[i])
+        return Error{end_col, "missing key '" + spec->fields[i].key + "' for '" + spec->name + "'"};
+    }
+    if (spec->check) {
+      if (auto fe = spec->check(*op)) {
+        uint32_t col = fe->field < cols.size() && cols[fe->field] ? cols[fe->field] : tokens[0].col;
+        return Error{col, fe->message};
+      }
+    }
+    return check_namespaces(*op, cols);
+  }
+
+ private:
+  std::optional<Error> check_namespaces(const Op& op, const std::vector<uint32_t>& cols) {
+    for (size_t i = 0; i < op.spec->fields.size(); ++i) {
+      const FieldSpec& f = op.spec->fields[i];
+      if (f.kind != Kind::kName || !op.args[i]) continue;
+      const std::string& ns = op.name(i);
+      bool alive = live_.count(ns) != 0;
+      switch (f.ns_use) {
+        case NsUse::kRef:
+          if (!alive) return Error{cols[i], "namespace '" + ns + "' does not exist here"};
+          break;
+        case NsUse::kCreate:
+          if (alive) return Error{cols[i], "namespace '" + ns + "' already exists"};
+          live_.insert(ns);
+          break;
+        case NsUse::kDestroy:
+          if (ns == "init") return Error{cols[i], "namespace 'init' cannot be deleted"};
+          if (!alive) return Error{cols[i], "namespace '" + ns + "' does not exist here"};
+          live_.erase(ns);
+          break;
+      }
+    }
+    return std::nullopt;
+  }
+
+  const Registry& registry_;
+  std::set<std::string, std::less<>>& live_;
+};
+
+}  // namespace
+
+ParseResult parse(std::string_view text, const Registry& registry) {
+  ParseResult result;
+  std::set<std::string, std::less<>> live = {"init"};
+  LineParser parser(registry, live);
+  bool seen_first = false;
+  uint32_t line_no = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    ++line_no;
+    std::vector<Token> tokens = tokenize(line);
+    if (tokens.empty()) continue;
+    if (!seen_first) {
+      seen_first = true;
+      if (tokens[0].text == "netverify-trace") {
+        if (tokens.size() != 2 || tokens[1].text != "1") {
+          uint32_t col = tokens.size() > 1 ? tokens[1].col : tokens[0].col;
+          result.error = Diagnostic{line_no, col, "unsupported trace version (expected 1)"};
+          return result;
+        }
+        continue;
+      }
+    }
+    Op op;
+    op.line = line_no;
+    if (auto e = parser.parse(tokens, &op)) {
+      result.error = Diagnostic{line_no, e->col, e->message};
+      return result;
+    }
+    result.trace.ops.push_back(std::move(op));
+  }
+  return result;
+}
+
+std::string format_diagnostic(std::string_view file, const Diagnostic& d) {
+  return std::string(file) + ":" + std::to_string(d.line) + ":" + std::to_string(d.col) + ": " +
+         d.message;
+}
+
+ParseResult parse_file(const std::string& path, const Registry& registry) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ParseResult r;
+    r.error = Diagnostic{0, 0, "cannot read file"};
+    return r;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), registry);
+}
+
+}  // namespace nv::trace

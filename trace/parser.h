@@ -1,0 +1,39 @@
+// Text -> Trace, with FILE:LINE:COL diagnostics.
+//
+// The parser is driven entirely by the Registry's OpSpecs. It checks the
+// lexical rules of docs/trace.md, each field's kind and range, each op's
+// cross-field check, and namespace liveness (a namespace must be added before
+// it is used and cannot be used after it is deleted). It never throws and
+// never crashes on arbitrary bytes (parser_test.cc feeds it random input).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "trace/op.h"
+#include "trace/registry.h"
+
+namespace nv::trace {
+
+struct Diagnostic {
+  uint32_t line = 0;
+  uint32_t col = 0;
+  std::string message;
+};
+
+struct ParseResult {
+  Trace trace;
+  std::optional<Diagnostic> error;  // set: the trace is invalid and must not run
+};
+
+ParseResult parse(std::string_view text, const Registry& registry);
+
+// "FILE:LINE:COL: message"
+std::string format_diagnostic(std::string_view file, const Diagnostic& d);
+
+// Reads and parses a file; an unreadable file is a Diagnostic at line 0.
+ParseResult parse_file(const std::string& path, const Registry& registry);
+
+}  // namespace nv::trace
