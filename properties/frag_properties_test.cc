@@ -42,10 +42,21 @@ std::string pattern_digest(uint32_t id, uint32_t len) {
 
 // After every operation: each family's accounted memory is the sum of its
 // queues' and queued skbs' truesizes (0 when nothing is queued), and every
-// delivered payload is the generated datagram's bytes (pattern data): no
-// fill byte from a conflicting overlap ever reaches a delivery.
+// delivered payload of a datagram that was only ever sent with its own
+// (pattern) bytes is exactly those bytes. Datagrams that also received
+// differing (fill) data are not checked here: Linux keeps whichever copy of
+// a byte arrived first, so a fill fragment that lands in a hole left by a
+// dropped or trimmed fragment is legitimately delivered.
 RC_GTEST_PROP(FragModelInvariants, MemoryAndPayload, ()) {
-  const trace::Trace t = parse_ok(gen::render(*gen::frag_steps()));
+  const std::string text = gen::render(*gen::frag_steps());
+  RC_LOG() << text;
+  const trace::Trace t = parse_ok(text);
+  std::set<std::tuple<std::string, uint64_t, uint64_t>> mixed;  // ns, family, id
+  for (const trace::Op& op : t.ops) {
+    if (op.spec->name == "frag" && op.has(frag::fields::kData))
+      mixed.emplace(op.name(frag::fields::kNs), op.word(frag::fields::kFamily),
+                    op.u(frag::fields::kId));
+  }
   frag::FragModel model;
   std::vector<trace::Event> events;
   for (const trace::Op& op : t.ops) {
@@ -68,6 +79,8 @@ RC_GTEST_PROP(FragModelInvariants, MemoryAndPayload, ()) {
       if (e.kind != "deliver") continue;
       uint32_t id = uint32_t(std::get<uint64_t>(*e.get("id")));
       uint32_t len = uint32_t(std::get<uint64_t>(*e.get("len")));
+      uint64_t family = std::get<std::string>(*e.get("family")) == "v6";
+      if (mixed.count({std::get<std::string>(*e.get("ns")), family, id})) continue;
       RC_ASSERT(std::get<std::string>(*e.get("fnv1a64")) == pattern_digest(id, len));
     }
   }

@@ -26,20 +26,6 @@ QueueKey QueueKey::of(const Fragment& f, bool with_proto) {
 trace::Addr QueueKey::src(Family family) const { return addr_of(family, words[0], words[1]); }
 trace::Addr QueueKey::dst(Family family) const { return addr_of(family, words[2], words[3]); }
 
-uint64_t queue_hash(const QueueKey& key) {
-  uint64_t h = 0x243f6a8885a308d3ull;
-  for (uint64_t w : key.words) {
-    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-    h ^= h >> 29;
-  }
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
-}
-
 std::optional<std::string> FragQueue::check() const {
   if (auto e = runs.check()) return e;
   if (hash != queue_hash(key)) return "queue: stale hash";

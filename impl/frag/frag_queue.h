@@ -49,13 +49,30 @@ struct QueueKey {
   uint8_t proto() const { return uint8_t(words[4] >> 32); }
   trace::Addr src(Family family) const;
   trace::Addr dst(Family family) const;
-  friend bool operator==(const QueueKey&, const QueueKey&) = default;
+  friend bool operator==(const QueueKey& a, const QueueKey& b) {
+    uint64_t diff = 0;
+    for (int i = 0; i < 5; ++i) diff |= a.words[i] ^ b.words[i];
+    return diff == 0;
+  }
 };
 
-// A deterministic mix of the key's words (multiply-xorshift per word, then
-// MurmurHash3's 64-bit finalizer); every output bit depends on every input
-// bit, so the low bits the hash table uses are well spread.
-uint64_t queue_hash(const QueueKey& key);
+// A deterministic mix of the key's words (wyhash's folded 128-bit
+// multiplications): every output bit depends on every input bit, so the low
+// bits the hash table uses are well spread. Unseeded, unlike the kernel's
+// jhash with a random key, because runs must be reproducible.
+inline uint64_t queue_hash(const QueueKey& key) {
+  // wyhash's "mum" (the 128-bit product folded to 64 bits) with its secrets;
+  // the first two products are independent and run in parallel.
+  auto mum = [](uint64_t a, uint64_t b) {
+    const unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
+    return uint64_t(p) ^ uint64_t(p >> 64);
+  };
+  constexpr uint64_t s0 = 0xa0761d6478bd642full, s1 = 0xe7037ed1a0b428dbull,
+                     s2 = 0x8ebc6af09c88c6e3ull, s3 = 0x589965cc75374cc3ull;
+  const uint64_t* w = key.words;
+  const uint64_t h = mum(w[0] ^ s0, w[1] ^ s1) ^ mum(w[2] ^ s2, w[3] ^ s3);
+  return mum(h ^ s1, w[4] ^ s0);
+}
 
 struct FragQueue {
   using Key = QueueKey;

@@ -25,7 +25,8 @@ std::vector<Piece> fragment(uint32_t total, uint32_t max_piece) {
   uint32_t off = 0;
   while (off < total) {
     uint32_t len = 8 * *inRange<uint32_t>(1, max_piece / 8 + 1);
-    if (off + len >= total) len = total - off;
+    // Offsets stop at 65528; a datagram reaching past that ends in one piece.
+    if (off + len >= total || off + len > 65528) len = total - off;
     pieces.push_back({off, len, off + len < total});
     off += len;
   }
