@@ -38,8 +38,12 @@ Frags datagram_frags(Family family, bool shuffled) {
   Frags d;
   d.bytes.resize(kDatagram);
   for (uint32_t off = 0; off < kDatagram; off += kFragLen) {
-    Fragment f{.ns = "init", .family = family, .id = 1, .off = off,
-               .len = std::min(kFragLen, kDatagram - off), .mf = off + kFragLen < kDatagram};
+    Fragment f{.ns = "init",
+               .family = family,
+               .id = 1,
+               .off = off,
+               .len = std::min(kFragLen, kDatagram - off),
+               .mf = off + kFragLen < kDatagram};
     f.src.bytes = {127, 0, 0, 1};
     f.dst = f.src;
     fill_payload(f, d.bytes.data() + off);
@@ -164,10 +168,18 @@ void register_benchmarks() {
   RegisterBenchmark("InOrder/memcpy", BM_Memcpy);
   RegisterBenchmark("Shuffled/impl", BM_Datagrams<FragImpl>, true);
   RegisterBenchmark("Shuffled/model", BM_Datagrams<FragModel>, true);
-  RegisterBenchmark("Adversarial/impl", BM_Adversarial<FragImpl>)->RangeMultiplier(10)->Range(10, 10000);
-  RegisterBenchmark("Adversarial/model", BM_Adversarial<FragModel>)->RangeMultiplier(10)->Range(10, 10000);
-  RegisterBenchmark("Million/impl", BM_Million<FragImpl>)->Iterations(1)->Unit(benchmark::kMillisecond);
-  RegisterBenchmark("Million/model", BM_Million<FragModel>)->Iterations(1)->Unit(benchmark::kMillisecond);
+  RegisterBenchmark("Adversarial/impl", BM_Adversarial<FragImpl>)
+      ->RangeMultiplier(10)
+      ->Range(10, 10000);
+  RegisterBenchmark("Adversarial/model", BM_Adversarial<FragModel>)
+      ->RangeMultiplier(10)
+      ->Range(10, 10000);
+  RegisterBenchmark("Million/impl", BM_Million<FragImpl>)
+      ->Iterations(1)
+      ->Unit(benchmark::kMillisecond);
+  RegisterBenchmark("Million/model", BM_Million<FragModel>)
+      ->Iterations(1)
+      ->Unit(benchmark::kMillisecond);
 }
 
 // Prints as usual and keeps each run's rates for the ratio table.

@@ -84,7 +84,8 @@ int run_check(const Args& args) {
   }
   if (tty) std::fprintf(stderr, "\r\033[K");
   std::printf("%-*s %6s  %s\n", int(width), "trace", "ops", "result");
-  for (const Row& r : rows) std::printf("%-*s %6zu  %s\n", int(width), r.path.c_str(), r.ops, r.result.c_str());
+  for (const Row& r : rows)
+    std::printf("%-*s %6zu  %s\n", int(width), r.path.c_str(), r.ops, r.result.c_str());
   std::printf("\n%zu traces, %zu operations: %zu passed, %zu failed\n", rows.size(), ops,
               rows.size() - failed, failed);
   return failed ? 1 : 0;
@@ -96,9 +97,10 @@ const Command& check_command() {
   static const Command kCommand{
       .name = "check",
       .usage = "check DIR",
-      .help = "Replays every *.trace file under DIR through model and impl. A trace that\n"
-              "declares '# mutant: NAME' must also fail with that mutant injected. Prints a\n"
-              "table and exits 1 if any trace fails, 2 if DIR holds no traces.",
+      .help =
+          "Replays every *.trace file under DIR through model and impl. A trace that\n"
+          "declares '# mutant: NAME' must also fail with that mutant injected. Prints a\n"
+          "table and exits 1 if any trace fails, 2 if DIR holds no traces.",
       .flags = {},
       .min_positional = 1,
       .max_positional = 1,

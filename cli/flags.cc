@@ -59,14 +59,16 @@ std::optional<Args> parse_args(const Command& command, const std::vector<std::st
 }
 
 std::string help_text(const Command& command) {
-  std::string out = "usage: netverify " + std::string(command.usage) + "\n\n" +
-                    std::string(command.help) + "\n";
+  std::string out =
+      "usage: netverify " + std::string(command.usage) + "\n\n" + std::string(command.help) + "\n";
   if (!command.flags.empty()) out += "\noptions:\n";
   for (const Flag& f : command.flags) {
     std::string left = "  " + std::string(f.name);
     if (!f.value.empty()) left += " " + std::string(f.value);
-    if (left.size() < 24) left.resize(24, ' ');
-    else left += "  ";
+    if (left.size() < 24)
+      left.resize(24, ' ');
+    else
+      left += "  ";
     out += left + std::string(f.help) + "\n";
   }
   return out;

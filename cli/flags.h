@@ -13,7 +13,7 @@
 namespace nv::cli {
 
 struct Flag {
-  std::string_view name;  // "--engine"
+  std::string_view name;   // "--engine"
   std::string_view value;  // placeholder of its value ("ENGINE"), empty for a switch
   std::string_view help;
 };

@@ -27,7 +27,8 @@ void usage(FILE* out) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-    if (args.size() >= 2) args = {args[1], "--help"};
+    if (args.size() >= 2)
+      args = {args[1], "--help"};
     else {
       usage(args.empty() ? stderr : stdout);
       return args.empty() ? 2 : 0;

@@ -56,7 +56,8 @@ int run_replay(const Args& args) {
   }
   if (!json) {
     std::string names;
-    for (auto k : options.engines) names += (names.empty() ? "" : ", ") + std::string(runner::engine_name(k));
+    for (auto k : options.engines)
+      names += (names.empty() ? "" : ", ") + std::string(runner::engine_name(k));
     std::printf("ok: %zu operations, %zu deliveries; %s %s\n", result.ops_run, result.deliveries,
                 names.c_str(), options.engines.size() > 1 ? "agree" : "ran");
   }
@@ -69,10 +70,11 @@ const Command& replay_command() {
   static const Command kCommand{
       .name = "replay",
       .usage = "replay TRACE [--engine model|impl|both] [--json] [--inject MUTANT]...",
-      .help = "Runs TRACE through the chosen engines, comparing them after every operation\n"
-              "and checking its expectations. Exit status: 0 the engines agree and every\n"
-              "expectation holds; 1 a divergence or a failed expectation; 2 invalid trace\n"
-              "or command line.",
+      .help =
+          "Runs TRACE through the chosen engines, comparing them after every operation\n"
+          "and checking its expectations. Exit status: 0 the engines agree and every\n"
+          "expectation holds; 1 a divergence or a failed expectation; 2 invalid trace\n"
+          "or command line.",
       .flags = {{"--engine", "ENGINE", "model, impl or both (default both)"},
                 {"--json", "", "write one JSON event per line on stdout"},
                 {"--inject", "MUTANT", "switch on a mutant in the impl (repeatable)"}},

@@ -28,8 +28,8 @@ void differential_property(const std::vector<std::string>& mutants) {
   runner::RunResult result = runner::run(parsed.trace, options);
   if (result.ok()) return;
   const std::string path = save_failure(failure_name(mutants), text);
-  RC_FAIL(runner::format_failure(result) + "trace written to " + path + "\nreplay: " +
-          replay_command(path, mutants) + "\n" + text);
+  RC_FAIL(runner::format_failure(result) + "trace written to " + path +
+          "\nreplay: " + replay_command(path, mutants) + "\n" + text);
 }
 
 Detection detect(const std::vector<std::string>& mutants, uint64_t seed, int max_success,
@@ -38,8 +38,8 @@ Detection detect(const std::vector<std::string>& mutants, uint64_t seed, int max
   params.disableShrinking = !shrink;
   params.seed = seed;
   params.maxSuccess = max_success;
-  rc::detail::TestResult result = rc::detail::checkTestable(
-      [&] { differential_property(mutants); }, rc::detail::TestMetadata{}, params);
+  rc::detail::TestResult result = rc::detail::checkTestable([&] { differential_property(mutants); },
+                                                            rc::detail::TestMetadata{}, params);
   Detection d;
   rc::detail::FailureResult failure;
   if (result.match(failure)) {

@@ -11,7 +11,8 @@ namespace nv::props {
 
 std::string failure_path(const std::string& name) {
   const char* dir = std::getenv("NV_FAILURE_DIR");
-  std::filesystem::path path = std::filesystem::path(dir && *dir ? dir : ".") / (name + ".failure.trace");
+  std::filesystem::path path =
+      std::filesystem::path(dir && *dir ? dir : ".") / (name + ".failure.trace");
   std::error_code ec;
   return std::filesystem::absolute(path, ec).string();
 }

@@ -23,7 +23,9 @@ trace::Trace parse_ok(const std::string& text) {
   return std::move(r.trace);
 }
 
-RC_GTEST_PROP(FragProperties, ModelAndImplAgree, ()) { props::differential_property({}); }
+RC_GTEST_PROP(FragProperties, ModelAndImplAgree, ()) {
+  props::differential_property({});
+}
 
 RC_GTEST_PROP(FragProperties, PrintParsePrintIsIdentity, ()) {
   const std::string text = gen::render(*gen::frag_steps());

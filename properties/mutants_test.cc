@@ -22,8 +22,8 @@ TEST_P(MutantDetected, ByTheDifferentialProperty) {
   props::Detection d = props::detect({mutant}, /*seed=*/1, /*max_success=*/100, /*shrink=*/false);
   EXPECT_TRUE(d.detected) << mutant << " survived 100 generated traces";
   if (d.detected) {
-    EXPECT_FALSE(d.signature.empty()) << "the saved counterexample " << d.failure_file
-                                      << " does not fail on replay";
+    EXPECT_FALSE(d.signature.empty())
+        << "the saved counterexample " << d.failure_file << " does not fail on replay";
     std::printf("%s: detected after %d passing cases, %s\n", mutant.c_str(), d.cases,
                 d.signature.c_str());
   }

@@ -56,7 +56,8 @@ std::vector<std::string> diff_snapshots(const std::vector<EngineRun>& runs) {
     for (const EngineRun& r : runs) same &= r.snap.get(ns, key) == runs[0].snap.get(ns, key);
     if (same) continue;
     std::string line = ns + " " + key + ":";
-    for (const EngineRun& r : runs) line += " " + r.name + "=" + std::to_string(r.snap.get(ns, key));
+    for (const EngineRun& r : runs)
+      line += " " + r.name + "=" + std::to_string(r.snap.get(ns, key));
     diffs.push_back(line);
   }
   for (const auto& r : runs) {

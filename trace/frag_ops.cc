@@ -23,7 +23,9 @@ Addr default_addr(Family f) {
   return a;
 }
 
-Family family_field(const Op& op, size_t i) { return Family(op.word(i)); }
+Family family_field(const Op& op, size_t i) {
+  return Family(op.word(i));
+}
 
 std::optional<FieldError> check_frag(const Op& op) {
   using namespace fields;
@@ -218,26 +220,27 @@ void register_ops(trace::Registry& r) {
   FieldSpec family{
       .key = "FAMILY", .kind = Kind::kWord, .positional = true, .vocab = "family", .help = "v4|v6"};
   FieldSpec id{.key = "id", .max = 0xffffffff, .help = "IP id: 0..65535 for v4, 32 bits for v6"};
-  r.add_op({.name = "frag",
-            .subsystem = "frag",
-            .help = "receive one IP fragment",
-            .fields = {ns,
-                       family,
-                       id,
-                       {.key = "off", .max = 65528, .help = "payload offset, a multiple of 8"},
-                       {.key = "len", .max = 65527, .help = "payload bytes"},
-                       {.key = "mf", .max = 1, .help = "more fragments flag"},
-                       {.key = "src", .kind = Kind::kAddr, .required = false, .help = "source"},
-                       {.key = "dst", .kind = Kind::kAddr, .required = false, .help = "destination"},
-                       {.key = "proto",
-                        .required = false,
-                        .max = 255,
-                        .help = "v4 protocol or v6 Fragment header next header (253)"},
-                       {.key = "data",
-                        .kind = Kind::kData,
-                        .required = false,
-                        .help = "pattern | fill:NN | hex:..."}},
-            .check = check_frag});
+  r.add_op(
+      {.name = "frag",
+       .subsystem = "frag",
+       .help = "receive one IP fragment",
+       .fields = {ns,
+                  family,
+                  id,
+                  {.key = "off", .max = 65528, .help = "payload offset, a multiple of 8"},
+                  {.key = "len", .max = 65527, .help = "payload bytes"},
+                  {.key = "mf", .max = 1, .help = "more fragments flag"},
+                  {.key = "src", .kind = Kind::kAddr, .required = false, .help = "source"},
+                  {.key = "dst", .kind = Kind::kAddr, .required = false, .help = "destination"},
+                  {.key = "proto",
+                   .required = false,
+                   .max = 255,
+                   .help = "v4 protocol or v6 Fragment header next header (253)"},
+                  {.key = "data",
+                   .kind = Kind::kData,
+                   .required = false,
+                   .help = "pattern | fill:NN | hex:..."}},
+       .check = check_frag});
   r.add_op({.name = "expect deliver",
             .subsystem = "frag",
             .help = "a datagram with this id has been delivered",

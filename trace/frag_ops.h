@@ -18,7 +18,9 @@
 namespace nv::frag {
 
 enum class Family : uint8_t { kV4 = 0, kV6 = 1 };
-inline const char* family_name(Family f) { return f == Family::kV4 ? "v4" : "v6"; }
+inline const char* family_name(Family f) {
+  return f == Family::kV4 ? "v4" : "v6";
+}
 
 // Field indices of "frag NS v4|v6 id= off= len= mf= [src=] [dst=] [proto=] [data=]".
 namespace fields {
@@ -70,7 +72,9 @@ inline constexpr uint64_t kSkbSmallHead = 576;
 inline constexpr uint64_t kSkbHeadroom = 32;
 inline constexpr uint64_t kSkbSharedInfo = 320;
 inline constexpr uint64_t kQueueTruesize[2] = {200, 184};  // struct ipq, struct frag_queue
-inline constexpr uint64_t header_len(Family f) { return f == Family::kV4 ? 20 : 48; }
+inline constexpr uint64_t header_len(Family f) {
+  return f == Family::kV4 ? 20 : 48;
+}
 inline constexpr uint64_t frag_truesize(Family f, uint32_t len) {
   uint64_t head = ((kSkbHeadroom + header_len(f) + len + 63) & ~uint64_t{63}) + kSkbSharedInfo;
   if (head <= kSkbSmallHead) return kSkbStruct + kSkbSmallHead;

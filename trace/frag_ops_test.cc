@@ -50,7 +50,7 @@ TEST(FragOps, V6FirstFragmentNeedsUpperLayerHeader) {
 
 TEST(FragOps, SysctlWritesValidatedLikeTheKernel) {
   Sysctls s;
-  EXPECT_FALSE(s.write("ipv4.ipfrag_high_thresh", 100));  // below low_thresh
+  EXPECT_FALSE(s.write("ipv4.ipfrag_high_thresh", 100));     // below low_thresh
   EXPECT_FALSE(s.write("ipv4.ipfrag_low_thresh", 5000000));  // above high_thresh
   EXPECT_TRUE(s.write("ipv4.ipfrag_low_thresh", 0));
   EXPECT_TRUE(s.write("ipv4.ipfrag_high_thresh", 0));

@@ -34,11 +34,11 @@ struct FieldSpec {
   Kind kind = Kind::kUint;
   bool positional = false;
   bool required = true;
-  uint64_t min = 0;                                // kUint
-  uint64_t max = UINT64_MAX;                       // kUint
-  std::string vocab;                               // kWord: vocabulary name
+  uint64_t min = 0;                                 // kUint
+  uint64_t max = UINT64_MAX;                        // kUint
+  std::string vocab;                                // kWord: vocabulary name
   const std::vector<std::string>* words = nullptr;  // kWord: set by Registry::add_op
-  NsUse ns_use = NsUse::kRef;                      // kName
+  NsUse ns_use = NsUse::kRef;                       // kName
   std::string help;
 };
 
@@ -60,7 +60,7 @@ struct OpSpec {
   std::string subsystem;
   std::string help;
   std::vector<FieldSpec> fields;
-  OpCheck check;   // optional
+  OpCheck check;    // optional
   ExpectFn expect;  // set for "expect ..." operations, which engines never see
 
   size_t field_index(std::string_view key) const;  // SIZE_MAX when absent

@@ -47,7 +47,8 @@ std::optional<std::string> parse_value(const FieldSpec& f, std::string_view text
     case Kind::kUint: {
       auto n = parse_uint(text, &error);
       if (!n) return error + " for '" + f.key + "'";
-      if (*n < f.min || *n > f.max) return "value out of range for '" + f.key + "' " + range_text(f);
+      if (*n < f.min || *n > f.max)
+        return "value out of range for '" + f.key + "' " + range_text(f);
       *out = *n;
       return std::nullopt;
     }
@@ -110,7 +111,8 @@ class LineParser {
     }
     if (!spec) {
       spec = registry_.find(tokens[0].text);
-      if (!spec) return Error{tokens[0].col, "unknown operation '" + std::string(tokens[0].text) + "'"};
+      if (!spec)
+        return Error{tokens[0].col, "unknown operation '" + std::string(tokens[0].text) + "'"};
       next = 1;
     }
     op->spec = spec;

@@ -32,7 +32,8 @@ TEST(Parser, ParsesEveryCoreAndFragOperation) {
       "\n"
       "netns add a   # trailing comment\n"
       "sysctl a ipv4.ipfrag_time 0x1e\n"
-      "frag a v6 id=4294967295 off=65528 len=7 mf=0 src=fe80::1 dst=::1 proto=17 data=hex:00010203040506\n"
+      "frag a v6 id=4294967295 off=65528 len=7 mf=0 src=fe80::1 dst=::1 proto=17 "
+      "data=hex:00010203040506\n"
       "frag init\tv4 id=1 off=8 len=2 mf=1 data=fill:AB\n"
       "tick 250ms\n"
       "expect deliver a v6 id=4294967295 len=7 fnv1a64=af63bd4c8601b7df\n"
@@ -137,9 +138,14 @@ TEST(Parser, SurvivesRandomAndMutatedInput) {
       for (int k = 0, n = 1 + rng() % 4; k < n; ++k) {
         size_t at = rng() % text.size();
         switch (rng() % 3) {
-          case 0: text[at] = char(rng()); break;
-          case 1: text.erase(at, 1 + rng() % 5); break;
-          default: text.insert(at, 1, char(rng()));
+          case 0:
+            text[at] = char(rng());
+            break;
+          case 1:
+            text.erase(at, 1 + rng() % 5);
+            break;
+          default:
+            text.insert(at, 1, char(rng()));
         }
         if (text.empty()) text = "x";
       }

@@ -61,16 +61,17 @@ void register_core_ops(Registry& r) {
                         .kind = Kind::kDuration,
                         .positional = true,
                         .help = "250ms, 30s, 2m"}}});
-  r.add_op({.name = "sysctl",
-            .subsystem = "core",
-            .help = "write a sysctl in a namespace, validated as the kernel validates it",
-            .fields = {ns,
-                       {.key = "KEY",
-                        .kind = Kind::kWord,
-                        .positional = true,
-                        .vocab = std::string(kVocabSysctl),
-                        .help = "sysctl name"},
-                       {.key = "VALUE", .kind = Kind::kUint, .positional = true, .help = "value"}}});
+  r.add_op(
+      {.name = "sysctl",
+       .subsystem = "core",
+       .help = "write a sysctl in a namespace, validated as the kernel validates it",
+       .fields = {ns,
+                  {.key = "KEY",
+                   .kind = Kind::kWord,
+                   .positional = true,
+                   .vocab = std::string(kVocabSysctl),
+                   .help = "sysctl name"},
+                  {.key = "VALUE", .kind = Kind::kUint, .positional = true, .help = "value"}}});
   r.add_op({.name = "expect counter",
             .subsystem = "core",
             .help = "the namespace's counter has this value now",

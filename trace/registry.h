@@ -43,8 +43,8 @@ class Registry {
 
 // Field indices of the core operations.
 namespace core {
-inline constexpr size_t kNetnsName = 0;                               // netns add|del NAME
-inline constexpr size_t kTickDuration = 0;                            // tick DURATION
+inline constexpr size_t kNetnsName = 0;                                   // netns add|del NAME
+inline constexpr size_t kTickDuration = 0;                                // tick DURATION
 inline constexpr size_t kSysctlNs = 0, kSysctlKey = 1, kSysctlValue = 2;  // sysctl NS KEY VALUE
 }  // namespace core
 

@@ -36,6 +36,15 @@ class EventSink final : public DeliverSink {
   std::vector<trace::Event>& out_;
 };
 
+// Namespace names are short (at most 32 bytes): an inline loop beats a
+// call to memcmp on the per-fragment path.
+bool same_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 uint32_t v4_addr_word(const trace::Addr& a) {
   uint32_t w;
   std::memcpy(&w, a.bytes.data(), 4);
@@ -44,7 +53,9 @@ uint32_t v4_addr_word(const trace::Addr& a) {
 
 }  // namespace
 
-FragImpl::FragImpl(MutantSet mutants) : mutants_(mutants) { add_netns("init"); }
+FragImpl::FragImpl(MutantSet mutants) : mutants_(mutants) {
+  add_netns("init");
+}
 
 FragImpl::~FragImpl() {
   // Queues and skbs go back to their pools before the pools go.
@@ -63,7 +74,7 @@ void FragImpl::apply(const trace::Op& op, std::vector<trace::Event>& out) {
     const uint8_t* data = payload.get();
     receive_owned(f, data, std::move(payload), sink);
   } else if (name == "tick") {
-    tick(op.u(trace::core::kTickDuration), sink);
+    advance(op.u(trace::core::kTickDuration), sink);
   } else if (name == "netns add") {
     add_netns(op.name(trace::core::kNetnsName));
   } else if (name == "netns del") {
@@ -82,7 +93,7 @@ void FragImpl::receive(const Fragment& f, const uint8_t* payload, DeliverSink& s
 }
 
 FragNetns& FragImpl::netns(std::string_view name) {
-  if (last_ns_ && last_ns_->name == name) return *last_ns_;
+  if (last_ns_ && same_name(last_ns_->name, name)) return *last_ns_;
   auto it = ns_.find(name);
   if (it == ns_.end()) {
     std::fprintf(stderr, "netverify: FragImpl: no namespace '%.*s'\n", int(name.size()),
@@ -236,10 +247,11 @@ void FragImpl::reinit(FragNetns& ns, FragQueue* q) {
 
 void FragImpl::kill(FragQueue* q) {
   q->ns->fam[int(q->family)].queues.erase(q);
-  timers_.cancel(q);
+  if (q->timer.armed()) timers_.cancel(q);
 }
 
 void FragImpl::destroy(FragQueue* q) {
+  q->ns->fam[int(q->family)].mem -= kQueueTruesize[int(q->family)] + q->truesize;
   q->runs.release([&](Skb* s) { skbs_.destroy(s); });
   queues_.destroy(q);
 }
@@ -249,7 +261,6 @@ void FragImpl::discard(FragNetns& ns, FragQueue* q, std::string_view reason, Del
   const uint32_t id = q->key.id();
   ns.counters.fails[int(family)]++;
   kill(q);
-  ns.fam[int(family)].mem -= kQueueTruesize[int(family)] + q->truesize;
   destroy(q);
   sink.kill(ns.name, family, id, reason);
 }
@@ -262,16 +273,10 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, Delive
   //     65535 bytes (v6 bounded every fragment's end in rule 7).
   if (f.family == Family::kV4 && header_len(f.family) + len > 65535 &&
       !mutants_.has(FragMutant::kOversizeAccept)) {
-    ns.fam[fi].mem -= kQueueTruesize[fi] + q->truesize;
     destroy(q);
     ns.counters.fails[fi]++;
     return sink.kill(ns.name, f.family, f.id, "oversize");
   }
-  // Every skb's truesize is released with the queue.
-  const uint64_t released = mutants_.has(FragMutant::kCoalesceHeadTruesize)
-                                ? q->runs.first()->truesize
-                                : q->truesize;
-  ns.fam[fi].mem -= kQueueTruesize[fi] + released;
   ns.counters.oks[fi]++;
   if (reasm_buf_.size() < kMaxDatagram) reasm_buf_.resize(kMaxDatagram);
   uint8_t* out = reasm_buf_.data();
@@ -281,11 +286,19 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, Delive
   });
   Fragment head = f;
   head.proto = q->first_proto;  // v6 takes the next header from the first fragment
+  // Every skb's truesize is released with the queue; the mutant releases
+  // only the head's, as if the others had been coalesced into it.
+  if (mutants_.has(FragMutant::kCoalesceHeadTruesize)) q->truesize = q->runs.first()->truesize;
   destroy(q);
   sink.deliver(head, {reasm_buf_.data(), len});
 }
 
 void FragImpl::tick(uint64_t ms, DeliverSink& sink) {
+  advance(ms, sink);
+  debug_check();
+}
+
+void FragImpl::advance(uint64_t ms, DeliverSink& sink) {
   now_ms_ += ms;
   // Every queue whose timer falls due expires, earliest (deadline, seq)
   // first (ip_expire / ip6_frag_expire): a failure and a timeout.
@@ -295,12 +308,10 @@ void FragImpl::tick(uint64_t ms, DeliverSink& sink) {
     const uint32_t id = q->key.id();
     ns.counters.fails[int(family)]++;
     ns.counters.timeout[int(family)]++;
-    ns.fam[int(family)].queues.erase(q);
-    ns.fam[int(family)].mem -= kQueueTruesize[int(family)] + q->truesize;
+    kill(q);
     destroy(q);
     sink.kill(ns.name, family, id, "timeout");
   }
-  debug_check();
 }
 
 void FragImpl::add_netns(std::string_view name) {
@@ -315,7 +326,7 @@ void FragImpl::del_netns(std::string_view name) {
   if (it == ns_.end()) return;
   // The namespace's fqdirs are dismantled: every queue goes, uncounted.
   for (FragNetns::PerFamily& fam : it->second->fam) {
-    fam.queues.clear([&](FragQueue* q) {
+    fam.queues.clear([&](FragQueue* q) {  // unhashes each queue
       timers_.cancel(q);
       destroy(q);
     });
@@ -351,8 +362,7 @@ std::string FragImpl::describe() const {
       std::vector<const FragQueue*> queues;
       ns->fam[fi].queues.for_each([&](const FragQueue* q) { queues.push_back(q); });
       auto order = [family](const FragQueue* q) {
-        return std::make_tuple(q->key.src(family), q->key.dst(family), q->key.id(),
-                               q->key.proto());
+        return std::make_tuple(q->key.src(family), q->key.dst(family), q->key.id(), q->key.proto());
       };
       std::sort(queues.begin(), queues.end(),
                 [&](const FragQueue* a, const FragQueue* b) { return order(a) < order(b); });

@@ -100,13 +100,16 @@ class FragImpl final : public trace::Engine {
   FragQueue* create_queue(FragNetns& ns, const Fragment& f, const QueueKey& key, uint64_t hash);
   // ip_frag_reinit: frees the queue's skbs, clears it, re-arms its timer.
   void reinit(FragNetns& ns, FragQueue* q);
-  // inet_frag_kill: unhashes the queue and cancels its timer.
+  // inet_frag_kill: unhashes the queue and cancels its timer if armed.
   void kill(FragQueue* q);
-  // inet_frag_destroy: frees the queue's skbs and the queue.
+  // inet_frag_destroy: frees the queue's skbs and the queue, releasing the
+  // memory they are charged (kQueueTruesize plus q->truesize).
   void destroy(FragQueue* q);
   // Counts a failure, kills and destroys the queue, reports it.
   void discard(FragNetns& ns, FragQueue* q, std::string_view reason, DeliverSink& sink);
   void reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, DeliverSink& sink);
+  // tick() without the debug check.
+  void advance(uint64_t ms, DeliverSink& sink);
   void debug_check() const;
 
   MutantSet mutants_;

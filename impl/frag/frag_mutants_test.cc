@@ -55,9 +55,9 @@ TEST(FragMutants, TableHasExactlyTheSixNamesAndTheyRoundTrip) {
     EXPECT_EQ(frag_mutant_by_name(info.name), info.mutant);
     EXPECT_FALSE(info.description.empty());
   }
-  EXPECT_EQ(names, (std::set<std::string_view>{
-                       "frag-overlap-accept", "frag-coalesce-head-truesize", "frag-timer-refresh",
-                       "frag-v6-key-nexthdr", "frag-no-trim", "frag-oversize-accept"}));
+  EXPECT_EQ(names, (std::set<std::string_view>{"frag-overlap-accept", "frag-coalesce-head-truesize",
+                                               "frag-timer-refresh", "frag-v6-key-nexthdr",
+                                               "frag-no-trim", "frag-oversize-accept"}));
   EXPECT_EQ(frag_mutant_by_name("frag-nothing"), std::nullopt);
   EXPECT_EQ(frag_mutant_by_name(""), std::nullopt);
 }

@@ -23,8 +23,12 @@ QueueKey QueueKey::of(const Fragment& f, bool with_proto) {
   return k;
 }
 
-trace::Addr QueueKey::src(Family family) const { return addr_of(family, words[0], words[1]); }
-trace::Addr QueueKey::dst(Family family) const { return addr_of(family, words[2], words[3]); }
+trace::Addr QueueKey::src(Family family) const {
+  return addr_of(family, words[0], words[1]);
+}
+trace::Addr QueueKey::dst(Family family) const {
+  return addr_of(family, words[2], words[3]);
+}
 
 std::optional<std::string> FragQueue::check() const {
   if (auto e = runs.check()) return e;

@@ -17,7 +17,9 @@ struct Item {
 
 // A weak hash on purpose: every key of the same residue mod 64 collides in
 // small tables, so chains are long and rehashing must split them.
-uint64_t weak_hash(uint64_t k) { return k * 64 + k / 1000; }
+uint64_t weak_hash(uint64_t k) {
+  return k * 64 + k / 1000;
+}
 
 std::vector<std::unique_ptr<Item>> make_items(size_t n) {
   std::vector<std::unique_ptr<Item>> items;

@@ -91,9 +91,10 @@ class RunTree {
     using type = uint32_t;
     const uint32_t& operator()(const Skb& s) const { return s.off; }
   };
-  using Tree = boost::intrusive::set<
-      Skb, boost::intrusive::member_hook<Skb, Skb::RunHook, &Skb::run_hook>,
-      boost::intrusive::key_of_value<OffsetOf>, boost::intrusive::constant_time_size<false>>;
+  using Tree =
+      boost::intrusive::set<Skb, boost::intrusive::member_hook<Skb, Skb::RunHook, &Skb::run_hook>,
+                            boost::intrusive::key_of_value<OffsetOf>,
+                            boost::intrusive::constant_time_size<false>>;
 
   void new_run(Tree::const_iterator pos, Skb* skb);
 

@@ -95,8 +95,8 @@ TEST_F(RunTreeTest, CoveringTwoAdjacentRunsIsAnOverlap) {
 }
 
 TEST_F(RunTreeTest, PartialOverlapsBelowTheTail) {
-  add(16, 16);  // [16,32)
-  add(48, 8);   // [48,56)
+  add(16, 16);                               // [16,32)
+  add(48, 8);                                // [48,56)
   EXPECT_EQ(add(8, 16), Insert::kOverlap);   // straddles the start of [16,32)
   EXPECT_EQ(add(24, 16), Insert::kOverlap);  // straddles its end
   EXPECT_EQ(add(8, 40), Insert::kOverlap);   // covers it whole

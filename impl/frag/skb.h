@@ -20,13 +20,13 @@ struct Skb {
       boost::intrusive::set_member_hook<boost::intrusive::link_mode<boost::intrusive::safe_link>,
                                         boost::intrusive::optimize_size<true>>;
 
-  RunHook run_hook;            // linked iff this skb heads a run (kernel: skb->rbnode)
-  Skb* next_frag = nullptr;    // next skb of the same run (kernel: FRAG_CB(skb)->next_frag)
-  uint32_t off = 0;            // offset in the datagram's fragmentable part
-  uint32_t len = 0;            // bytes queued, after trimming; > 0
-  uint32_t run_end = 0;        // run heads only: end of the run (kernel: frag_run_len + off)
-  uint32_t truesize = 0;       // charged as received, before trimming
-  uint8_t proto = 0;           // v4 protocol or v6 Fragment header next header
+  RunHook run_hook;          // linked iff this skb heads a run (kernel: skb->rbnode)
+  Skb* next_frag = nullptr;  // next skb of the same run (kernel: FRAG_CB(skb)->next_frag)
+  uint32_t off = 0;          // offset in the datagram's fragmentable part
+  uint32_t len = 0;          // bytes queued, after trimming; > 0
+  uint32_t run_end = 0;      // run heads only: end of the run (kernel: frag_run_len + off)
+  uint32_t truesize = 0;     // charged as received, before trimming
+  uint8_t proto = 0;         // v4 protocol or v6 Fragment header next header
   const uint8_t* data = nullptr;
   std::unique_ptr<uint8_t[]> owned;  // the payload, when the engine owns it
 

@@ -129,8 +129,8 @@ void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uin
   if (end == f.off) return discard("zero-len");
 
   const uint64_t truesize = frag_truesize(f.family, f.len);
-  Frag frag{f.off, std::vector<uint8_t>(payload.begin(), payload.begin() + (end - f.off)),
-            truesize, f.proto};
+  Frag frag{f.off, std::vector<uint8_t>(payload.begin(), payload.begin() + (end - f.off)), truesize,
+            f.proto};
   // 12. RFC 5722 as amended by erratum 3089: an overlap discards the whole
   //     datagram; a duplicate is dropped, uncounted, and the queue kept.
   switch (insert(q, std::move(frag))) {

@@ -75,8 +75,7 @@ class FragModel final : public trace::Engine {
   std::string describe() const override;
 
   // One fragment with its payload (f.len bytes).
-  void receive(const Fragment& f, std::span<const uint8_t> payload,
-               std::vector<trace::Event>& out);
+  void receive(const Fragment& f, std::span<const uint8_t> payload, std::vector<trace::Event>& out);
   void tick(uint64_t ms, std::vector<trace::Event>& out);
 
   const std::map<std::string, Netns, std::less<>>& namespaces() const { return ns_; }

@@ -103,7 +103,8 @@ const char* const kSysctlKeys[] = {"ipv4.ipfrag_high_thresh", "ipv4.ipfrag_low_t
 
 Step sysctl_step(const std::string& ns) {
   Step s{.kind = Step::Kind::kSysctl, .ns = ns};
-  s.key = *rc::gen::elementOf(std::vector<std::string>(std::begin(kSysctlKeys), std::end(kSysctlKeys)));
+  s.key =
+      *rc::gen::elementOf(std::vector<std::string>(std::begin(kSysctlKeys), std::end(kSysctlKeys)));
   s.value = *rc::gen::element<uint64_t>(0, 1, 2, 8, 3000, 20000, 3145728, 4194304, 8589935);
   return s;
 }
@@ -135,7 +136,8 @@ rc::Gen<std::vector<Step>> frag_steps(FragGenOptions options) {
           {{6, inRange<uint32_t>(0, 200)},
            {3, inRange<uint32_t>(0, 3000)},
            {2, inRange<uint32_t>(65496, 65560)}});  // around the 65535-byte limits
-      const uint32_t max_piece = total > 60000 ? 16384 : *rc::gen::element<uint32_t>(8, 16, 64, 1480);
+      const uint32_t max_piece =
+          total > 60000 ? 16384 : *rc::gen::element<uint32_t>(8, 16, 64, 1480);
       std::vector<Piece> pieces = fragment(total, max_piece);
       if (options.perturb) perturb(pieces);
       reorder(pieces);
@@ -164,9 +166,9 @@ rc::Gen<std::vector<Step>> frag_steps(FragGenOptions options) {
       switch (*inRange(0, 40)) {
         case 0:
         case 1:
-          steps.push_back({.kind = Step::Kind::kTick,
-                           .value = *rc::gen::element<uint64_t>(100, 100, 1000, 1000, 29000,
-                                                                30000, 61000)});
+          steps.push_back(
+              {.kind = Step::Kind::kTick,
+               .value = *rc::gen::element<uint64_t>(100, 100, 1000, 1000, 29000, 30000, 61000)});
           break;
         case 2:
           steps.push_back(sysctl_step(*rc::gen::elementOf(spaces)));
@@ -211,7 +213,8 @@ std::string render(const std::vector<Step>& steps) {
         out += "tick " + trace::format_duration_ms(s.value) + "\n";
         break;
       case Step::Kind::kSysctl:
-        if (live.count(s.ns)) out += "sysctl " + s.ns + " " + s.key + " " + std::to_string(s.value) + "\n";
+        if (live.count(s.ns))
+          out += "sysctl " + s.ns + " " + s.key + " " + std::to_string(s.value) + "\n";
         break;
       case Step::Kind::kNetnsAdd:
         if (live.insert(s.ns).second) out += "netns add " + s.ns + "\n";

@@ -32,9 +32,9 @@ struct Step {
   uint32_t id = 0, off = 0, len = 0;
   bool mf = false;
   uint32_t proto = 253;
-  uint32_t src = 0;  // index into a small set of source addresses
-  int fill = -1;     // -1: pattern data; otherwise the fill byte
-  std::string key;   // sysctl key
+  uint32_t src = 0;    // index into a small set of source addresses
+  int fill = -1;       // -1: pattern data; otherwise the fill byte
+  std::string key;     // sysctl key
   uint64_t value = 0;  // sysctl value; tick milliseconds
 };
 

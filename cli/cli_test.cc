@@ -1,0 +1,133 @@
+// The netverify command, run as a user runs it: output matched, exit status
+// checked.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace {
+
+struct Result {
+  int status;
+  std::string out;  // stdout and stderr
+};
+
+Result run(const std::string& args) {
+  std::string cmd = std::string(NV_NETVERIFY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  Result r{-1, ""};
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
+  int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string corpus(const std::string& rel) {
+  return std::string(NV_SOURCE_DIR) + "/corpora/" + rel;
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  std::string path = testing::TempDir() + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Cli, ReplayAgreeingTrace) {
+  Result r = run("replay " + corpus("basic/v4-in-order.trace"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("line 7: deliver ns=init family=v4 src=127.0.0.1 dst=127.0.0.1 proto=253 "
+                       "id=1 len=40"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("ok: 9 operations, 1 deliveries; model, impl agree"), std::string::npos);
+}
+
+TEST(Cli, ReplayJsonEvents) {
+  Result r = run("replay " + corpus("basic/v4-in-order.trace") + " --json --engine model");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(
+      r.out.find("{\"event\":\"deliver\",\"engine\":\"model\",\"line\":7,\"ns\":\"init\","
+                 "\"family\":\"v4\",\"src\":\"127.0.0.1\",\"dst\":\"127.0.0.1\",\"proto\":253,"
+                 "\"id\":1,\"len\":40,\"fnv1a64\":\""),
+      std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("{\"event\":\"counters\",\"engine\":\"model\",\"line\":0,\"ns\":\"init\","
+                       "\"IpReasmReqds\":3,\"IpReasmOKs\":1,"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(Cli, ReplayWithMutantDiverges) {
+  Result r = run("replay " + corpus("regressions/no-trim.trace") + " --inject frag-no-trim");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("DIVERGENCE at line 5: frag init v4 id=1 off=8 len=8 mf=0"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("reproduce: netverify replay " + corpus("regressions/no-trim.trace") +
+                       " --inject frag-no-trim"),
+            std::string::npos);
+}
+
+TEST(Cli, FailedExpectationExitsOne) {
+  std::string path = write_temp("expect.trace",
+                                "frag init v4 id=1 off=0 len=8 mf=1\n"
+                                "expect deliver init v4 id=1\n");
+  Result r = run("replay " + path);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("EXPECTATION FAILED at line 2 (model): expect deliver init v4 id=1"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(Cli, InvalidTraceExitsTwoWithPosition) {
+  std::string path =
+      write_temp("bad.trace", "netverify-trace 1\nfrag init v4 id=1 off=3 len=8 mf=1\n");
+  Result r = run("replay " + path);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out, path + ":2:19: 'off' must be a multiple of 8\n");
+  EXPECT_EQ(run("replay /nonexistent.trace").status, 2);
+}
+
+TEST(Cli, BadCommandLinesExitTwo) {
+  EXPECT_EQ(run("replay").status, 2);
+  EXPECT_EQ(run("frobnicate").status, 2);
+  Result r = run("replay " + corpus("basic/atomic.trace") + " --inject no-such-mutant");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("unknown mutant 'no-such-mutant'"), std::string::npos);
+  EXPECT_EQ(run("replay x --engine kernel").status, 2);
+  EXPECT_EQ(run("gen --seed x").status, 2);
+}
+
+TEST(Cli, HelpForEveryCommand) {
+  for (const char* c : {"replay", "check", "gen"}) {
+    Result r = run(std::string(c) + " --help");
+    EXPECT_EQ(r.status, 0) << c;
+    EXPECT_NE(r.out.find(std::string("usage: netverify ") + c), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(run("help").status, 0);
+}
+
+TEST(Cli, GenIsDeterministicAndReplays) {
+  Result a = run("gen --seed 11 --size 80"), b = run("gen --seed 11 --size 80");
+  EXPECT_EQ(a.status, 0);
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out, run("gen --seed 12 --size 80").out);
+  Result r = run("replay " + write_temp("gen.trace", a.out));
+  EXPECT_EQ(r.status, 0) << r.out;
+  Result few = run("gen --seed 11 --size 80 --ops 3");
+  EXPECT_EQ(std::count(few.out.begin(), few.out.end(), '\n'), 5);  // comment, header, 3 ops
+}
+
+TEST(Cli, CheckSummarizesADirectory) {
+  Result r = run("check " + corpus("regressions"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("6 traces"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ok, detects 1 mutant"), std::string::npos);
+  EXPECT_EQ(run("check /nonexistent-dir").status, 2);
+}
+
+}  // namespace
