@@ -15,14 +15,14 @@
 //   * first_in iff a queued skb starts at offset 0, and then first_proto is
 //     that skb's proto; len >= runs.end() (len is the highest end seen, and
 //     the datagram's length once last_in);
-//   * a queue that complete() would call complete has not necessarily been
-//     reassembled: the last fragment sets last_in and len before it is
-//     inserted, and if it then turns out to be a duplicate the queue stays,
-//     complete, until it times out (as in ip_frag_queue, where the check
-//     only follows a successful inet_frag_queue_insert);
 //   * a queue with no skbs has first_in, last_in, len and meat all clear;
 //   * the timer is armed; has_peer implies peer_rid points at the rid
 //     counter of key's source address in the queue's namespace.
+// Deliberately NOT an invariant: "no live queue is complete()". The last
+// fragment sets last_in and len before it is inserted; if it then turns out
+// to be a duplicate it is dropped and the queue stays, complete, until it
+// times out. ip_frag_queue does the same (the completeness check only
+// follows a successful inet_frag_queue_insert), and so does the model.
 #pragma once
 
 #include <cstdint>
