@@ -45,5 +45,8 @@ std::string help_text(const Command& command);
 const Command& replay_command();
 const Command& check_command();
 const Command& gen_command();
+const Command& decode_command();
+const Command& encode_command();
+const Command& minimize_command();
 
 }  // namespace nv::cli

@@ -8,7 +8,8 @@
 namespace {
 
 std::vector<const nv::cli::Command*> commands() {
-  return {&nv::cli::replay_command(), &nv::cli::check_command(), &nv::cli::gen_command()};
+  return {&nv::cli::replay_command(), &nv::cli::check_command(),  &nv::cli::gen_command(),
+          &nv::cli::decode_command(), &nv::cli::encode_command(), &nv::cli::minimize_command()};
 }
 
 void usage(FILE* out) {

@@ -61,6 +61,10 @@ struct OpSpec {
   std::string help;
   std::vector<FieldSpec> fields;
   OpCheck check;    // optional
+  // Optional: adjusts field values so that `check` passes where it can (a v4
+  // id folded into 16 bits, an offset rounded down to a multiple of 8). The
+  // fuzz decoder calls it so that every byte string becomes a valid trace.
+  std::function<void(Op&)> normalize;
   ExpectFn expect;  // set for "expect ..." operations, which engines never see
 
   size_t field_index(std::string_view key) const;  // SIZE_MAX when absent

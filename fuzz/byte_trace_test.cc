@@ -1,0 +1,102 @@
+#include "fuzz/byte_trace.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "runner/subsystem.h"
+#include "trace/parser.h"
+#include "trace/printer.h"
+
+namespace nv::fuzz {
+namespace {
+
+const trace::Registry& reg() {
+  return runner::registry();
+}
+
+// Every byte string decodes to a trace that prints, parses back to the same
+// operations, and encodes to bytes that decode to it again.
+TEST(ByteTrace, EveryInputIsAValidTrace) {
+  std::mt19937_64 rng(7);
+  size_t ops = 0;
+  std::set<std::string> kinds;
+  for (int i = 0; i < 3000; ++i) {
+    std::vector<uint8_t> bytes(rng() % 600);
+    for (uint8_t& b : bytes) b = uint8_t(rng());
+    trace::Trace t = decode(bytes, reg());
+    const std::string text = trace::print(t);
+    trace::ParseResult again = trace::parse(text, reg());
+    ASSERT_FALSE(again.error) << again.error->message;
+    ASSERT_TRUE(again.trace.ops == t.ops);
+    std::string error;
+    auto encoded = encode(t, reg(), {}, &error);
+    ASSERT_TRUE(encoded) << error;
+    const std::string round = trace::print(decode(*encoded, reg()));
+    if (round != text) {
+      size_t at = 0;
+      while (at < round.size() && at < text.size() && round[at] == text[at]) ++at;
+      size_t line = text.rfind('\n', at) + 1;
+      FAIL() << "re-encoded trace differs at:\n  "
+             << text.substr(line, std::min<size_t>(200, text.find('\n', line) - line)) << "\n  "
+             << round.substr(line, std::min<size_t>(200, round.find('\n', line) - line));
+    }
+    ops += t.ops.size();
+    for (const auto& op : t.ops) kinds.insert(op.spec->name);
+  }
+  EXPECT_GT(ops, 10000u);
+  // Every decodable operation of the registry shows up.
+  for (const auto& spec : reg().ops())
+    if (!spec->expect) {
+      EXPECT_TRUE(kinds.count(spec->name)) << spec->name;
+    }
+}
+
+// A small change of the input changes the trace a little: flipping one byte
+// leaves most operations as they were.
+TEST(ByteTrace, SmallChangesStayLocal) {
+  std::mt19937_64 rng(9);
+  size_t kept = 0, total = 0;
+  for (int i = 0; i < 500; ++i) {
+    std::vector<uint8_t> bytes(400);
+    for (uint8_t& b : bytes) b = uint8_t(rng());
+    trace::Trace a = decode(bytes, reg());
+    bytes[rng() % bytes.size()] ^= uint8_t(1 + rng() % 255);
+    trace::Trace b = decode(bytes, reg());
+    for (size_t k = 0; k < std::min(a.ops.size(), b.ops.size()); ++k) kept += a.ops[k] == b.ops[k];
+    total += a.ops.size();
+  }
+  EXPECT_GT(double(kept) / double(total), 0.5);
+}
+
+// Every corpus trace encodes, and decodes back to itself (its expectations
+// aside, namespaces renamed in order of creation).
+TEST(ByteTrace, CorporaRoundTrip) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(NV_SOURCE_DIR "/corpora")) {
+    if (e.path().extension() != ".trace") continue;
+    trace::ParseResult r = trace::parse_file(e.path().string(), reg());
+    ASSERT_FALSE(r.error) << e.path();
+    std::string error;
+    auto bytes = encode(r.trace, reg(), {}, &error);
+    ASSERT_TRUE(bytes) << e.path() << ": " << error;
+    trace::Trace back = decode(*bytes, reg());
+    size_t k = 0;
+    for (const auto& op : r.trace.ops) {
+      if (op.spec->expect) continue;
+      ASSERT_LT(k, back.ops.size()) << e.path();
+      EXPECT_EQ(op.spec, back.ops[k].spec) << e.path() << " line " << op.line;
+      if (op.spec->name == "frag") {
+        EXPECT_TRUE(op.args[1] == back.ops[k].args[1] && op.args[2] == back.ops[k].args[2]);
+      }
+      ++k;
+    }
+    EXPECT_EQ(k, back.ops.size()) << e.path();
+    ++n;
+  }
+  EXPECT_GT(n, 20u);
+}
+
+}  // namespace
+}  // namespace nv::fuzz

@@ -1,0 +1,6 @@
+// Fuzz target: every registered subsystem's ops mixed in one trace.
+#include "fuzz/harness.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return nv::fuzz::run_one(data, size, {});
+}

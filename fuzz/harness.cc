@@ -1,0 +1,41 @@
+#include "fuzz/harness.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include "fuzz/byte_trace.h"
+#include "runner/runner.h"
+#include "runner/subsystem.h"
+#include "trace/printer.h"
+
+namespace nv::fuzz {
+namespace {
+
+std::vector<std::string> injected() {
+  std::vector<std::string> out;
+  const char* env = std::getenv("NV_INJECT");
+  std::stringstream ss(env ? env : "");
+  for (std::string m; std::getline(ss, m, ',');)
+    if (!m.empty() && runner::subsystem_of_mutant(m)) out.push_back(m);
+  return out;
+}
+
+}  // namespace
+
+int run_one(const uint8_t* data, size_t size, const HarnessOptions& options) {
+  static const std::vector<std::string> mutants = injected();
+  const trace::Trace t =
+      decode({data, size}, runner::registry(), {.subsystems = options.subsystems});
+  runner::RunOptions run_options;
+  run_options.mutants = mutants;
+  runner::RunResult result = runner::run(t, run_options);
+  if (result.ok()) return 0;
+  std::fprintf(stderr, "netverify: the engines disagree on this input\n%s%s",
+               runner::format_failure(result).c_str(), trace::print(t).c_str());
+  std::fprintf(stderr, "replay: netverify decode INPUT > t.trace && netverify replay t.trace%s\n",
+               mutants.empty() ? "" : (" --inject " + mutants[0]).c_str());
+  std::abort();
+}
+
+}  // namespace nv::fuzz

@@ -1,0 +1,26 @@
+// The one fuzz harness body, shared by every driver: libFuzzer
+// (-fsanitize=fuzzer), AFL++ (afl-clang-fast++ with its libFuzzer-style
+// driver) and the plain replay main that ctest runs over corpora/fuzz/.
+//
+// An input is decoded into a trace (fuzz/byte_trace.h) and run through the
+// model and the impl. A divergence prints the decoded trace, the failure and
+// the replay command, then aborts so the fuzzer keeps the input. Malformed
+// bytes never abort: every byte string is a valid trace.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nv::fuzz {
+
+struct HarnessOptions {
+  std::vector<std::string> subsystems;  // empty: all
+};
+
+// Mutants to inject come from the NV_INJECT environment variable
+// (comma-separated), read once, so the same binary hunts a planted bug.
+int run_one(const uint8_t* data, size_t size, const HarnessOptions& options);
+
+}  // namespace nv::fuzz

@@ -1,0 +1,80 @@
+#include "runner/minimize.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "cli/trace_file.h"
+#include "properties/gen/frag_gen.h"
+#include "runner/runner.h"
+#include "runner/subsystem.h"
+#include "trace/parser.h"
+#include "trace/printer.h"
+
+namespace nv::runner {
+namespace {
+
+// 50 fragment ops of other datagrams (ids from 100 up), as padding.
+std::vector<trace::Op> padding(uint64_t seed) {
+  rc::Random random(seed);
+  std::vector<gen::Step> steps =
+      gen::frag_steps({.perturb = true, .extras = false})(random, 100).value();
+  for (auto& s : steps) s.id += 100;
+  trace::ParseResult r = trace::parse(gen::render(steps), registry());
+  EXPECT_FALSE(r.error);
+  r.trace.ops.resize(std::min<size_t>(r.trace.ops.size(), 50));
+  return r.trace.ops;
+}
+
+// Each regression reproducer, padded with 50 unrelated operations at random
+// places, minimizes back to at most its hand-written size, failing the same way.
+TEST(Minimize, PaddedRegressionsShrinkBack) {
+  size_t checked = 0;
+  for (const auto& e : std::filesystem::directory_iterator(NV_SOURCE_DIR "/corpora/regressions")) {
+    const std::string path = e.path().string();
+    trace::ParseResult r = trace::parse_file(path, registry());
+    ASSERT_FALSE(r.error) << path;
+    const std::vector<std::string> mutants = cli::declared_mutants(path);
+    RunOptions options{.mutants = mutants};
+    const std::string signature = failure_signature(r.trace, run(r.trace, options));
+    ASSERT_FALSE(signature.empty()) << path;
+
+    std::mt19937_64 rng(checked + 1);
+    trace::Trace padded = r.trace;
+    for (uint64_t seed = 1; padded.ops.size() < r.trace.ops.size() + 50; ++seed) {
+      for (trace::Op& op : padding(seed)) {
+        if (padded.ops.size() >= r.trace.ops.size() + 50) break;
+        padded.ops.insert(padded.ops.begin() + rng() % (padded.ops.size() + 1), std::move(op));
+      }
+    }
+    padded = trace::parse(trace::print(padded), registry()).trace;
+    ASSERT_EQ(failure_signature(padded, run(padded, options)), signature) << path;
+
+    auto result = minimize(padded, {.mutants = mutants});
+    ASSERT_TRUE(result) << path;
+    EXPECT_EQ(result->signature, signature) << path;
+    EXPECT_LE(result->trace.ops.size(), r.trace.ops.size()) << path << " minimized to\n"
+                                                            << trace::print(result->trace);
+    ++checked;
+  }
+  EXPECT_GE(checked, 6u);
+}
+
+TEST(Minimize, PassingTraceIsNotMinimized) {
+  trace::ParseResult r = trace::parse("frag init v4 id=1 off=0 len=8 mf=1\n", registry());
+  EXPECT_FALSE(minimize(r.trace, {}).has_value());
+}
+
+TEST(Minimize, IsDeterministic) {
+  trace::ParseResult r =
+      trace::parse_file(NV_SOURCE_DIR "/corpora/regressions/overlap-accept.trace", registry());
+  auto a = minimize(r.trace, {.mutants = {"frag-overlap-accept"}});
+  auto b = minimize(r.trace, {.mutants = {"frag-overlap-accept"}});
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(trace::print(a->trace), trace::print(b->trace));
+}
+
+}  // namespace
+}  // namespace nv::runner
