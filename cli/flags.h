@@ -48,5 +48,10 @@ const Command& gen_command();
 const Command& decode_command();
 const Command& encode_command();
 const Command& minimize_command();
+const Command& mutants_command();
+const Command& kernel_command();
+const Command& kernel_check_command();
+const Command& pcap_import_command();
+const Command& pcap_export_command();
 
 }  // namespace nv::cli

@@ -8,8 +8,12 @@
 namespace {
 
 std::vector<const nv::cli::Command*> commands() {
-  return {&nv::cli::replay_command(), &nv::cli::check_command(),  &nv::cli::gen_command(),
-          &nv::cli::decode_command(), &nv::cli::encode_command(), &nv::cli::minimize_command()};
+  return {&nv::cli::replay_command(),       &nv::cli::check_command(),
+          &nv::cli::gen_command(),          &nv::cli::decode_command(),
+          &nv::cli::encode_command(),       &nv::cli::minimize_command(),
+          &nv::cli::mutants_command(),      &nv::cli::kernel_command(),
+          &nv::cli::kernel_check_command(), &nv::cli::pcap_import_command(),
+          &nv::cli::pcap_export_command()};
 }
 
 void usage(FILE* out) {

@@ -17,6 +17,7 @@ using trace::OpSpec;
 constexpr const char* kNames[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
 constexpr size_t kNameCount = std::size(kNames);
 constexpr uint8_t kLiteralAddr = 0xf0;
+constexpr uint8_t kWideUint = 0xf0;
 
 Addr table_addr(bool v6, uint8_t i) {
   Addr a;
@@ -130,7 +131,12 @@ trace::Trace decode(std::span<const uint8_t> bytes, const trace::Registry& regis
       }
       switch (f.kind) {
         case Kind::kUint: {
-          uint64_t v = in.le(uint_width(f));
+          // Small values (offsets, lengths, ids of a few datagrams) are the
+          // common case: one byte below kWideUint is the value itself; from
+          // kWideUint on, the full-width value follows.
+          const int width = uint_width(f);
+          uint64_t v = in.u8();
+          if (width > 1 && v >= kWideUint) v = in.le(width);
           uint64_t range = f.max - f.min;
           op.args[i] = range == UINT64_MAX ? v : f.min + v % (range + 1);
           break;
@@ -241,9 +247,16 @@ std::optional<std::vector<uint8_t>> encode(const trace::Trace& trace,
       const FieldSpec& f = op.spec->fields[i];
       if (!op.has(i)) continue;
       switch (f.kind) {
-        case Kind::kUint:
-          w.le(op.u(i) - f.min, uint_width(f));
+        case Kind::kUint: {
+          const uint64_t v = op.u(i) - f.min;
+          if (uint_width(f) == 1 || v < kWideUint) {
+            w.u8(uint8_t(v));
+          } else {
+            w.u8(kWideUint);
+            w.le(v, uint_width(f));
+          }
           break;
+        }
         case Kind::kWord:
           w.u8(uint8_t(op.word(i)));
           break;

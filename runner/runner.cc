@@ -100,6 +100,10 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
     if (options.on_event) options.on_event(r.name, line, e);
   };
 
+  // Event histories serve expectations only; fuzzed traces have none.
+  bool keep_history = false;
+  for (const trace::Op& op : trace.ops) keep_history |= bool(op.spec->expect);
+
   std::vector<trace::Event> events;
   for (size_t i = 0; i < trace.ops.size(); ++i) {
     const trace::Op& op = trace.ops[i];
@@ -122,16 +126,22 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
     for (EngineRun& r : runs) {
       events.clear();
       r.engine->apply(op, events);
-      r.snap = {};
+      // Engines overwrite every key of every live namespace, so the maps are
+      // reused from op to op (no allocation); a deleted namespace goes here.
+      if (op.spec->name == "netns del") r.snap.ns.erase(op.name(trace::core::kNetnsName));
       r.engine->snapshot(r.snap);
       for (const trace::Event& e : events) emit(r, op.line, e);
-      r.history.insert(r.history.end(), events.begin(), events.end());
+      if (keep_history) r.history.insert(r.history.end(), events.begin(), events.end());
+      if (&r == &runs[0])
+        for (const trace::Event& e : events) result.deliveries += e.kind == "deliver";
       per_engine.push_back(events);
     }
     bool same_events = true;
     for (const auto& ev : per_engine) same_events &= ev == per_engine[0];
-    std::vector<std::string> diffs = diff_snapshots(runs);
-    if (!same_events || !diffs.empty()) {
+    bool same_state = true;
+    for (const EngineRun& r : runs) same_state &= r.snap == runs[0].snap;
+    if (!same_events || !same_state) {
+      std::vector<std::string> diffs = diff_snapshots(runs);
       Divergence d;
       d.op_index = i;
       d.line = op.line;
@@ -148,9 +158,6 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
   }
   for (EngineRun& r : runs) {
     for (const auto& [ns, values] : r.snap.ns) emit(r, 0, counters_event(ns, r.snap));
-  }
-  if (!runs.empty()) {
-    for (const trace::Event& e : runs[0].history) result.deliveries += e.kind == "deliver";
   }
   return result;
 }

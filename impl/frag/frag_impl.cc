@@ -386,22 +386,27 @@ std::optional<std::string> FragImpl::find_invariant_violation() const {
   if (auto e = timers_.check()) return e;
   size_t total_queues = 0, total_skbs = 0;
   const bool leaky = mutants_.has(FragMutant::kCoalesceHeadTruesize);
-  for (const auto& [name, ns] : ns_) {
+  for (const auto& entry : ns_) {
+    // Not a structured binding: clang 14 cannot capture one in a lambda.
+    const std::string& name = entry.first;
+    const std::unique_ptr<FragNetns>& ns = entry.second;
     if (ns->name != name) return "netns: map key is not the namespace's name";
     for (int fi = 0; fi < 2; ++fi) {
       const FragNetns::PerFamily& fam = ns->fam[fi];
       if (auto e = fam.queues.check()) return name + ": " + *e;
       uint64_t mem = 0;
       std::optional<std::string> error;
+      // Not `ns` in the lambda: clang 14 cannot capture a structured binding.
+      const FragNetns* netns = ns.get();
       fam.queues.for_each([&](const FragQueue* q) {
         if (error) return;
-        if (q->ns != ns.get() || q->family != Family(fi)) {
+        if (q->ns != netns || q->family != Family(fi)) {
           error = "queue in the wrong namespace or family table";
         } else if (auto e = q->check()) {
           error = e;
         } else if (q->has_peer) {
-          auto it = ns->peer_rid.find(v4_addr_word(q->key.src(Family::kV4)));
-          if (it == ns->peer_rid.end() || &it->second != q->peer_rid)
+          auto it = netns->peer_rid.find(v4_addr_word(q->key.src(Family::kV4)));
+          if (it == netns->peer_rid.end() || &it->second != q->peer_rid)
             error = "queue: peer_rid is not its source's counter";
         }
         mem += kQueueTruesize[fi] + q->truesize;

@@ -1,0 +1,124 @@
+// netverify mutants: the mutation report. Every registered mutant is run
+// against the differential property and, when a libFuzzer target is given,
+// against the fuzzer; the table says who caught it, how fast, and how small
+// its minimized reproducer is.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/flags.h"
+#include "properties/differential.h"
+#include "runner/minimize.h"
+#include "runner/subsystem.h"
+#include "trace/parser.h"
+#include "trace/value.h"
+
+namespace nv::cli {
+namespace {
+
+struct FuzzOutcome {
+  bool ran = false, detected = false;
+  double seconds = 0;
+};
+
+// Runs `fuzzer` with NV_INJECT=mutant for at most `seconds` over `seeds`.
+FuzzOutcome fuzz_for(const std::string& fuzzer, const std::string& seeds, const std::string& mutant,
+                     uint64_t seconds) {
+  FuzzOutcome out;
+  if (fuzzer.empty() || access(fuzzer.c_str(), X_OK) != 0) return out;
+  const auto dir = std::filesystem::temp_directory_path() / ("nv-mutants-" + mutant);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "corpus");
+  const auto start = std::chrono::steady_clock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("NV_INJECT", mutant.c_str(), 1);
+    if (!freopen("/dev/null", "w", stderr) || !freopen("/dev/null", "w", stdout)) _exit(127);
+    std::string time = "-max_total_time=" + std::to_string(seconds);
+    std::string prefix = "-artifact_prefix=" + (dir / "").string();
+    std::string corpus = (dir / "corpus").string();
+    execl(fuzzer.c_str(), fuzzer.c_str(), time.c_str(), prefix.c_str(), "-max_len=4096",
+          corpus.c_str(), seeds.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  out.ran = true;
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    out.detected |= e.path().filename().string().starts_with("crash-");
+  std::filesystem::remove_all(dir);
+  return out;
+}
+
+int run_mutants(const Args& args) {
+  std::string error;
+  auto seconds = trace::parse_uint(args.get("--seconds", "60"), &error);
+  auto cases = trace::parse_uint(args.get("--cases", "100"), &error);
+  if (!seconds || !cases || *cases == 0) {
+    std::fprintf(stderr, "netverify mutants: --seconds and --cases take numbers\n");
+    return 2;
+  }
+  const std::string fuzzer = args.get("--fuzzer", "");
+  const std::string seeds = args.get("--seeds", "corpora/fuzz/frag");
+  const auto dir = std::filesystem::temp_directory_path() / "nv-mutants";
+  std::filesystem::create_directories(dir);
+  setenv("NV_FAILURE_DIR", dir.c_str(), 1);
+
+  std::printf("%-30s %-22s %-20s %s\n", "mutant", "properties", "fuzzer", "reproducer");
+  int missed = 0;
+  for (const auto& s : runner::subsystems()) {
+    for (const auto& m : s.mutants) {
+      props::Detection d = props::detect({m.name}, /*seed=*/1, int(*cases), /*shrink=*/false);
+      std::string prop = d.detected ? "after " + std::to_string(d.cases + 1) + " cases" : "MISSED";
+      std::string repro = "-";
+      if (d.detected) {
+        trace::ParseResult failing = trace::parse_file(d.failure_file, runner::registry());
+        auto min =
+            failing.error ? std::nullopt : runner::minimize(failing.trace, {.mutants = {m.name}});
+        if (min) repro = std::to_string(min->trace.ops.size()) + " ops";
+      }
+      FuzzOutcome f = fuzz_for(fuzzer, seeds, m.name, *seconds);
+      char fuzz[64];
+      if (!f.ran) {
+        std::snprintf(fuzz, sizeof(fuzz), "not run");
+      } else if (f.detected) {
+        std::snprintf(fuzz, sizeof(fuzz), "after %.1f s", f.seconds);
+      } else {
+        std::snprintf(fuzz, sizeof(fuzz), "MISSED in %llu s", (unsigned long long)*seconds);
+      }
+      missed += !d.detected || (f.ran && !f.detected);
+      std::printf("%-30s %-22s %-20s %s\n", m.name.c_str(), prop.c_str(), fuzz, repro.c_str());
+      std::fflush(stdout);
+    }
+  }
+  std::filesystem::remove_all(dir);
+  return missed ? 1 : 0;
+}
+
+}  // namespace
+
+const Command& mutants_command() {
+  static const Command kCommand{
+      .name = "mutants",
+      .usage = "mutants [--seconds S] [--cases N] [--fuzzer PATH] [--seeds DIR]",
+      .help =
+          "The mutation report: each registered mutant against the differential property\n"
+          "(rapidcheck, seed 1, up to N cases) and, with --fuzzer, against that libFuzzer\n"
+          "target for up to S seconds (NV_INJECT plants the mutant). Prints which caught\n"
+          "it, how fast, and the size of its minimized reproducer. Exit 1 if any mutant\n"
+          "was missed.",
+      .flags = {{"--seconds", "S", "fuzzing budget per mutant (default 60)"},
+                {"--cases", "N", "property budget per mutant (default 100)"},
+                {"--fuzzer", "PATH", "libFuzzer target, e.g. build/fuzz/fuzz_frag"},
+                {"--seeds", "DIR", "seed corpus for the fuzzer (default corpora/fuzz/frag)"}},
+      .min_positional = 0,
+      .max_positional = 0,
+      .run = run_mutants};
+  return kCommand;
+}
+
+}  // namespace nv::cli
