@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(cmake make g++ git pkg-config
-          googletest libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libboost-dev)
+          googletest libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libboost-dev
+          libpcap-dev)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -32,6 +32,11 @@ FuzzOutcome fuzz_for(const std::string& fuzzer, const std::string& seeds, const 
   const auto dir = std::filesystem::temp_directory_path() / ("nv-mutants-" + mutant);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir / "corpus");
+  // The regression reproducers would hand the fuzzer the answer: leave them out.
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(seeds, ec))
+    if (!e.path().filename().string().starts_with("regressions-"))
+      std::filesystem::copy_file(e.path(), dir / "corpus" / e.path().filename(), ec);
   const auto start = std::chrono::steady_clock::now();
   pid_t pid = fork();
   if (pid == 0) {
@@ -41,7 +46,7 @@ FuzzOutcome fuzz_for(const std::string& fuzzer, const std::string& seeds, const 
     std::string prefix = "-artifact_prefix=" + (dir / "").string();
     std::string corpus = (dir / "corpus").string();
     execl(fuzzer.c_str(), fuzzer.c_str(), time.c_str(), prefix.c_str(), "-max_len=4096",
-          corpus.c_str(), seeds.c_str(), static_cast<char*>(nullptr));
+          corpus.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   int status = 0;
@@ -63,7 +68,7 @@ int run_mutants(const Args& args) {
     return 2;
   }
   const std::string fuzzer = args.get("--fuzzer", "");
-  const std::string seeds = args.get("--seeds", "corpora/fuzz/frag");
+  const std::string seeds = args.get("--seeds", "");
   const auto dir = std::filesystem::temp_directory_path() / "nv-mutants";
   std::filesystem::create_directories(dir);
   setenv("NV_FAILURE_DIR", dir.c_str(), 1);
@@ -108,13 +113,15 @@ const Command& mutants_command() {
       .help =
           "The mutation report: each registered mutant against the differential property\n"
           "(rapidcheck, seed 1, up to N cases) and, with --fuzzer, against that libFuzzer\n"
-          "target for up to S seconds (NV_INJECT plants the mutant). Prints which caught\n"
+          "target for up to S seconds (NV_INJECT plants the mutant; the seeds exclude the\n"
+          "regression reproducers). Prints which caught\n"
           "it, how fast, and the size of its minimized reproducer. Exit 1 if any mutant\n"
           "was missed.",
       .flags = {{"--seconds", "S", "fuzzing budget per mutant (default 60)"},
                 {"--cases", "N", "property budget per mutant (default 100)"},
                 {"--fuzzer", "PATH", "libFuzzer target, e.g. build/fuzz/fuzz_frag"},
-                {"--seeds", "DIR", "seed corpus for the fuzzer (default corpora/fuzz/frag)"}},
+                {"--seeds", "DIR",
+                 "seed corpus for the fuzzer (default: none, start from nothing)"}},
       .min_positional = 0,
       .max_positional = 0,
       .run = run_mutants};

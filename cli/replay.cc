@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/flags.h"
+#include "cli/kernel_run.h"
 #include "cli/trace_file.h"
 #include "runner/runner.h"
 #include "trace/event.h"
@@ -12,13 +13,15 @@ namespace {
 int run_replay(const Args& args) {
   const std::string& path = args.positional[0];
   std::string engine = args.get("--engine", "both");
+  if (engine == "all") return run_replay_all(args);
+  if (engine == "kernel") return run_kernel_only(args);
   runner::RunOptions options;
   if (engine == "model") {
     options.engines = {runner::EngineKind::kModel};
   } else if (engine == "impl") {
     options.engines = {runner::EngineKind::kImpl};
   } else if (engine != "both") {
-    std::fprintf(stderr, "netverify replay: --engine must be model, impl or both\n");
+    std::fprintf(stderr, "netverify replay: --engine must be model, impl, both, kernel or all\n");
     return 2;
   }
   options.mutants = args.all("--inject");
@@ -69,15 +72,16 @@ int run_replay(const Args& args) {
 const Command& replay_command() {
   static const Command kCommand{
       .name = "replay",
-      .usage = "replay TRACE [--engine model|impl|both] [--json] [--inject MUTANT]...",
+      .usage = "replay TRACE [--engine model|impl|both|kernel|all] [--json] [--inject MUTANT]...",
       .help =
           "Runs TRACE through the chosen engines, comparing them after every operation\n"
           "and checking its expectations. Exit status: 0 the engines agree and every\n"
           "expectation holds; 1 a divergence or a failed expectation; 2 invalid trace\n"
-          "or command line.",
-      .flags = {{"--engine", "ENGINE", "model, impl or both (default both)"},
+          "or command line; 77 (--engine all) the kernel engine cannot run here.",
+      .flags = {{"--engine", "ENGINE", "model, impl, both (default), kernel, or all three"},
                 {"--json", "", "write one JSON event per line on stdout"},
-                {"--inject", "MUTANT", "switch on a mutant in the impl (repeatable)"}},
+                {"--inject", "MUTANT", "switch on a mutant in the impl (repeatable)"},
+                kMaxSleepFlag},
       .min_positional = 1,
       .max_positional = 1,
       .run = run_replay};

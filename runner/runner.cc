@@ -19,6 +19,11 @@ class EngineSet final : public trace::Engine {
   void snapshot(trace::Snapshot& out) const override {
     for (const auto& e : engines_) e->snapshot(out);
   }
+  uint64_t digest() const override {
+    uint64_t sum = 0;
+    for (const auto& e : engines_) sum += e->digest();
+    return sum;
+  }
   std::string describe() const override {
     std::string out;
     for (const auto& e : engines_) out += e->describe();
@@ -33,7 +38,17 @@ struct EngineRun {
   std::string name;
   std::unique_ptr<trace::Engine> engine;
   std::vector<trace::Event> history;
-  trace::Snapshot snap;
+  trace::Snapshot snap;  // valid when !stale
+  bool stale = true;
+
+  const trace::Snapshot& fresh() {
+    if (stale) {
+      snap.ns.clear();
+      engine->snapshot(snap);
+      stale = false;
+    }
+    return snap;
+  }
 };
 
 // The "counters" event of the JSON stream for one namespace.
@@ -110,14 +125,14 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
     result.ops_run = i + 1;
     if (op.spec->expect) {
       for (EngineRun& r : runs) {
-        if (auto msg = op.spec->expect(op, r.history, r.snap))
+        if (auto msg = op.spec->expect(op, r.history, r.fresh()))
           result.expect_failures.push_back({i, op.line, trace::print(op), r.name, *msg});
       }
       continue;
     }
     if (op.spec->name == "netns del") {
       for (EngineRun& r : runs) {
-        trace::Event e = counters_event(op.name(trace::core::kNetnsName), r.snap);
+        trace::Event e = counters_event(op.name(trace::core::kNetnsName), r.fresh());
         emit(r, op.line, e);
         r.history.push_back(std::move(e));
       }
@@ -126,10 +141,7 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
     for (EngineRun& r : runs) {
       events.clear();
       r.engine->apply(op, events);
-      // Engines overwrite every key of every live namespace, so the maps are
-      // reused from op to op (no allocation); a deleted namespace goes here.
-      if (op.spec->name == "netns del") r.snap.ns.erase(op.name(trace::core::kNetnsName));
-      r.engine->snapshot(r.snap);
+      r.stale = true;
       for (const trace::Event& e : events) emit(r, op.line, e);
       if (keep_history) r.history.insert(r.history.end(), events.begin(), events.end());
       if (&r == &runs[0])
@@ -138,10 +150,13 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
     }
     bool same_events = true;
     for (const auto& ev : per_engine) same_events &= ev == per_engine[0];
+    // Digests after every op; full snapshots only to explain a difference.
     bool same_state = true;
-    for (const EngineRun& r : runs) same_state &= r.snap == runs[0].snap;
+    for (const EngineRun& r : runs) same_state &= r.engine->digest() == runs[0].engine->digest();
     if (!same_events || !same_state) {
+      for (EngineRun& r : runs) r.fresh();
       std::vector<std::string> diffs = diff_snapshots(runs);
+      if (diffs.empty() && !same_state) diffs.push_back("state digests differ");
       Divergence d;
       d.op_index = i;
       d.line = op.line;
@@ -156,8 +171,9 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
       return result;
     }
   }
-  for (EngineRun& r : runs) {
-    for (const auto& [ns, values] : r.snap.ns) emit(r, 0, counters_event(ns, r.snap));
+  if (options.on_event) {
+    for (EngineRun& r : runs)
+      for (const auto& [ns, values] : r.fresh().ns) emit(r, 0, counters_event(ns, r.snap));
   }
   return result;
 }

@@ -21,6 +21,12 @@ class Engine {
   virtual void apply(const Op& op, std::vector<Event>& out) = 0;
   // Adds this engine's counters and gauges for every live namespace.
   virtual void snapshot(Snapshot& out) const = 0;
+  // A 64-bit digest of what snapshot() would report, cheap enough to take
+  // after every operation: engines that agree on the snapshot agree on the
+  // digest (the runner takes full snapshots only when digests differ, and for
+  // expectations). Combine per-namespace digests by addition, so that the
+  // order in which an engine visits its namespaces does not matter.
+  virtual uint64_t digest() const = 0;
   // A few lines on the engine's state, for divergence reports.
   virtual std::string describe() const = 0;
 };

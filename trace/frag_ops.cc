@@ -181,6 +181,17 @@ void add_to_snapshot(trace::Snapshot& snap, std::string_view ns, const Counters&
   m[std::string(kReasmOverlaps)] = c.overlaps;
 }
 
+uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t mem[2],
+                         const uint64_t queues[2]) {
+  Fnv1a64 h;
+  h.update(reinterpret_cast<const uint8_t*>(ns.data()), ns.size());
+  const uint64_t values[] = {c.reqds[0], c.reqds[1],   c.oks[0],     c.oks[1],   c.fails[0],
+                             c.fails[1], c.timeout[0], c.timeout[1], c.overlaps, mem[0],
+                             mem[1],     queues[0],    queues[1]};
+  h.update(reinterpret_cast<const uint8_t*>(values), sizeof(values));
+  return h.value();
+}
+
 trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv) {
   trace::Event e{"deliver", {}};
   e.add("ns", std::string(head.ns))

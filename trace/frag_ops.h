@@ -137,6 +137,10 @@ struct Counters {
 void add_to_snapshot(trace::Snapshot& snap, std::string_view ns, const Counters& c,
                      const uint64_t mem[2], const uint64_t queues[2]);
 
+// The digest of what add_to_snapshot adds for one namespace (Engine::digest).
+uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t mem[2],
+                         const uint64_t queues[2]);
+
 // Events this subsystem reports. Each engine builds them through these
 // helpers, so the two cannot differ in field names or order.
 trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv);

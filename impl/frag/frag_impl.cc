@@ -10,11 +10,6 @@
 namespace nv::frag {
 namespace {
 
-// The largest end a fragment can have (off <= 65528, len <= 65527), hence the
-// largest datagram the reassembly buffer must hold (oversized v4 datagrams
-// are reassembled only under frag-oversize-accept).
-constexpr size_t kMaxDatagram = 65528 + 65527;
-
 // Turns what the engine reports into trace events, as the model builds them.
 class EventSink final : public DeliverSink {
  public:
@@ -278,7 +273,8 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, Delive
     return sink.kill(ns.name, f.family, f.id, "oversize");
   }
   ns.counters.oks[fi]++;
-  if (reasm_buf_.size() < kMaxDatagram) reasm_buf_.resize(kMaxDatagram);
+  // Grows to the largest datagram seen, not beyond.
+  if (reasm_buf_.size() < len) reasm_buf_.resize(len);
   uint8_t* out = reasm_buf_.data();
   q->runs.for_each_skb([&](const Skb& s) {
     std::memcpy(out, s.data, s.len);
@@ -346,6 +342,16 @@ void FragImpl::snapshot(trace::Snapshot& out) const {
     const uint64_t queues[2] = {ns->fam[0].queues.size(), ns->fam[1].queues.size()};
     add_to_snapshot(out, name, ns->counters, mem, queues);
   }
+}
+
+uint64_t FragImpl::digest() const {
+  uint64_t sum = 0;
+  for (const auto& [name, ns] : ns_) {
+    const uint64_t mem[2] = {ns->fam[0].mem, ns->fam[1].mem};
+    const uint64_t queues[2] = {ns->fam[0].queues.size(), ns->fam[1].queues.size()};
+    sum += snapshot_digest(name, ns->counters, mem, queues);
+  }
+  return sum;
 }
 
 // The model's describe() format, line for line, so that two reports of

@@ -64,6 +64,7 @@ class FragImpl final : public trace::Engine {
   // Sysctls::owns; every other op is ignored.
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;
+  uint64_t digest() const override;
   std::string describe() const override;
 
   // Fast API. f.ns must name a live namespace; f.data is ignored: the f.len

@@ -246,6 +246,16 @@ void FragModel::snapshot(trace::Snapshot& out) const {
   }
 }
 
+uint64_t FragModel::digest() const {
+  uint64_t sum = 0;
+  for (const auto& [name, ns] : ns_) {
+    uint64_t mem[2] = {ns.fam[0].mem, ns.fam[1].mem};
+    uint64_t queues[2] = {ns.fam[0].queues.size(), ns.fam[1].queues.size()};
+    sum += snapshot_digest(name, ns.counters, mem, queues);
+  }
+  return sum;
+}
+
 std::string FragModel::describe() const {
   std::string out = "now=" + std::to_string(now_ms_) + "ms\n";
   for (const auto& [name, ns] : ns_) {

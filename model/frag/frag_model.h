@@ -72,6 +72,7 @@ class FragModel final : public trace::Engine {
 
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;
+  uint64_t digest() const override;
   std::string describe() const override;
 
   // One fragment with its payload (f.len bytes).

@@ -1,0 +1,174 @@
+// The kernel engine against the running kernel. Every test that needs a
+// network namespace is skipped where the process may not create one.
+#include "kernel/kernel_engine.h"
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include "trace/frag_ops.h"
+#include "trace/parser.h"
+#include "trace/registry.h"
+
+namespace nv::kernel {
+namespace {
+
+const trace::Registry& registry() {
+  static const trace::Registry* r = [] {
+    auto* reg = new trace::Registry;
+    trace::register_core_ops(*reg);
+    frag::register_ops(*reg);
+    return reg;
+  }();
+  return *r;
+}
+
+trace::Trace parse(const std::string& text) {
+  trace::ParseResult r = trace::parse(text, registry());
+  EXPECT_FALSE(r.error) << (r.error ? r.error->message : "");
+  return std::move(r.trace);
+}
+
+size_t open_fds() {
+  size_t n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  while (readdir(d)) ++n;
+  closedir(d);
+  return n;
+}
+
+// Runs the trace; skips the test where namespaces cannot be created.
+#define RUN_OR_SKIP(result, text)                                                          \
+  KernelResult result = run(parse(text), {});                                              \
+  if (result.status == KernelResult::Status::kUnavailable) GTEST_SKIP() << result.message; \
+  ASSERT_EQ(result.status, KernelResult::Status::kOk) << result.message
+
+std::string field(const trace::Event& e, const char* key) {
+  const trace::EventValue* v = e.get(key);
+  if (!v) return "<absent>";
+  if (const auto* n = std::get_if<uint64_t>(v)) return std::to_string(*n);
+  return std::get<std::string>(*v);
+}
+
+TEST(KernelEngine, ReassemblesAndCounts) {
+  RUN_OR_SKIP(r,
+              "frag init v4 id=5 off=16 len=8 mf=0\n"
+              "frag init v4 id=5 off=0 len=16 mf=1\n"
+              "expect deliver init v4 id=5\n"
+              "frag init v6 id=77777 off=8 len=8 mf=0 proto=17\n"
+              "frag init v6 id=77777 off=0 len=8 mf=1\n");
+  ASSERT_EQ(r.steps.size(), 4u);  // the expectation has no step
+  EXPECT_EQ(r.steps[0].line, 1u);
+  EXPECT_TRUE(r.steps[0].events.empty());
+  ASSERT_EQ(r.steps[1].events.size(), 1u);
+  const trace::Event& v4 = r.steps[1].events[0];
+  EXPECT_EQ(v4.kind, "deliver");
+  EXPECT_EQ(field(v4, "id"), "5");
+  EXPECT_EQ(field(v4, "len"), "24");
+  EXPECT_EQ(field(v4, "proto"), "253");
+  EXPECT_EQ(field(v4, "src"), "127.0.0.1");
+  ASSERT_EQ(r.steps[3].events.size(), 1u);
+  const trace::Event& v6 = r.steps[3].events[0];
+  EXPECT_EQ(field(v6, "id"), "<absent>");  // a v6 raw socket does not see it
+  EXPECT_EQ(field(v6, "proto"), "253");    // the first fragment's next header
+  EXPECT_EQ(field(v6, "dst"), "::1");
+  EXPECT_EQ(field(v6, "len"), "16");
+  EXPECT_EQ(r.steps[3].counters.get("init", "IpReasmReqds"), 2u);
+  EXPECT_EQ(r.steps[3].counters.get("init", "IpReasmOKs"), 1u);
+  EXPECT_EQ(r.steps[3].counters.get("init", "Ip6ReasmReqds"), 2u);
+  EXPECT_EQ(r.steps[3].counters.get("init", "Ip6ReasmOKs"), 1u);
+  ASSERT_EQ(r.end_events.size(), 1u);
+  EXPECT_EQ(field(r.end_events[0], "IpReasmOKs"), "1");
+}
+
+TEST(KernelEngine, TheDigestIsThePayloads) {
+  RUN_OR_SKIP(r, "frag init v4 id=1 off=0 len=3 mf=0 data=hex:616263\n");
+  frag::Fnv1a64 h;
+  h.update(reinterpret_cast<const uint8_t*>("abc"), 3);
+  EXPECT_EQ(field(r.steps[0].events.at(0), "fnv1a64"), trace::format_hex64(h.value()));
+}
+
+TEST(KernelEngine, NamespacesAreSeparate) {
+  RUN_OR_SKIP(r,
+              "netns add a\n"
+              "sysctl a ipv4.ipfrag_low_thresh 0\n"
+              "sysctl a ipv4.ipfrag_high_thresh 0\n"
+              "frag a v4 id=1 off=0 len=8 mf=1\n"
+              "frag init v4 id=1 off=8 len=8 mf=0\n"
+              "netns del a\n");
+  const KernelStep& del = r.steps.back();
+  ASSERT_EQ(del.events.size(), 1u);
+  EXPECT_EQ(del.events[0].kind, "counters");
+  EXPECT_EQ(field(del.events[0], "ns"), "a");
+  EXPECT_EQ(field(del.events[0], "IpReasmReqds"), "1");
+  EXPECT_EQ(field(del.events[0], "IpReasmFails"), "1");  // high_thresh 0 in a only
+  EXPECT_EQ(del.counters.ns.count("a"), 0u);
+  EXPECT_EQ(del.counters.get("init", "IpReasmReqds"), 1u);
+  EXPECT_EQ(del.counters.get("init", "IpReasmFails"), 0u);
+}
+
+TEST(KernelEngine, RefusedSysctlIsAnEvent) {
+  RUN_OR_SKIP(r,
+              "sysctl init ipv6.ip6frag_high_thresh 1\n"
+              "sysctl init ipv6.ip6frag_time 8589935\n"
+              "sysctl init ipv6.ip6frag_time 2\n");
+  ASSERT_EQ(r.steps.size(), 3u);
+  ASSERT_EQ(r.steps[0].events.size(), 1u);
+  EXPECT_EQ(r.steps[0].events[0].kind, "sysctl-refused");
+  EXPECT_EQ(field(r.steps[0].events[0], "key"), "ipv6.ip6frag_high_thresh");
+  EXPECT_EQ(r.steps[1].events.size(), 1u);
+  EXPECT_TRUE(r.steps[2].events.empty());
+}
+
+TEST(KernelEngine, OtherAddressesAreAddedToLo) {
+  RUN_OR_SKIP(r,
+              "frag init v4 id=2 off=0 len=8 mf=0 src=192.0.2.1 dst=198.51.100.7\n"
+              "frag init v6 id=2 off=0 len=8 mf=0 src=2001:db8::1 dst=2001:db8::99\n");
+  EXPECT_EQ(field(r.steps[0].events.at(0), "dst"), "198.51.100.7");
+  EXPECT_EQ(field(r.steps[1].events.at(0), "src"), "2001:db8::1");
+  EXPECT_EQ(field(r.steps[1].events.at(0), "dst"), "2001:db8::99");
+}
+
+TEST(KernelEngine, LargestFragmentsFitLo) {
+  RUN_OR_SKIP(r,
+              "frag init v6 id=1 off=0 len=8 mf=1\n"
+              "frag init v6 id=1 off=8 len=65527 mf=0\n"
+              "frag init v4 id=1 off=0 len=65515 mf=0\n");
+  EXPECT_EQ(field(r.steps[1].events.at(0), "len"), "65535");
+  EXPECT_EQ(field(r.steps[2].events.at(0), "len"), "65515");
+}
+
+TEST(KernelEngine, NothingIsLeftBehind) {
+  const size_t fds = open_fds();
+  RUN_OR_SKIP(r, "netns add x\nfrag x v4 id=1 off=0 len=8 mf=1\n");
+  EXPECT_EQ(open_fds(), fds);
+  EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);  // the child was reaped
+  EXPECT_EQ(errno, ECHILD);
+}
+
+TEST(KernelEngine, RefusesTooMuchSleepAndProtocolZero) {
+  KernelOptions options;
+  options.max_sleep_ms = 1500;
+  trace::Trace sleepy = parse("tick 1s\ntick 600ms\n");
+  auto why = refusal(sleepy, options);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("1600ms"), std::string::npos) << *why;
+  KernelResult r = run(sleepy, options);
+  EXPECT_EQ(r.status, KernelResult::Status::kRefused);
+  EXPECT_EQ(r.exit_status(), 2);
+  options.max_sleep_ms = 1600;
+  EXPECT_FALSE(refusal(sleepy, options));
+  EXPECT_TRUE(refusal(parse("frag init v4 id=1 off=0 len=8 mf=1 proto=0\n"), {}));
+}
+
+TEST(KernelEngine, ExitStatuses) {
+  KernelResult r;
+  EXPECT_EQ(r.exit_status(), 0);
+  r.status = KernelResult::Status::kUnavailable;
+  EXPECT_EQ(r.exit_status(), 77);
+  r.status = KernelResult::Status::kFailed;
+  EXPECT_EQ(r.exit_status(), 1);
+}
+
+}  // namespace
+}  // namespace nv::kernel

@@ -1,0 +1,111 @@
+// Netns: one network namespace of the running kernel as the kernel engine
+// drives it: created fresh (unshare(CLONE_NEWNET)), its loopback device up,
+// fragments sent into it as Ethernet frames on lo, reassembled datagrams
+// received on raw sockets, its sysctls written and its counters read.
+//
+// Everything a Netns holds is a file descriptor (the namespace itself via
+// /proc/self/ns/net, sockets, /proc files); destroying it closes them, and
+// the kernel frees the namespace with its last reference. The kernel engine
+// only ever creates Netns values in a forked child, so the host's namespace
+// is never touched and the child's exit releases everything.
+//
+// How packets get in (measured on Linux 6.18): an AF_PACKET socket bound to
+// lo sends the frame; loopback_xmit hands it to netif_rx, so it is received
+// on lo exactly like a packet from a wire. IPv4 from 127.0.0.1 to itself
+// arriving that way is a martian unless route_localnet and accept_local are
+// set, which create() does (and an IPPROTO_RAW socket would rewrite id 0).
+// lo's MTU is raised so that the largest v6 fragment (40 + 65535 bytes) fits.
+//
+// When a packet has been handled: the frame is followed by a barrier frame
+// of a private ethertype, and the engine waits until an AF_PACKET socket
+// bound to that ethertype sees it. Both frames sit in the same CPU's
+// backlog (the engine pins itself to one CPU), which is processed in order,
+// and reassembly and raw-socket delivery run synchronously in that
+// processing; so when the barrier arrives, every delivery the fragment
+// caused is queued on the raw sockets and every counter is updated.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernel/snmp.h"
+#include "trace/frag_ops.h"
+#include "trace/value.h"
+
+namespace nv::kernel {
+
+// Why a Netns operation failed: unavailable (no privilege: EPERM, EACCES)
+// or any other error.
+struct NetnsError {
+  bool unavailable = false;
+  std::string message;
+};
+
+// A datagram read from a raw socket.
+struct RawDelivery {
+  frag::Family family = frag::Family::kV4;
+  trace::Addr src, dst;
+  uint8_t proto = 0;
+  std::optional<uint32_t> id;  // v4 only: v6 raw sockets do not see the header
+  std::vector<uint8_t> payload;
+};
+
+class Netns {
+ public:
+  struct Config {
+    // (family, protocol) pairs to open raw receive sockets for.
+    std::vector<std::pair<frag::Family, uint8_t>> listen;
+    // Destination addresses to add to lo (those not already local).
+    std::vector<trace::Addr> addresses;
+  };
+
+  // Creates a namespace, moves the calling thread into it and sets it up.
+  // The thread stays in it.
+  static std::unique_ptr<Netns> create(const Config& config, NetnsError* error);
+
+  Netns(const Netns&) = delete;
+  Netns& operator=(const Netns&) = delete;
+  ~Netns();
+
+  // Moves the calling thread into this namespace (setns).
+  bool enter(NetnsError* error) const;
+
+  // Writes "ipv4.ipfrag_time" style keys to /proc/sys/net/...; the caller
+  // must have entered the namespace. Returns false with *refused set when the
+  // kernel refused the value (EINVAL), false with *error on other failures.
+  bool write_sysctl(const std::string& key, uint64_t value, bool* refused, NetnsError* error);
+
+  // Sends the frame on lo and waits until the kernel has handled it.
+  bool send(const std::vector<uint8_t>& frame, NetnsError* error);
+  // Reads every datagram the raw sockets hold now, except those the kernel
+  // sent itself (ICMP errors and replies: TTL or hop limit not kWireTtl).
+  bool drain(std::vector<RawDelivery>& out, NetnsError* error);
+  // The counters since create().
+  bool counters(CounterMap& out, NetnsError* error) const;
+
+ private:
+  Netns() = default;
+  bool setup(const Config& config, NetnsError* error);
+  bool barrier(NetnsError* error);
+
+  int ns_fd_ = -1;
+  int lo_index_ = 0;
+  int tx_fd_ = -1;       // AF_PACKET, sends frames on lo
+  int barrier_fd_ = -1;  // AF_PACKET bound to kBarrierEthertype on lo
+  uint64_t barrier_seq_ = 0;
+  struct Listener {
+    frag::Family family;
+    uint8_t proto;
+    int fd;
+  };
+  std::vector<Listener> listeners_;
+  ProcCounters proc_;
+  CounterMap baseline_;
+};
+
+}  // namespace nv::kernel

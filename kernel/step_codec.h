@@ -1,0 +1,28 @@
+// How the kernel engine's child reports to its parent over a pipe: a stream
+// of records, each a sequence of netstrings ("5:hello"), so that no value
+// needs escaping and a truncated stream (a child that died) is detected.
+//
+//   step  OP_INDEX LINE N_EVENTS EVENT... N_NS (NS N (NAME VALUE)...)...
+//   end   N_EVENTS EVENT...
+//   fail  STATUS MESSAGE          (STATUS: "unavailable" or "failed")
+//   EVENT = KIND N_FIELDS (KEY u|s VALUE)...
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kernel/kernel_engine.h"
+
+namespace nv::kernel {
+
+std::string encode_step(const KernelStep& step);
+std::string encode_end(const std::vector<trace::Event>& events);
+std::string encode_fail(KernelResult::Status status, const std::string& message);
+
+// Decodes a whole stream into *result (steps, end events, a failure's status
+// and message). Returns false when the stream is malformed or truncated.
+bool decode_stream(std::string_view stream, KernelResult* result);
+
+}  // namespace nv::kernel

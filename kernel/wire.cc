@@ -1,0 +1,161 @@
+#include "kernel/wire.h"
+
+#include <cstring>
+
+namespace nv::kernel {
+namespace {
+
+void put16(uint8_t* p, uint32_t v) {
+  p[0] = uint8_t(v >> 8);
+  p[1] = uint8_t(v);
+}
+
+void put32(uint8_t* p, uint32_t v) {
+  put16(p, v >> 16);
+  put16(p + 2, v);
+}
+
+uint32_t get16(const uint8_t* p) {
+  return uint32_t(p[0]) << 8 | p[1];
+}
+
+uint32_t get32(const uint8_t* p) {
+  return get16(p) << 16 | get16(p + 2);
+}
+
+trace::Addr addr_from(const uint8_t* p, bool v6) {
+  trace::Addr a;
+  a.v6 = v6;
+  std::memcpy(a.bytes.data(), p, v6 ? 16 : 4);
+  return a;
+}
+
+}  // namespace
+
+uint16_t inet_checksum(const uint8_t* p, size_t n) {
+  uint32_t sum = 0;
+  for (size_t i = 0; i + 1 < n; i += 2) sum += get16(p + i);
+  if (n % 2) sum += uint32_t(p[n - 1]) << 8;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return uint16_t(~sum);
+}
+
+std::vector<uint8_t> frag_packet(const frag::Fragment& f) {
+  const bool v6 = f.family == frag::Family::kV6;
+  const size_t hlen = frag::header_len(f.family);
+  std::vector<uint8_t> pkt(hlen + f.len);
+  uint8_t* h = pkt.data();
+  if (!v6) {
+    h[0] = 0x45;
+    put16(h + 2, uint32_t(20 + f.len));
+    put16(h + 4, f.id);
+    put16(h + 6, (f.mf ? 0x2000 : 0) | (f.off / 8));
+    h[8] = kWireTtl;
+    h[9] = f.proto;
+    std::memcpy(h + 12, f.src.bytes.data(), 4);
+    std::memcpy(h + 16, f.dst.bytes.data(), 4);
+    put16(h + 10, inet_checksum(h, 20));
+  } else {
+    h[0] = 0x60;
+    put16(h + 4, 8 + f.len);
+    h[6] = 44;  // Fragment header
+    h[7] = kWireTtl;
+    std::memcpy(h + 8, f.src.bytes.data(), 16);
+    std::memcpy(h + 24, f.dst.bytes.data(), 16);
+    h[40] = f.proto;
+    put16(h + 42, f.off | (f.mf ? 1 : 0));
+    put32(h + 44, f.id);
+  }
+  frag::fill_payload(f, h + hlen);
+  return pkt;
+}
+
+std::vector<uint8_t> frag_frame(const frag::Fragment& f) {
+  std::vector<uint8_t> pkt = frag_packet(f);
+  std::vector<uint8_t> frame(kEthHeaderLen + pkt.size());
+  put16(frame.data() + 12, f.family == frag::Family::kV6 ? kEthertypeIpv6 : kEthertypeIpv4);
+  std::memcpy(frame.data() + kEthHeaderLen, pkt.data(), pkt.size());
+  return frame;
+}
+
+std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string* why) {
+  if (n < 1) {
+    *why = "empty packet";
+    return std::nullopt;
+  }
+  WireFragment w;
+  const unsigned version = p[0] >> 4;
+  if (version == 4) {
+    if (n < 20) {
+      *why = "truncated IPv4 header";
+      return std::nullopt;
+    }
+    if ((p[0] & 15) != 5) {
+      *why = "IPv4 options";
+      return std::nullopt;
+    }
+    const uint32_t total = get16(p + 2);
+    if (total < 20 || total > n) {
+      *why = total < 20 ? "bad IPv4 total length" : "truncated IPv4 packet";
+      return std::nullopt;
+    }
+    const uint32_t frag = get16(p + 6);
+    w.family = frag::Family::kV4;
+    w.id = get16(p + 4);
+    w.mf = (frag & 0x2000) != 0;
+    w.off = (frag & 0x1fff) * 8;
+    w.proto = p[9];
+    w.src = addr_from(p + 12, false);
+    w.dst = addr_from(p + 16, false);
+    w.payload.assign(p + 20, p + total);
+    return w;
+  }
+  if (version == 6) {
+    if (n < 40) {
+      *why = "truncated IPv6 header";
+      return std::nullopt;
+    }
+    const uint32_t plen = get16(p + 4);
+    if (plen == 0) {
+      *why = "IPv6 jumbogram";
+      return std::nullopt;
+    }
+    if (p[6] != 44) {
+      *why = "IPv6 without a Fragment header after the fixed header";
+      return std::nullopt;
+    }
+    if (plen < 8 || 40 + plen > n) {
+      *why = plen < 8 ? "bad IPv6 payload length" : "truncated IPv6 packet";
+      return std::nullopt;
+    }
+    w.family = frag::Family::kV6;
+    w.src = addr_from(p + 8, true);
+    w.dst = addr_from(p + 24, true);
+    w.proto = p[40];
+    const uint32_t frag = get16(p + 42);
+    w.off = frag & ~7u;
+    w.mf = (frag & 1) != 0;
+    w.id = get32(p + 44);
+    w.payload.assign(p + 48, p + 40 + plen);
+    return w;
+  }
+  *why = "not IPv4 or IPv6";
+  return std::nullopt;
+}
+
+std::string frag_line(const WireFragment& w, const std::string& ns) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "frag " + ns + " " + frag::family_name(w.family) +
+                    " id=" + std::to_string(w.id) + " off=" + std::to_string(w.off) +
+                    " len=" + std::to_string(w.payload.size()) + " mf=" + (w.mf ? "1" : "0") +
+                    " src=" + trace::format_addr(w.src) + " dst=" + trace::format_addr(w.dst) +
+                    " proto=" + std::to_string(w.proto) + " data=hex:";
+  out.reserve(out.size() + 2 * w.payload.size());
+  for (uint8_t b : w.payload) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+}  // namespace nv::kernel
