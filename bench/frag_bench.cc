@@ -9,7 +9,8 @@
 //                    overlapping fragment that discards them all; reported
 //                    per fragment for N = 10, 100, 1000, 10000
 //   (d) Million:     first fragments of 1,000,000 v6 datagrams, then their
-//                    last fragments: one million concurrent queues
+//                    last fragments: one million concurrent queues; ids in
+//                    sequence (one sender) and shuffled (many senders)
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -138,9 +139,13 @@ void BM_Adversarial(benchmark::State& state) {
 }
 
 template <typename Engine>
-void BM_Million(benchmark::State& state) {
+void BM_Million(benchmark::State& state, bool shuffled) {
   constexpr uint32_t kQueues = 1'000'000;
   std::vector<uint8_t> payload(16, 0x5a);
+  // Sequential ids are one sender's; many senders' ids arrive in no order.
+  std::vector<uint32_t> ids(kQueues);
+  for (uint32_t i = 0; i < kQueues; ++i) ids[i] = i;
+  if (shuffled) std::shuffle(ids.begin(), ids.end(), std::mt19937(7));
   for (auto _ : state) {
     Engine engine;
     configure(engine, kBigLimits);
@@ -151,7 +156,7 @@ void BM_Million(benchmark::State& state) {
     for (int pass = 0; pass < 2; ++pass) {
       f.off = pass * 8;
       f.mf = pass == 0;
-      for (uint32_t id = 0; id < kQueues; ++id) {
+      for (uint32_t id : ids) {
         f.id = id;
         feed(engine, f, payload.data(), sink);
       }
@@ -174,12 +179,15 @@ void register_benchmarks() {
   RegisterBenchmark("Adversarial/model", BM_Adversarial<FragModel>)
       ->RangeMultiplier(10)
       ->Range(10, 10000);
-  RegisterBenchmark("Million/impl", BM_Million<FragImpl>)
-      ->Iterations(1)
-      ->Unit(benchmark::kMillisecond);
-  RegisterBenchmark("Million/model", BM_Million<FragModel>)
-      ->Iterations(1)
-      ->Unit(benchmark::kMillisecond);
+  for (bool shuffled : {false, true}) {
+    const std::string order = shuffled ? "Shuffled" : "Sequential";
+    RegisterBenchmark(("Million" + order + "/impl").c_str(), BM_Million<FragImpl>, shuffled)
+        ->Iterations(1)
+        ->Unit(benchmark::kMillisecond);
+    RegisterBenchmark(("Million" + order + "/model").c_str(), BM_Million<FragModel>, shuffled)
+        ->Iterations(1)
+        ->Unit(benchmark::kMillisecond);
+  }
 }
 
 // Prints as usual and keeps each run's rates for the ratio table.
@@ -212,8 +220,10 @@ class RatioReporter final : public benchmark::ConsoleReporter {
             std::string("Adversarial/impl/") + n, std::string("Adversarial/model/") + n, false);
     ratio("(c) impl per-fragment cost, 10000 vs 10 per queue", "Adversarial/impl/10",
           "Adversarial/impl/10000", false);
-    ratio("(d) one million queues: impl / model", "Million/impl/iterations:1",
-          "Million/model/iterations:1", false);
+    ratio("(d) one million queues, sequential ids: impl / model",
+          "MillionSequential/impl/iterations:1", "MillionSequential/model/iterations:1", false);
+    ratio("(d) one million queues, shuffled ids: impl / model", "MillionShuffled/impl/iterations:1",
+          "MillionShuffled/model/iterations:1", false);
   }
 
  private:

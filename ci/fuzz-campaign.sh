@@ -68,7 +68,7 @@ while (($#)); do
     --out) out=${2:?--out needs a folder}; shift 2 ;;
     --inject) inject=${2:?--inject needs a mutant name}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
-    *) usage >&2; die "unknown argument '$1'" ;;
+    *) die "unknown argument '$1' (--help lists the flags)" ;;
   esac
 done
 
@@ -78,7 +78,7 @@ for t in "${target_list[@]}"; do
   [ -f "fuzz/fuzz_$t.cc" ] || die "no fuzz target '$t' (fuzz/fuzz_$t.cc)"
 done
 if [ -z "$per_target_seconds" ]; then
-  [ -n "$total_seconds" ] || { usage >&2; die "give --hours, --seconds or --smoke"; }
+  [ -n "$total_seconds" ] || die "give --hours, --seconds or --smoke (--help lists the flags)"
   per_target_seconds=$((total_seconds / ${#target_list[@]}))
   ((per_target_seconds >= 10)) || die "at least 10 seconds per target"
 fi
@@ -130,17 +130,18 @@ wait_all() {
 }
 
 echo "ci/fuzz-campaign.sh: building (logs in $out/build.log)"
+fuzz_targets=("${target_list[@]/#/fuzz_}")
 {
   cmake --preset default &&
-    cmake --build --preset default -j "$jobs" --target netverify "${target_list[@]/#/fuzz_}" &&
-    cmake --preset fuzz && cmake --build --preset fuzz -j "$jobs" &&
-    cmake --preset afl && cmake --build --preset afl -j "$jobs"
+    cmake --build --preset default -j "$jobs" --target netverify "${fuzz_targets[@]}" &&
+    cmake --preset fuzz && cmake --build --preset fuzz -j "$jobs" --target "${fuzz_targets[@]}" &&
+    cmake --preset afl && cmake --build --preset afl -j "$jobs" --target "${fuzz_targets[@]}"
 } >"$out/build.log" 2>&1 || { tail -30 "$out/build.log" >&2; die "build failed"; }
 nv=$root/build/default/netverify
 
 inject_flag=()
 if [ -n "$inject" ]; then
-  if "$nv" replay /dev/null --inject "$inject" 2>&1 | grep -q 'unknown mutant'; then
+  if [[ $("$nv" replay /dev/null --inject "$inject" 2>&1) == *"unknown mutant"* ]]; then
     die "unknown mutant '$inject' (build/default/netverify replay x --inject nosuch lists them)"
   fi
   inject_flag=(--inject "$inject")
@@ -169,7 +170,7 @@ for t in "${target_list[@]}"; do
   # fail (the plain replay driver aborts on them), so the fuzzers must find it.
   dropped=0
   for s in corpora/fuzz/"$t"/*.bin; do
-    if [ -n "$inject" ] && ! NV_INJECT=$inject "build/default/fuzz_$t" "$s" >/dev/null 2>&1; then
+    if [ -n "$inject" ] && ! { NV_INJECT=$inject "build/default/fuzz_$t" "$s"; } >/dev/null 2>&1; then
       dropped=$((dropped + 1))
     else
       cp "$s" "$d/seeds/"
@@ -246,6 +247,7 @@ for t in "${target_list[@]}"; do
   sig_order=()
   n=0
   triaged=0
+  unconfirmed=0
   while IFS=$'\t' read -r _ engine kind input; do
     n=$((n + 1))
     sig=""
@@ -266,6 +268,10 @@ for t in "${target_list[@]}"; do
             grep -m1 '^SUMMARY:' | sed -e 's/^SUMMARY: //' -e 's/ (.*+0x[0-9a-f]*)//') || true
           sig=${sig:-not reproducible}
         fi
+      elif { NV_INJECT=$inject timeout 60 "build/fuzz/fuzz_$t" -timeout=10 -rss_limit_mb=2048 \
+        "$input"; } >/dev/null 2>&1; then
+        unconfirmed=$((unconfirmed + 1))  # a hang or oom that runs fine alone: load
+        continue
       else
         sig=$kind
       fi
@@ -308,6 +314,7 @@ merged_corpus	$(count "$d/corpus")
 afl_cmin_corpus	$(count "$d/corpus-afl")
 failure_inputs	$n
 failure_inputs_triaged	$triaged
+unconfirmed_hangs	$unconfirmed
 EOF
   rm -rf "$d/afl-queue"
 done
@@ -320,6 +327,9 @@ cat "$out/report/summary.txt"
 unique=$(cat "$out"/failures/*/index.tsv | wc -l)
 if [ -n "$inject" ]; then
   ((unique > 0)) || { echo "ci/fuzz-campaign.sh: the planted mutant $inject was not found" >&2; exit 1; }
-else
-  ((unique == 0)) || exit 1
+elif ((unique > 0)); then
+  for file in "$out"/failures/*/*.trace; do
+    [ -f "$file" ] && { echo "== $file"; cat "$file"; }
+  done
+  exit 1
 fi

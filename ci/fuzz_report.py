@@ -304,6 +304,9 @@ def summary_text(out, meta, targets):
         lines.append(f"{'':<8}merged corpus {s.get('merged_corpus', '?')} inputs "
                      f"(libFuzzer -merge=1), {s.get('afl_cmin_corpus', '?')} (afl-cmin); "
                      f"seeds {s.get('seeds', '?')}")
+        if int(s.get("unconfirmed_hangs", 0) or 0):
+            lines.append(f"{'':<8}{s['unconfirmed_hangs']} hang/oom input(s) ran fine alone "
+                         "(machine load): not counted as failures")
     failures = [f for t in targets for f in t["failures"]]
     inputs = sum(int(t["stats"].get("failure_inputs", 0) or 0) for t in targets)
     lines.append("")
@@ -366,7 +369,11 @@ def page(meta, targets, summary):
             else:
                 body.append(f"<tr><td>{e(t['name'])}</td><td>{label}</td>"
                             '<td colspan="5">did not run</td></tr>')
-    body.append("</table>")
+    body.append("</table><p><small>Executions and exec/s are totals over each engine's "
+                "jobs. libFuzzer's fork mode adds up the runs of jobs that end normally: a "
+                "job stopped by a failure is not counted, so with many failures libFuzzer's "
+                "numbers are low. AFL++ writes its plot every 5 s from its first minute on."
+                "</small></p>")
     for t in targets:
         s = t["stats"]
         lf, afl = t.get("libfuzzer") or {}, t.get("afl") or {}
@@ -375,7 +382,8 @@ def page(meta, targets, summary):
                     f"{e(s.get('seeds_dropped', '0'))}); libFuzzer corpus "
                     f"{e(s.get('libfuzzer_corpus', '?'))}, AFL++ queue {e(s.get('afl_queue', '?'))};"
                     f" merged {e(s.get('merged_corpus', '?'))} (libFuzzer -merge=1), "
-                    f"{e(s.get('afl_cmin_corpus', '?'))} after afl-cmin.</p>")
+                    f"{e(s.get('afl_cmin_corpus', '?'))} after afl-cmin. Hang or oom inputs "
+                    f"that ran fine alone (not failures): {e(s.get('unconfirmed_hangs', '0'))}.</p>")
         body.append(chart("executions per second", "exec/s",
                           [("libFuzzer", lf.get("exec_series", [])),
                            ("AFL++ (all instances)", afl.get("exec_series", []))]))

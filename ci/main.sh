@@ -7,4 +7,6 @@ bash ci/setup.sh
 bash ci/build.sh default
 nv=build/default/netverify
 $nv check corpora
+rm -rf build/fuzz-smoke
+bash ci/fuzz-campaign.sh --smoke --out build/fuzz-smoke   # about 60 s per fuzz target
 build/default/nv_property_tests --gtest_brief=1

@@ -5,7 +5,10 @@ set -euo pipefail
 
 packages=(cmake make g++ git pkg-config
           googletest libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libboost-dev
-          libpcap-dev)
+          libpcap-dev libz3-dev
+          # fuzzing: clang's libFuzzer and sanitizers, llvm-profdata/llvm-cov, AFL++,
+          # the campaign report (python3), seed corpus zips (zip, unzip)
+          clang libclang-rt-14-dev llvm afl++ python3 zip unzip)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -8,3 +8,8 @@ bash ci/build.sh default
 ctest --preset default -j "$(nproc)"
 bash ci/build.sh asan
 ctest --preset asan -j "$(nproc)"
+# Fuzzing: .clusterfuzzlite/build.sh builds runnable targets, and a smoke
+# campaign (about 60 s per target) finds no failure (docs/fuzzing.md).
+bash ci/clusterfuzzlite-test.sh
+rm -rf build/fuzz-smoke
+bash ci/fuzz-campaign.sh --smoke --out build/fuzz-smoke

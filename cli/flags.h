@@ -53,5 +53,7 @@ const Command& kernel_command();
 const Command& kernel_check_command();
 const Command& pcap_import_command();
 const Command& pcap_export_command();
+const Command& z3_cases_command();
+const Command& z3_prove_command();
 
 }  // namespace nv::cli

@@ -13,7 +13,8 @@ std::vector<const nv::cli::Command*> commands() {
           &nv::cli::encode_command(),       &nv::cli::minimize_command(),
           &nv::cli::mutants_command(),      &nv::cli::kernel_command(),
           &nv::cli::kernel_check_command(), &nv::cli::pcap_import_command(),
-          &nv::cli::pcap_export_command()};
+          &nv::cli::pcap_export_command(),  &nv::cli::z3_cases_command(),
+          &nv::cli::z3_prove_command()};
 }
 
 void usage(FILE* out) {

@@ -31,39 +31,39 @@ void FragModel::receive(const Fragment& f, std::span<const uint8_t> payload,
                         std::vector<trace::Event>& out) {
   Netns& ns = ns_.find(f.ns)->second;
   const int fi = int(f.family);
+  const bool v4 = f.family == Family::kV4;
   auto deliver_whole = [&] {
     Fnv1a64 h;
     h.update(payload.data(), payload.size());
     out.push_back(deliver_event(f, f.len, h.value()));
   };
-  if (f.family == Family::kV4) {
-    // 1. ip_rcv: a v4 packet with offset 0 and MF clear is not a fragment.
-    if (f.off == 0 && !f.mf) return deliver_whole();
-    ns.counters.reqds[fi]++;
-  } else {
-    // 1. ipv6_frag_rcv counts every packet carrying a Fragment header.
-    ns.counters.reqds[fi]++;
-    // 2. An atomic fragment (offset 0, M 0; RFC 6946) is delivered as is
-    //    and counted as reassembled.
-    if (f.off == 0 && !f.mf) {
-      ns.counters.oks[fi]++;
-      return deliver_whole();
+  // Rules 1-4 (frag_rule.h): not a fragment, an atomic fragment, a truncated
+  // v6 first fragment, over the memory limit.
+  rule::Decision<rule::Concrete> d;
+  const rule::Input<rule::Concrete> in{f.family, f.off, f.len, f.mf};
+  const bool truncated =
+      !v4 && f.off == 0 && f.mf && v6_first_fragment_truncated(f.proto, payload.data(), f.len);
+  rule::admit(d, in, truncated, ns.sysctls.high_thresh[fi], ns.fam[fi].mem);
+  // 1. ip_rcv counts v4 fragments only; ipv6_frag_rcv counts every packet
+  //    carrying a Fragment header.
+  if (!(v4 && d.fired(rule::Outcome::kWhole))) ns.counters.reqds[fi]++;
+  if (!d.open()) {
+    switch (d.outcome()) {
+      case rule::Outcome::kWhole:
+        if (!v4) ns.counters.oks[fi]++;  // 2. an atomic fragment counts as reassembled
+        return deliver_whole();
+      case rule::Outcome::kV6Truncated:
+        return out.push_back(drop_event(f, "v6-truncated"));
+      default:  // kMemLimit
+        ns.counters.fails[fi]++;
+        return out.push_back(drop_event(f, "mem-limit"));
     }
-    // 3. RFC 8200 4.5: a first fragment must hold the upper-layer header.
-    if (f.off == 0 && v6_first_fragment_truncated(f.proto, payload.data(), f.len))
-      return out.push_back(drop_event(f, "v6-truncated"));
   }
-  // 4. inet_frag_find: above high_thresh, or with high_thresh 0, no fragment
-  //    is queued, not even one for an existing queue.
-  if (ns.sysctls.over_limit(f.family, ns.fam[fi].mem)) {
-    ns.counters.fails[fi]++;
-    return out.push_back(drop_event(f, "mem-limit"));
-  }
-  receive_queued(ns, f, payload, out);
+  receive_queued(ns, f, payload, d, out);
 }
 
 void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uint8_t> payload,
-                               std::vector<trace::Event>& out) {
+                               rule::Decision<rule::Concrete>& d, std::vector<trace::Event>& out) {
   const int fi = int(f.family);
   const bool v4 = f.family == Family::kV4;
   Family_& fam = ns.fam[fi];
@@ -102,79 +102,62 @@ void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uin
     }
   }
 
-  uint32_t end = f.off + f.len;
-  // 7. v6: a fragment ending past 65535 gets a Parameter Problem; the queue
-  //    found or created for it stays.
-  if (!v4 && end > 65535) return out.push_back(drop_event(f, "v6-too-big"));
-  if (!f.mf) {
-    // 8. A last fragment may not end below data already queued, nor
-    //    disagree with an earlier last fragment.
-    if (end < q.len || (q.last_in && end != q.len)) return discard("bad-end");
-    q.last_in = true;
-    q.len = end;
-  } else {
-    // 9. A non-last fragment's length must be a multiple of 8: v4 trims it,
-    //    v6 sends a Parameter Problem and drops the fragment.
-    if (end % 8 != 0) {
-      if (!v4) return out.push_back(drop_event(f, "v6-bad-len"));
-      end &= ~7u;
-    }
-    // 10. Nothing may lie beyond the last fragment's end.
-    if (end > q.len) {
-      if (q.last_in) return discard("bad-end");
-      q.len = end;
-    }
-  }
-  // 11. An empty fragment (possibly after trimming) discards the datagram.
-  if (end == f.off) return discard("zero-len");
-
-  const uint64_t truesize = frag_truesize(f.family, f.len);
-  Frag frag{f.off, std::vector<uint8_t>(payload.begin(), payload.begin() + (end - f.off)), truesize,
-            f.proto};
-  // 12. RFC 5722 as amended by erratum 3089: an overlap discards the whole
-  //     datagram; a duplicate is dropped, uncounted, and the queue kept.
-  switch (insert(q, std::move(frag))) {
-    case Insert::kOk:
-      break;
-    case Insert::kDup:
+  // Rules 7-14 (frag_rule.h) decide against the queue's runs.
+  rule::QueueState<rule::Concrete> state{{}, q.first_in, q.last_in, q.len, q.meat};
+  for (const Run& r : q.runs) state.runs.push_back({r.off, r.end});
+  rule::queue(d, {f.family, f.off, f.len, f.mf}, state);
+  switch (d.outcome()) {
+    case rule::Outcome::kV6TooBig:
+      return out.push_back(drop_event(f, "v6-too-big"));
+    case rule::Outcome::kV6BadLen:
+      return out.push_back(drop_event(f, "v6-bad-len"));
+    case rule::Outcome::kBadLast:
+    case rule::Outcome::kBadBeyond:
+      return discard("bad-end");
+    case rule::Outcome::kZeroLen:
+      return discard("zero-len");
+    case rule::Outcome::kDup:
+      q.last_in = d.last_in;  // a last fragment fixes the end even as a duplicate
+      q.len = d.len;
       return out.push_back(drop_event(f, "dup"));
-    case Insert::kOverlap:
+    case rule::Outcome::kOverlap:
       if (v4) ns.counters.overlaps++;
       return discard("overlap");
+    default:  // kQueued, kReassembled, kOversize
+      break;
   }
-  q.meat += end - f.off;
+  const uint64_t truesize = frag_truesize(f.family, f.len);
+  place(q,
+        Frag{f.off, std::vector<uint8_t>(payload.begin(), payload.begin() + (d.end - f.off)),
+             truesize, f.proto},
+        d.placement());
+  q.last_in = d.last_in;
+  q.len = d.len;
+  q.meat = d.meat;
+  q.first_in = d.first_in;
   fam.mem += truesize;
-  if (f.off == 0) q.first_in = true;
-  // 13. Complete when the first and last fragments are in and every byte
-  //     in between is queued.
-  if (q.first_in && q.last_in && q.meat == q.len) reassemble(ns, f, key, out);
+  if (d.outcome() != rule::Outcome::kQueued)
+    reassemble(ns, f, key, d.outcome() == rule::Outcome::kOversize, out);
 }
 
-FragModel::Insert FragModel::insert(Queue& q, Frag frag) {
+void FragModel::place(Queue& q, Frag frag, rule::Placement where) {
   const uint32_t off = frag.off, end = off + uint32_t(frag.bytes.size());
-  if (q.runs.empty()) {
-    q.runs.push_back(Run{off, end, {std::move(frag)}});
-    return Insert::kOk;
-  }
-  Run& last = q.runs.back();
-  if (end > last.end) {
-    // Past the highest fragment: in order if it starts where that one ends.
-    if (off < last.end) return Insert::kOverlap;
-    if (off == last.end) {
-      last.end = end;
-      last.frags.push_back(std::move(frag));
-    } else {
+  switch (where) {
+    case rule::Placement::kAppend:
+      q.runs.back().end = end;
+      q.runs.back().frags.push_back(std::move(frag));
+      return;
+    case rule::Placement::kFirst:
+    case rule::Placement::kAfter:
       q.runs.push_back(Run{off, end, {std::move(frag)}});
+      return;
+    case rule::Placement::kBefore: {
+      auto pos =
+          std::find_if(q.runs.begin(), q.runs.end(), [&](const Run& r) { return r.off > off; });
+      q.runs.insert(pos, Run{off, end, {std::move(frag)}});
+      return;
     }
-    return Insert::kOk;
   }
-  for (const Run& r : q.runs) {
-    if (end <= r.off || off >= r.end) continue;
-    return off >= r.off && end <= r.end ? Insert::kDup : Insert::kOverlap;
-  }
-  auto pos = std::find_if(q.runs.begin(), q.runs.end(), [&](const Run& r) { return r.off > off; });
-  q.runs.insert(pos, Run{off, end, {std::move(frag)}});
-  return Insert::kOk;
 }
 
 FragModel::Queue FragModel::unlink(Family_& fam, const Key& key) {
@@ -193,14 +176,14 @@ void FragModel::kill(std::string_view ns_name, Netns& ns, const Key& key, std::s
   out.push_back(kill_event(ns_name, key.family, key.id, reason));
 }
 
-void FragModel::reassemble(Netns& ns, const Fragment& f, const Key& key,
+void FragModel::reassemble(Netns& ns, const Fragment& f, const Key& key, bool oversize,
                            std::vector<trace::Event>& out) {
   const int fi = int(f.family);
   // The queue is unhashed and every skb's truesize released with it.
   const Queue q = unlink(ns.fam[fi], key);
   // 14. ip_frag_reasm: with its IPv4 header the datagram may not exceed
-  //     65535 bytes (v6 bounded every fragment's end in rule 7).
-  if (f.family == Family::kV4 && header_len(f.family) + q.len > 65535) {
+  //     65535 bytes (frag_rule.h decided it).
+  if (oversize) {
     ns.counters.fails[fi]++;
     return out.push_back(kill_event(f.ns, f.family, f.id, "oversize"));
   }

@@ -4,9 +4,11 @@
 //
 // State is plain values: per namespace, per family, a std::map of queues;
 // each queue a sorted vector of runs; each run the fragments appended to it
-// in order, with their bytes. Each step of receive() is one numbered rule of
-// docs/trace.md ("What happens to a fragment") and names the kernel check it
-// mirrors.
+// in order, with their bytes. What happens to a fragment is fourteen numbered
+// rules (docs/trace.md, "What happens to a fragment"), each naming the kernel
+// check it mirrors: the decision (rules 1-4, 7-14) is frag_rule.h, written
+// once for this model and for the Z3 analysis in symbolic/; receive() applies
+// it, with rules 5 and 6 (queue lookup, ipfrag_max_dist) in between.
 //
 // Runs matter: Linux decides duplicate vs overlap against the run a fragment
 // falls in, and only fragments that arrive in order (starting exactly where
@@ -20,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "model/frag/frag_rule.h"
 #include "trace/engine.h"
 #include "trace/frag_ops.h"
 
@@ -27,9 +30,6 @@ namespace nv::frag {
 
 class FragModel final : public trace::Engine {
  public:
-  // What inet_frag_queue_insert returns.
-  enum class Insert { kOk, kDup, kOverlap };
-
   struct Key {
     Family family;
     trace::Addr src, dst;
@@ -83,13 +83,15 @@ class FragModel final : public trace::Engine {
 
  private:
   void receive_queued(Netns& ns, const Fragment& f, std::span<const uint8_t> payload,
-                      std::vector<trace::Event>& out);
-  static Insert insert(Queue& q, Frag frag);
+                      rule::Decision<rule::Concrete>& d, std::vector<trace::Event>& out);
+  // Puts a queued fragment where the decision says (inet_frag_queue_insert).
+  static void place(Queue& q, Frag frag, rule::Placement where);
   // Unhashes a queue and releases its memory (inet_frag_kill + destroy).
   static Queue unlink(Family_& fam, const Key& key);
   static void kill(std::string_view ns_name, Netns& ns, const Key& key, std::string_view reason,
                    std::vector<trace::Event>& out);
-  void reassemble(Netns& ns, const Fragment& f, const Key& key, std::vector<trace::Event>& out);
+  void reassemble(Netns& ns, const Fragment& f, const Key& key, bool oversize,
+                  std::vector<trace::Event>& out);
 
   std::map<std::string, Netns, std::less<>> ns_ = {{"init", Netns{}}};
   uint64_t now_ms_ = 0;

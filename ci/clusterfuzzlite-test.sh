@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Tests .clusterfuzzlite/build.sh without Docker: calls it with the variables
+# OSS-Fuzz and ClusterFuzzLite set for a libFuzzer + ASan build, then checks
+# that each target it leaves in $OUT runs its seed corpus (-runs=100).
+# Compiles the project with clang (a few minutes on 2 cores): ci/test.sh runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/out" "$tmp/work"
+
+flags="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=address"
+flags+=" -fsanitize-address-use-after-scope -fsanitize=fuzzer-no-link"
+env CC=clang CXX=clang++ CFLAGS="$flags" CXXFLAGS="$flags" \
+  LIB_FUZZING_ENGINE=-fsanitize=fuzzer OUT="$tmp/out" SRC="$(dirname "$root")" WORK="$tmp/work" \
+  bash -eu .clusterfuzzlite/build.sh >"$tmp/build.log" 2>&1 ||
+  { tail -40 "$tmp/build.log"; echo "clusterfuzzlite-test: build.sh failed"; exit 1; }
+
+for target in frag all; do
+  for f in "fuzz_$target" "fuzz_${target}_seed_corpus.zip" "fuzz_$target.options"; do
+    [ -s "$tmp/out/$f" ] || { echo "clusterfuzzlite-test: build.sh left no $f in \$OUT"; exit 1; }
+  done
+  mkdir "$tmp/seeds-$target"
+  (cd "$tmp/seeds-$target" && unzip -q "$tmp/out/fuzz_${target}_seed_corpus.zip")
+  if ! "$tmp/out/fuzz_$target" -runs=100 -max_len=4096 "$tmp/seeds-$target" >"$tmp/run.log" 2>&1 ||
+    ! grep -q '^Done [0-9]* runs' "$tmp/run.log"; then
+    tail -20 "$tmp/run.log"
+    echo "clusterfuzzlite-test: \$OUT/fuzz_$target does not run"
+    exit 1
+  fi
+  echo "clusterfuzzlite-test: \$OUT/fuzz_$target: $(grep -o '^Done [0-9]* runs' "$tmp/run.log") over its seed corpus"
+done
+echo "clusterfuzzlite-test: build.sh OK"
