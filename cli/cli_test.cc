@@ -1,39 +1,21 @@
 // The netverify command, run as a user runs it: output matched, exit status
 // checked.
-#include <gtest/gtest.h>
-#include <sys/wait.h>
-
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
 
+#include "cli/cli_test_util.h"
+
+namespace nv {
 namespace {
 
-struct Result {
-  int status;
-  std::string out;  // stdout and stderr
-};
+using cli_test::corpus;
+using cli_test::Result;
+using cli_test::write_temp;
 
 Result run(const std::string& args) {
-  std::string cmd = std::string(NV_NETVERIFY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-std::string corpus(const std::string& rel) {
-  return std::string(NV_SOURCE_DIR) + "/corpora/" + rel;
-}
-
-std::string write_temp(const std::string& name, const std::string& text) {
-  std::string path = testing::TempDir() + name;
-  std::ofstream(path) << text;
-  return path;
+  return cli_test::netverify(args);
 }
 
 TEST(Cli, ReplayAgreeingTrace) {
@@ -131,3 +113,4 @@ TEST(Cli, CheckSummarizesADirectory) {
 }
 
 }  // namespace
+}  // namespace nv

@@ -1,37 +1,21 @@
 // netverify kernel, kernel-check and replay --engine all, run as a user runs
 // them. Tests that need the kernel engine skip where it cannot run (77).
-#include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
 
+#include "cli/cli_test_util.h"
+
+namespace nv {
 namespace {
 
-struct Result {
-  int status;
-  std::string out;  // stdout and stderr
-};
-
-Result sh(const std::string& command) {
-  std::string cmd = command + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using cli_test::corpus;
+using cli_test::Result;
+using cli_test::sh;
 
 Result run(const std::string& args) {
-  return sh(std::string(NV_NETVERIFY) + " " + args);
-}
-
-std::string corpus(const std::string& rel) {
-  return std::string(NV_SOURCE_DIR) + "/corpora/" + rel;
+  return cli_test::netverify(args);
 }
 
 #define SKIP_IF_NO_KERNEL(r) \
@@ -124,3 +108,4 @@ TEST(KernelCli, KernelCheckSkipsWhenUnprivileged) {
 }
 
 }  // namespace
+}  // namespace nv

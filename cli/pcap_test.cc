@@ -9,34 +9,21 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_test_util.h"
 #include "runner/subsystem.h"
 #include "trace/frag_ops.h"
 #include "trace/parser.h"
 #include "trace/printer.h"
 
+namespace nv {
 namespace {
 
-struct Result {
-  int status;
-  std::string out;  // stdout only
-};
+using cli_test::Result;
+using cli_test::write_temp;
 
+// stdout only: some commands write a trace there and progress on stderr.
 Result run(const std::string& args) {
-  std::string cmd = std::string(NV_NETVERIFY) + " " + args;
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-std::string write_temp(const std::string& name, const std::string& text) {
-  std::string path = testing::TempDir() + name;
-  std::ofstream(path) << text;
-  return path;
+  return cli_test::netverify(args, /*stdout_only=*/true);
 }
 
 // Each frag and tick of a trace, as what goes on the wire: every field with
@@ -133,3 +120,4 @@ TEST(Pcap, CaptureOfTheKernelEngineImportsToTheTrace) {
 }
 
 }  // namespace
+}  // namespace nv

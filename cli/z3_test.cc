@@ -1,30 +1,19 @@
 // netverify z3-prove and z3-cases, run as a user runs them (the full runs
 // are the ctests z3.prove.* and z3.cases.current).
-#include <gtest/gtest.h>
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "cli/cli_test_util.h"
+
+namespace nv {
 namespace {
 
-struct Result {
-  int status;
-  std::string out;  // stdout and stderr
-};
+using cli_test::Result;
 
 Result run(const std::string& args) {
-  std::string cmd = std::string(NV_NETVERIFY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  return cli_test::netverify(args);
 }
 
 TEST(CliZ3, ProveOne) {
@@ -58,3 +47,4 @@ TEST(CliZ3, CasesNeedsAnOutputDirectoryItMayReplace) {
 }
 
 }  // namespace
+}  // namespace nv
