@@ -178,18 +178,7 @@ int run_replay_all(const Args& args) {
     if (json) print_kernel_events(k, true);
     result.divergence = runner::compare_with_kernel(*trace, k, options.mutants);
   }
-  if (json) {
-    if (const auto& d = result.divergence)
-      std::printf("{\"event\":\"divergence\",\"engine\":\"runner\",\"line\":%u}\n", d->line);
-    for (const auto& f : result.expect_failures)
-      std::printf("{\"event\":\"expect-failed\",\"engine\":\"%s\",\"line\":%u}\n", f.engine.c_str(),
-                  f.line);
-  }
-  if (!result.ok()) {
-    std::fputs(runner::format_failure(result).c_str(), stderr);
-    std::fprintf(stderr, "reproduce: %s\n", reproduce.c_str());
-    return 1;
-  }
+  if (int status = report_failures(result, json, reproduce)) return status;
   if (!json)
     std::printf("ok: %zu operations, %zu deliveries; model, impl, kernel agree\n", result.ops_run,
                 result.deliveries);

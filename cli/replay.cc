@@ -43,20 +43,9 @@ int run_replay(const Args& args) {
     }
   };
   runner::RunResult result = runner::run(*trace, options);
-  if (json) {
-    if (const auto& d = result.divergence)
-      std::printf("{\"event\":\"divergence\",\"engine\":\"runner\",\"line\":%u}\n", d->line);
-    for (const auto& f : result.expect_failures)
-      std::printf("{\"event\":\"expect-failed\",\"engine\":\"%s\",\"line\":%u}\n", f.engine.c_str(),
-                  f.line);
-  }
-  if (!result.ok()) {
-    std::fputs(runner::format_failure(result).c_str(), stderr);
-    std::string cmd = "netverify replay " + path;
-    for (const auto& m : options.mutants) cmd += " --inject " + m;
-    std::fprintf(stderr, "reproduce: %s\n", cmd.c_str());
-    return 1;
-  }
+  std::string reproduce = "netverify replay " + path;
+  for (const auto& m : options.mutants) reproduce += " --inject " + m;
+  if (int status = report_failures(result, json, reproduce)) return status;
   if (!json) {
     std::string names;
     for (auto k : options.engines)

@@ -32,6 +32,20 @@ std::vector<std::string> declared_mutants(const std::string& path) {
   return out;
 }
 
+int report_failures(const runner::RunResult& result, bool json, const std::string& reproduce) {
+  if (json) {
+    if (const auto& d = result.divergence)
+      std::printf("{\"event\":\"divergence\",\"engine\":\"runner\",\"line\":%u}\n", d->line);
+    for (const auto& f : result.expect_failures)
+      std::printf("{\"event\":\"expect-failed\",\"engine\":\"%s\",\"line\":%u}\n", f.engine.c_str(),
+                  f.line);
+  }
+  if (result.ok()) return 0;
+  std::fputs(runner::format_failure(result).c_str(), stderr);
+  std::fprintf(stderr, "reproduce: %s\n", reproduce.c_str());
+  return 1;
+}
+
 bool valid_mutants(const std::vector<std::string>& names) {
   for (const std::string& n : names) {
     if (runner::subsystem_of_mutant(n)) continue;

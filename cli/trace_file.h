@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "runner/runner.h"
 #include "trace/op.h"
 
 namespace nv::cli {
@@ -15,6 +16,11 @@ std::optional<trace::Trace> load_trace(const std::string& path);
 
 // The mutants a corpus trace says it detects: lines "# mutant: NAME".
 std::vector<std::string> declared_mutants(const std::string& path);
+
+// Reports a failed run: with --json, a "divergence" or "expect-failed" event
+// per failure on stdout; always the runner's report and the `reproduce`
+// command on stderr. Returns the exit status (0 when the run was ok).
+int report_failures(const runner::RunResult& result, bool json, const std::string& reproduce);
 
 // Checks mutant names; on an unknown one prints an error listing the known.
 bool valid_mutants(const std::vector<std::string>& names);

@@ -14,13 +14,7 @@ namespace nv::kernel {
 namespace {
 
 const trace::Registry& registry() {
-  static const trace::Registry* r = [] {
-    auto* reg = new trace::Registry;
-    trace::register_core_ops(*reg);
-    frag::register_ops(*reg);
-    return reg;
-  }();
-  return *r;
+  return frag::frag_registry();
 }
 
 trace::Trace parse(const std::string& text) {

@@ -16,13 +16,7 @@ using frag::rule::Outcome;
 namespace {
 
 const trace::Registry& registry() {
-  static const trace::Registry* r = [] {
-    auto* reg = new trace::Registry;
-    trace::register_core_ops(*reg);
-    frag::register_ops(*reg);
-    return reg;
-  }();
-  return *r;
+  return frag::frag_registry();
 }
 
 std::string string_field(const trace::Event& e, std::string_view key) {

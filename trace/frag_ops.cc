@@ -311,4 +311,14 @@ void register_ops(trace::Registry& r) {
             }});
 }
 
+const trace::Registry& frag_registry() {
+  static const trace::Registry* const kRegistry = [] {
+    auto* r = new trace::Registry;
+    trace::register_core_ops(*r);
+    register_ops(*r);
+    return r;
+  }();
+  return *kRegistry;
+}
+
 }  // namespace nv::frag

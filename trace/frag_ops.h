@@ -154,4 +154,8 @@ trace::Event sysctl_refused_event(const trace::Op& sysctl_op);
 // the counter names to the registry.
 void register_ops(trace::Registry& registry);
 
+// The core operations plus this subsystem's, built once: the trace language
+// as the layers below the runner (kernel/, symbolic/, their tests) see it.
+const trace::Registry& frag_registry();
+
 }  // namespace nv::frag

@@ -10,14 +10,8 @@
 namespace nv::trace {
 namespace {
 
-const Registry& test_registry() {
-  static const Registry* const r = [] {
-    auto* reg = new Registry;
-    register_core_ops(*reg);
-    frag::register_ops(*reg);
-    return reg;
-  }();
-  return *r;
+const trace::Registry& test_registry() {
+  return frag::frag_registry();
 }
 
 std::string error_of(std::string_view text) {

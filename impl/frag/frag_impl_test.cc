@@ -12,13 +12,7 @@ namespace nv::frag {
 namespace {
 
 const trace::Registry& registry() {
-  static const trace::Registry* r = [] {
-    auto* reg = new trace::Registry;
-    trace::register_core_ops(*reg);
-    register_ops(*reg);
-    return reg;
-  }();
-  return *r;
+  return frag_registry();
 }
 
 // Applies a trace to an engine and records each op's events as text.
