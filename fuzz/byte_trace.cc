@@ -42,40 +42,48 @@ int uint_width(const FieldSpec& f) {
   return range <= 0xff ? 1 : range <= 0xffff ? 2 : range <= 0xffffffff ? 4 : 8;
 }
 
+// What the codec needs to know of one decodable op, worked out once per
+// codec rather than once per record.
+struct Plan {
+  const OpSpec* spec = nullptr;
+  std::vector<size_t> optional;  // indices of optional fields, in order
+  std::vector<int> bit;          // per field: its presence bit, or -1
+  std::vector<int> width;        // per field: bytes of a wide kUint
+  size_t family = SIZE_MAX;      // the "family" word, which addresses follow
+  size_t len = SIZE_MAX;         // the kUint "len", which a hex payload fills
+};
+
+Plan plan_of(const OpSpec& spec) {
+  Plan p;
+  p.spec = &spec;
+  for (size_t i = 0; i < spec.fields.size(); ++i) {
+    const FieldSpec& f = spec.fields[i];
+    p.bit.push_back(f.required ? -1 : int(p.optional.size()));
+    if (!f.required) p.optional.push_back(i);
+    p.width.push_back(uint_width(f));
+    if (f.kind == Kind::kWord && f.vocab == "family" && p.family == SIZE_MAX) p.family = i;
+    if (f.kind == Kind::kUint && f.key == "len") p.len = i;
+  }
+  return p;
+}
+
 // The decodable ops: every non-expectation op of the core and the chosen
 // subsystems, in registry order.
-std::vector<const OpSpec*> decodable(const trace::Registry& r, const ByteTraceOptions& o) {
-  std::vector<const OpSpec*> out;
+std::vector<Plan> decodable(const trace::Registry& r, const ByteTraceOptions& o) {
+  std::vector<Plan> out;
   for (const auto& spec : r.ops()) {
     if (spec->expect) continue;
     bool wanted =
         spec->subsystem == "core" || o.subsystems.empty() ||
         std::find(o.subsystems.begin(), o.subsystems.end(), spec->subsystem) != o.subsystems.end();
-    if (wanted) out.push_back(spec.get());
+    if (wanted) out.push_back(plan_of(*spec));
   }
   return out;
 }
 
-std::vector<size_t> optional_fields(const OpSpec& spec) {
-  std::vector<size_t> out;
-  for (size_t i = 0; i < spec.fields.size(); ++i)
-    if (!spec.fields[i].required) out.push_back(i);
-  return out;
-}
-
-// The address family an op's addresses take: its "family" word, if any.
-bool op_is_v6(const Op& op) {
-  for (size_t i = 0; i < op.spec->fields.size(); ++i) {
-    const FieldSpec& f = op.spec->fields[i];
-    if (f.kind == Kind::kWord && f.vocab == "family" && op.has(i)) return op.word(i) == 1;
-  }
-  return false;
-}
-
-std::optional<uint64_t> length_field(const Op& op) {
-  size_t i = op.spec->field_index("len");
-  if (i == SIZE_MAX || !op.has(i) || op.spec->fields[i].kind != Kind::kUint) return std::nullopt;
-  return op.u(i);
+std::optional<uint64_t> length_field(const Plan& p, const Op& op) {
+  if (p.len == SIZE_MAX || !op.has(p.len)) return std::nullopt;
+  return op.u(p.len);
 }
 
 class Reader {
@@ -108,33 +116,39 @@ using Live = std::vector<std::string>;
 
 }  // namespace
 
-trace::Trace decode(std::span<const uint8_t> bytes, const trace::Registry& registry,
-                    const ByteTraceOptions& options) {
-  const std::vector<const OpSpec*> specs = decodable(registry, options);
+struct Codec::Plans {
+  std::vector<Plan> plans;
+  size_t max_ops;
+};
+
+Codec::Codec(const trace::Registry& registry, const ByteTraceOptions& options)
+    : plans_(std::make_unique<Plans>(Plans{decodable(registry, options), options.max_ops})) {}
+Codec::~Codec() = default;
+
+trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
+  const std::vector<Plan>& plans = plans_->plans;
   trace::Trace out;
+  out.ops.reserve(std::min(plans_->max_ops, bytes.size() / 2));
   Live live = {"init"};
   Reader in(bytes);
-  while (!in.done() && out.ops.size() < options.max_ops && !specs.empty()) {
-    const OpSpec& spec = *specs[in.u8() % specs.size()];
+  while (!in.done() && out.ops.size() < plans_->max_ops && !plans.empty()) {
+    const Plan& plan = plans[in.u8() % plans.size()];
+    const OpSpec& spec = *plan.spec;
     Op op;
     op.spec = &spec;
     op.args.assign(spec.fields.size(), std::nullopt);
-    const std::vector<size_t> optional = optional_fields(spec);
-    const uint8_t presence = optional.empty() ? 0 : in.u8();
+    const uint8_t presence = plan.optional.empty() ? 0 : in.u8();
     bool valid = true;
     std::string created, destroyed;
     for (size_t i = 0; i < spec.fields.size() && valid; ++i) {
       const FieldSpec& f = spec.fields[i];
-      if (!f.required) {
-        size_t bit = std::find(optional.begin(), optional.end(), i) - optional.begin();
-        if (bit >= 8 || !(presence >> bit & 1)) continue;
-      }
+      if (const int bit = plan.bit[i]; bit >= 0 && (bit >= 8 || !(presence >> bit & 1))) continue;
       switch (f.kind) {
         case Kind::kUint: {
           // Small values (offsets, lengths, ids of a few datagrams) are the
           // common case: one byte below kWideUint is the value itself; from
           // kWideUint on, the full-width value follows.
-          const int width = uint_width(f);
+          const int width = plan.width[i];
           uint64_t v = in.u8();
           if (width > 1 && v >= kWideUint) v = in.le(width);
           uint64_t range = f.max - f.min;
@@ -165,7 +179,8 @@ trace::Trace decode(std::span<const uint8_t> bytes, const trace::Registry& regis
           op.args[i] = in.u8() % 2 ? in.le(4) : in.le(2);
           break;
         case Kind::kAddr: {
-          const bool v6 = op_is_v6(op);
+          const bool v6 =
+              plan.family != SIZE_MAX && op.has(plan.family) && op.word(plan.family) == 1;
           uint8_t k = in.u8();
           if (k < kLiteralAddr) {
             op.args[i] = table_addr(v6, k);
@@ -191,7 +206,7 @@ trace::Trace decode(std::span<const uint8_t> bytes, const trace::Registry& regis
               break;
             case 2:
               d.mode = Data::Mode::kHex;
-              if (auto len = length_field(op)) {
+              if (auto len = length_field(plan, op)) {
                 d.hex.resize(*len);
               } else {
                 d.hex.resize(in.u8());
@@ -215,10 +230,9 @@ trace::Trace decode(std::span<const uint8_t> bytes, const trace::Registry& regis
   return out;
 }
 
-std::optional<std::vector<uint8_t>> encode(const trace::Trace& trace,
-                                           const trace::Registry& registry,
-                                           const ByteTraceOptions& options, std::string* error) {
-  const std::vector<const OpSpec*> specs = decodable(registry, options);
+std::optional<std::vector<uint8_t>> Codec::encode(const trace::Trace& trace,
+                                                  std::string* error) const {
+  const std::vector<Plan>& plans = plans_->plans;
   Writer w;
   Live live = {"init"};
   std::vector<std::pair<std::string, std::string>> renamed;  // trace name -> table name
@@ -229,14 +243,15 @@ std::optional<std::vector<uint8_t>> encode(const trace::Trace& trace,
   };
   for (const Op& op : trace.ops) {
     if (op.spec->expect) continue;
-    auto it = std::find(specs.begin(), specs.end(), op.spec);
-    if (it == specs.end()) {
+    auto it =
+        std::find_if(plans.begin(), plans.end(), [&](const Plan& p) { return p.spec == op.spec; });
+    if (it == plans.end()) {
       *error = "line " + std::to_string(op.line) + ": '" + op.spec->name +
                "' is not among the fuzzed subsystems' ops";
       return std::nullopt;
     }
-    w.u8(uint8_t(it - specs.begin()));
-    const std::vector<size_t> optional = optional_fields(*op.spec);
+    w.u8(uint8_t(it - plans.begin()));
+    const std::vector<size_t>& optional = it->optional;
     if (!optional.empty()) {
       uint8_t presence = 0;
       for (size_t bit = 0; bit < optional.size() && bit < 8; ++bit)
@@ -249,11 +264,11 @@ std::optional<std::vector<uint8_t>> encode(const trace::Trace& trace,
       switch (f.kind) {
         case Kind::kUint: {
           const uint64_t v = op.u(i) - f.min;
-          if (uint_width(f) == 1 || v < kWideUint) {
+          if (it->width[i] == 1 || v < kWideUint) {
             w.u8(uint8_t(v));
           } else {
             w.u8(kWideUint);
-            w.le(v, uint_width(f));
+            w.le(v, it->width[i]);
           }
           break;
         }
@@ -316,7 +331,7 @@ std::optional<std::vector<uint8_t>> encode(const trace::Trace& trace,
           w.u8(uint8_t(d.mode));
           if (d.mode == Data::Mode::kFill) w.u8(d.fill);
           if (d.mode == Data::Mode::kHex) {
-            if (!length_field(op)) w.u8(uint8_t(d.hex.size()));
+            if (!length_field(*it, op)) w.u8(uint8_t(d.hex.size()));
             for (uint8_t b : d.hex) w.u8(b);
           }
           break;
@@ -325,6 +340,17 @@ std::optional<std::vector<uint8_t>> encode(const trace::Trace& trace,
     }
   }
   return std::move(w.out);
+}
+
+trace::Trace decode(std::span<const uint8_t> bytes, const trace::Registry& registry,
+                    const ByteTraceOptions& options) {
+  return Codec(registry, options).decode(bytes);
+}
+
+std::optional<std::vector<uint8_t>> encode(const trace::Trace& trace,
+                                           const trace::Registry& registry,
+                                           const ByteTraceOptions& options, std::string* error) {
+  return Codec(registry, options).encode(trace, error);
 }
 
 }  // namespace nv::fuzz

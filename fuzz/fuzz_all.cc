@@ -2,5 +2,6 @@
 #include "fuzz/harness.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  return nv::fuzz::run_one(data, size, {});
+  static const nv::fuzz::Harness harness(nv::fuzz::HarnessOptions{});
+  return harness.run_one(data, size);
 }

@@ -4,7 +4,6 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "fuzz/byte_trace.h"
 #include "runner/runner.h"
 #include "runner/subsystem.h"
 #include "trace/printer.h"
@@ -23,18 +22,20 @@ std::vector<std::string> injected() {
 
 }  // namespace
 
-int run_one(const uint8_t* data, size_t size, const HarnessOptions& options) {
-  static const std::vector<std::string> mutants = injected();
-  const trace::Trace t =
-      decode({data, size}, runner::registry(), {.subsystems = options.subsystems});
+Harness::Harness(const HarnessOptions& options)
+    : codec_(runner::registry(), {.subsystems = options.subsystems}), mutants_(injected()) {}
+
+int Harness::run_one(const uint8_t* data, size_t size) const {
+  const trace::Trace t = codec_.decode({data, size});
   runner::RunOptions run_options;
-  run_options.mutants = mutants;
+  run_options.mutants = mutants_;
+  run_options.state_check = runner::StateCheck::kNamedNamespaces;
   runner::RunResult result = runner::run(t, run_options);
   if (result.ok()) return 0;
   std::fprintf(stderr, "netverify: the engines disagree on this input\n%s%s",
                runner::format_failure(result).c_str(), trace::print(t).c_str());
   std::fprintf(stderr, "replay: netverify decode INPUT > t.trace && netverify replay t.trace%s\n",
-               mutants.empty() ? "" : (" --inject " + mutants[0]).c_str());
+               mutants_.empty() ? "" : (" --inject " + mutants_[0]).c_str());
   std::abort();
 }
 

@@ -13,14 +13,27 @@
 #include <string>
 #include <vector>
 
+#include "fuzz/byte_trace.h"
+
 namespace nv::fuzz {
 
 struct HarnessOptions {
   std::vector<std::string> subsystems;  // empty: all
 };
 
-// Mutants to inject come from the NV_INJECT environment variable
-// (comma-separated), read once, so the same binary hunts a planted bug.
-int run_one(const uint8_t* data, size_t size, const HarnessOptions& options);
+// A fuzz target's state, built once per process by its driver: the byte
+// codec for its subsystems and the mutants to inject, which come from the
+// NV_INJECT environment variable (comma-separated), so that the same binary
+// hunts a planted bug.
+class Harness {
+ public:
+  explicit Harness(const HarnessOptions& options);
+  // Runs one input; returns 0, or prints the failure and aborts.
+  int run_one(const uint8_t* data, size_t size) const;
+
+ private:
+  Codec codec_;
+  std::vector<std::string> mutants_;
+};
 
 }  // namespace nv::fuzz

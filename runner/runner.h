@@ -31,9 +31,24 @@ std::string_view engine_name(EngineKind kind);
 std::unique_ptr<trace::Engine> make_engine(EngineKind kind,
                                            const std::vector<std::string>& mutants = {});
 
+// Which engine state the runner compares after each operation.
+enum class StateCheck : uint8_t {
+  // Every namespace's digest, after every op.
+  kEveryNamespace,
+  // The namespaces the op names; every namespace after an op that names none
+  // (tick) and after the last op. A difference found so is reported by
+  // re-running the trace with kEveryNamespace, so the report is the one
+  // kEveryNamespace gives. What it misses: a difference in a namespace the op
+  // does not name that heals before that namespace is compared again. The
+  // fuzz harness uses it (cost per op independent of the namespace count);
+  // replay uses kEveryNamespace, so whatever fuzzing finds, replay finds.
+  kNamedNamespaces,
+};
+
 struct RunOptions {
   std::vector<EngineKind> engines = {EngineKind::kModel, EngineKind::kImpl};
-  std::vector<std::string> mutants;  // injected into the impl; names must exist
+  StateCheck state_check = StateCheck::kEveryNamespace;  // kEveryNamespace when on_event is set
+  std::vector<std::string> mutants;                      // injected into the impl; names must exist
   // Called for every event of every engine, in order (the JSON stream).
   std::function<void(std::string_view engine, uint32_t line, const trace::Event&)> on_event;
 };

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "trace/event.h"
@@ -27,6 +28,10 @@ class Engine {
   // expectations). Combine per-namespace digests by addition, so that the
   // order in which an engine visits its namespaces does not matter.
   virtual uint64_t digest() const = 0;
+  // The digest of one namespace's part of the snapshot, 0 when the
+  // namespace does not exist: digest() is its sum over live namespaces. The
+  // runner compares it for the namespaces an operation names.
+  virtual uint64_t digest(std::string_view ns) const = 0;
   // A few lines on the engine's state, for divergence reports.
   virtual std::string describe() const = 0;
 };

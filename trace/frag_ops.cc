@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "trace/digest.h"
+
 namespace nv::frag {
 namespace {
 
@@ -101,8 +103,13 @@ void fill_payload(const Fragment& f, uint8_t* out) {
   } else if (f.data && f.data->mode == Data::Mode::kHex) {
     std::memcpy(out, f.data->hex.data(), f.len);
   } else {
+    // The pattern steps by 31 modulo 256, so it repeats every 256 bytes:
+    // write one period, then copy it forward.
     uint32_t b = uint32_t((uint64_t(f.off) * 31 + uint64_t(f.id) * 7 + 1) & 255);
-    for (uint32_t k = 0; k < f.len; ++k, b = (b + 31) & 255) out[k] = uint8_t(b);
+    const uint32_t period = std::min<uint32_t>(f.len, 256);
+    for (uint32_t k = 0; k < period; ++k, b = (b + 31) & 255) out[k] = uint8_t(b);
+    for (uint32_t k = period; k < f.len; k += period)
+      std::memcpy(out + k, out, std::min(period, f.len - k));
   }
 }
 
@@ -183,17 +190,16 @@ void add_to_snapshot(trace::Snapshot& snap, std::string_view ns, const Counters&
 
 uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t mem[2],
                          const uint64_t queues[2]) {
-  Fnv1a64 h;
-  h.update(reinterpret_cast<const uint8_t*>(ns.data()), ns.size());
-  const uint64_t values[] = {c.reqds[0], c.reqds[1],   c.oks[0],     c.oks[1],   c.fails[0],
-                             c.fails[1], c.timeout[0], c.timeout[1], c.overlaps, mem[0],
-                             mem[1],     queues[0],    queues[1]};
-  h.update(reinterpret_cast<const uint8_t*>(values), sizeof(values));
-  return h.value();
+  trace::Digest d(ns);
+  d.add(c.reqds[0]).add(c.reqds[1]).add(c.oks[0]).add(c.oks[1]).add(c.fails[0]).add(c.fails[1]);
+  d.add(c.timeout[0]).add(c.timeout[1]).add(c.overlaps);
+  d.add(mem[0]).add(mem[1]).add(queues[0]).add(queues[1]);
+  return d.value();
 }
 
 trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv) {
   trace::Event e{"deliver", {}};
+  e.fields.reserve(8);
   e.add("ns", std::string(head.ns))
       .add("family", family_name(head.family))
       .add("src", trace::format_addr(head.src))
@@ -207,6 +213,7 @@ trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv) {
 
 trace::Event drop_event(const Fragment& f, std::string_view reason) {
   trace::Event e{"drop", {}};
+  e.fields.reserve(6);
   e.add("ns", std::string(f.ns))
       .add("family", family_name(f.family))
       .add("id", uint64_t(f.id))
@@ -218,6 +225,7 @@ trace::Event drop_event(const Fragment& f, std::string_view reason) {
 
 trace::Event kill_event(std::string_view ns, Family family, uint32_t id, std::string_view reason) {
   trace::Event e{"kill", {}};
+  e.fields.reserve(4);
   e.add("ns", std::string(ns))
       .add("family", family_name(family))
       .add("id", uint64_t(id))
@@ -227,6 +235,7 @@ trace::Event kill_event(std::string_view ns, Family family, uint32_t id, std::st
 
 trace::Event sysctl_refused_event(const Op& op) {
   trace::Event e{"sysctl-refused", {}};
+  e.fields.reserve(3);
   e.add("ns", op.name(trace::core::kSysctlNs))
       .add("key", op.word_text(trace::core::kSysctlKey))
       .add("value", op.u(trace::core::kSysctlValue));

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace nv::frag {
 namespace {
 
@@ -24,6 +26,19 @@ TEST(FragOps, PatternDependsOnAbsoluteOffset) {
   fill_payload(b, tail);
   EXPECT_EQ(whole[0], (0 * 31 + 7 * 7 + 1) % 256);
   EXPECT_EQ(0, memcmp(whole + 8, tail, 8));
+}
+
+TEST(FragOps, PatternIsTheDocumentedFormulaAtEveryByte) {
+  // docs/trace.md: byte k of a fragment at offset off is
+  // ((off + k) * 31 + id * 7 + 1) mod 256, for payloads past one period too.
+  for (uint32_t len : {0u, 1u, 255u, 256u, 257u, 1000u, 65535u}) {
+    Fragment f{.id = 40000, .off = 1480, .len = len};
+    std::vector<uint8_t> out(len);
+    fill_payload(f, out.data());
+    for (uint32_t k = 0; k < len; ++k)
+      ASSERT_EQ(out[k], uint8_t((uint64_t(f.off + k) * 31 + f.id * 7 + 1) % 256))
+          << len << " " << k;
+  }
 }
 
 TEST(FragOps, Fnv1a64KnownValues) {

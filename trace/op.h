@@ -11,6 +11,7 @@
 // index constants declared beside their spec (see frag_ops.h).
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -60,7 +61,7 @@ struct OpSpec {
   std::string subsystem;
   std::string help;
   std::vector<FieldSpec> fields;
-  OpCheck check;    // optional
+  OpCheck check;  // optional
   // Optional: adjusts field values so that `check` passes where it can (a v4
   // id folded into 16 bits, an offset rounded down to a multiple of 8). The
   // fuzz decoder calls it so that every byte string becomes a valid trace.
@@ -71,8 +72,13 @@ struct OpSpec {
 };
 
 struct Op {
+  // Held inline up to kInlineArgs fields (every op registered today): a
+  // decoded fuzz input of a few hundred ops then allocates per op nothing.
+  static constexpr size_t kInlineArgs = 10;
+  using Args = boost::container::small_vector<std::optional<Value>, kInlineArgs>;
+
   const OpSpec* spec = nullptr;
-  std::vector<std::optional<Value>> args;
+  Args args;
   uint32_t line = 0;  // 1-based line in the source, 0 for a generated op
 
   bool has(size_t i) const { return args[i].has_value(); }

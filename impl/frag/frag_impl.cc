@@ -344,14 +344,21 @@ void FragImpl::snapshot(trace::Snapshot& out) const {
   }
 }
 
+uint64_t FragImpl::digest(std::string_view name, const FragNetns& ns) {
+  const uint64_t mem[2] = {ns.fam[0].mem, ns.fam[1].mem};
+  const uint64_t queues[2] = {ns.fam[0].queues.size(), ns.fam[1].queues.size()};
+  return snapshot_digest(name, ns.counters, mem, queues);
+}
+
 uint64_t FragImpl::digest() const {
   uint64_t sum = 0;
-  for (const auto& [name, ns] : ns_) {
-    const uint64_t mem[2] = {ns->fam[0].mem, ns->fam[1].mem};
-    const uint64_t queues[2] = {ns->fam[0].queues.size(), ns->fam[1].queues.size()};
-    sum += snapshot_digest(name, ns->counters, mem, queues);
-  }
+  for (const auto& [name, ns] : ns_) sum += digest(name, *ns);
   return sum;
+}
+
+uint64_t FragImpl::digest(std::string_view name) const {
+  auto it = ns_.find(name);
+  return it == ns_.end() ? 0 : digest(name, *it->second);
 }
 
 // The model's describe() format, line for line, so that two reports of

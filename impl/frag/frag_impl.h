@@ -65,6 +65,7 @@ class FragImpl final : public trace::Engine {
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;
   uint64_t digest() const override;
+  uint64_t digest(std::string_view ns) const override;
   std::string describe() const override;
 
   // Fast API. f.ns must name a live namespace; f.data is ignored: the f.len
@@ -96,6 +97,7 @@ class FragImpl final : public trace::Engine {
   using Timers = TimerHeap<FragQueue, &FragQueue::timer>;
 
   FragNetns& netns(std::string_view name);
+  static uint64_t digest(std::string_view name, const FragNetns& ns);
   void receive_owned(const Fragment& f, const uint8_t* payload, std::unique_ptr<uint8_t[]> owned,
                      DeliverSink& sink);
   FragQueue* create_queue(FragNetns& ns, const Fragment& f, const QueueKey& key, uint64_t hash);

@@ -12,6 +12,7 @@
 // Not thread-safe: the owner serializes every call.
 #pragma once
 
+#include <algorithm>
 #include <cassert>
 #include <cstddef>
 #include <memory>
@@ -54,10 +55,14 @@ class ObjectPool {
     alignas(T) unsigned char storage[sizeof(T)];
   };
 
+  // Blocks double from a few slots up to block_objects_, so that a short-
+  // lived engine (one fuzz input) does not pay for slots it never uses; the
+  // slots are not zeroed, the free list is all that is written.
   void grow() {
-    blocks_.push_back(std::make_unique<Slot[]>(block_objects_));
+    const size_t n = std::min(block_objects_, size_t{8} << std::min<size_t>(blocks_.size(), 16));
+    blocks_.push_back(std::make_unique_for_overwrite<Slot[]>(n));
     Slot* block = blocks_.back().get();
-    for (size_t i = block_objects_; i-- > 0;) {
+    for (size_t i = n; i-- > 0;) {
       block[i].next = free_;
       free_ = &block[i];
     }

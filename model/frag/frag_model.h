@@ -73,6 +73,7 @@ class FragModel final : public trace::Engine {
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;
   uint64_t digest() const override;
+  uint64_t digest(std::string_view ns) const override;
   std::string describe() const override;
 
   // One fragment with its payload (f.len bytes).
@@ -90,6 +91,7 @@ class FragModel final : public trace::Engine {
   static Queue unlink(Family_& fam, const Key& key);
   static void kill(std::string_view ns_name, Netns& ns, const Key& key, std::string_view reason,
                    std::vector<trace::Event>& out);
+  static uint64_t digest(std::string_view name, const Netns& ns);
   void reassemble(Netns& ns, const Fragment& f, const Key& key, bool oversize,
                   std::vector<trace::Event>& out);
 

@@ -1,0 +1,66 @@
+#include "runner/runner.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "cli/trace_file.h"
+#include "runner/subsystem.h"
+#include "trace/parser.h"
+
+namespace nv::runner {
+namespace {
+
+std::vector<std::string> traces_under(const char* dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.path().extension() == ".trace") out.push_back(e.path().string());
+  return out;
+}
+
+// kNamedNamespaces (the fuzz harness) reports every failure exactly as
+// kEveryNamespace (replay) does, and passes what it passes.
+TEST(Runner, NamedNamespaceCheckReportsAsEveryNamespaceCheck) {
+  size_t failing = 0;
+  for (const char* dir : {NV_SOURCE_DIR "/corpora/regressions", NV_SOURCE_DIR "/corpora/basic"}) {
+    for (const std::string& path : traces_under(dir)) {
+      trace::ParseResult r = trace::parse_file(path, registry());
+      ASSERT_FALSE(r.error) << path;
+      RunOptions every{.mutants = cli::declared_mutants(path)};
+      RunOptions named = every;
+      named.state_check = StateCheck::kNamedNamespaces;
+      const RunResult a = run(r.trace, every), b = run(r.trace, named);
+      EXPECT_EQ(format_failure(a), format_failure(b)) << path;
+      EXPECT_EQ(a.ops_run, b.ops_run) << path;
+      failing += !a.ok();
+    }
+  }
+  EXPECT_GE(failing, 6u);  // every regression reproducer fails
+}
+
+// Engine::digest() is the sum of digest(ns) over live namespaces, and a
+// namespace that does not exist digests to 0, after every op of every
+// trace in corpora/basic, for every engine.
+TEST(Runner, EngineDigestIsTheSumOverNamespaces) {
+  for (const std::string& path : traces_under(NV_SOURCE_DIR "/corpora/basic")) {
+    trace::ParseResult r = trace::parse_file(path, registry());
+    ASSERT_FALSE(r.error) << path;
+    for (EngineKind kind : {EngineKind::kModel, EngineKind::kImpl}) {
+      auto engine = make_engine(kind);
+      std::vector<trace::Event> events;
+      for (const trace::Op& op : r.trace.ops) {
+        if (op.spec->expect) continue;
+        engine->apply(op, events);
+        trace::Snapshot snap;
+        engine->snapshot(snap);
+        uint64_t sum = 0;
+        for (const auto& [ns, values] : snap.ns) sum += engine->digest(ns);
+        ASSERT_EQ(engine->digest(), sum) << path << ":" << op.line;
+        ASSERT_EQ(engine->digest("no-such-namespace"), 0u);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace nv::runner
