@@ -17,19 +17,22 @@ std::optional<trace::Trace> load_trace(const std::string& path) {
   return std::move(r.trace);
 }
 
-std::vector<std::string> declared_mutants(const std::string& path) {
+std::vector<std::string> declared(const std::string& path, std::string_view tag) {
   std::vector<std::string> out;
   std::ifstream in(path);
   std::string line;
-  constexpr std::string_view kTag = "# mutant:";
   while (std::getline(in, line)) {
-    if (!line.starts_with(kTag)) continue;
-    std::string name = line.substr(kTag.size());
+    if (!line.starts_with(tag)) continue;
+    std::string name = line.substr(tag.size());
     name.erase(0, name.find_first_not_of(" \t"));
     name.erase(name.find_last_not_of(" \t\r") + 1);
     if (!name.empty()) out.push_back(name);
   }
   return out;
+}
+
+std::vector<std::string> declared_mutants(const std::string& path) {
+  return declared(path, "# mutant:");
 }
 
 int report_failures(const runner::RunResult& result, bool json, const std::string& reproduce) {

@@ -1,9 +1,11 @@
 // Loading trace files for the CLI: parse with the full registry, report
-// FILE:LINE:COL diagnostics, and read a corpus file's declared mutants.
+// FILE:LINE:COL diagnostics, and read what a corpus file declares (its
+// mutants, its failure signature).
 #pragma once
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runner/runner.h"
@@ -14,6 +16,9 @@ namespace nv::cli {
 // Parses the file; on error prints "FILE:LINE:COL: message" to stderr.
 std::optional<trace::Trace> load_trace(const std::string& path);
 
+// What a corpus trace declares in comment lines "TAG VALUE" (TAG such as
+// "# signature:"), in order.
+std::vector<std::string> declared(const std::string& path, std::string_view tag);
 // The mutants a corpus trace says it detects: lines "# mutant: NAME".
 std::vector<std::string> declared_mutants(const std::string& path);
 

@@ -242,12 +242,49 @@ std::string format_failure(const RunResult& result) {
   return out;
 }
 
+namespace {
+
+// "kind", or "kind.reason" for events that give a reason; "none" past the end.
+std::string event_label(const std::vector<trace::Event>& events, size_t k) {
+  if (k >= events.size()) return "none";
+  const trace::Event& e = events[k];
+  const trace::EventValue* reason = e.get("reason");
+  const auto* text = reason ? std::get_if<std::string>(reason) : nullptr;
+  return text ? e.kind + "." + *text : e.kind;
+}
+
+// What the first engine observed against what the first engine that
+// disagrees with it observed, at their first differing event:
+// "deliver/kill.overlap", "kill.timeout/none", or "deliver[len]" when the
+// events are of one kind and reason and differ in a field.
+std::string events_signature(const std::vector<std::vector<trace::Event>>& events) {
+  size_t other = 1;
+  while (other < events.size() && events[other] == events[0]) ++other;
+  const auto& a = events[0];
+  const auto& b = events[other];
+  size_t k = 0;
+  while (k < a.size() && k < b.size() && a[k] == b[k]) ++k;
+  const std::string la = event_label(a, k), lb = event_label(b, k);
+  if (la != lb) return la + "/" + lb;
+  for (size_t f = 0; f < a[k].fields.size() && f < b[k].fields.size(); ++f)
+    if (a[k].fields[f] != b[k].fields[f]) return la + "[" + a[k].fields[f].first + "]";
+  return la + "[fields]";
+}
+
+}  // namespace
+
 std::string failure_signature(const trace::Trace& trace, const RunResult& result) {
   if (const auto& d = result.divergence) {
+    const std::string prefix = "divergence:" + trace.ops[d->op_index].spec->name + ":";
     bool events_differ = false;
     for (const auto& ev : d->events) events_differ |= ev != d->events[0];
-    return "divergence:" + trace.ops[d->op_index].spec->name + ":" +
-           (events_differ ? "events" : "state");
+    if (events_differ) return prefix + events_signature(d->events);
+    // "init mem.v4: model=0 impl=832": the first differing key, without
+    // its namespace.
+    const std::string diff = d->state_diffs.empty() ? "" : d->state_diffs[0];
+    if (diff.find(':') == std::string::npos) return prefix + "state:digest";
+    const std::string key = diff.substr(0, diff.find(':'));
+    return prefix + "state:" + key.substr(key.find(' ') + 1);
   }
   if (!result.expect_failures.empty())
     return "expect:" + trace.ops[result.expect_failures[0].op_index].spec->name;

@@ -87,7 +87,11 @@ RunResult run(const trace::Trace& trace, const RunOptions& options);
 std::string format_failure(const RunResult& result);
 
 // A short signature of a failure: which check failed on which operation
-// kind ("divergence:frag:events", "expect:expect mem"); "" when ok.
+// kind, and how, without namespace names or values that padding changes
+// ("divergence:frag:deliver/kill.overlap" what the first engine observed
+// against what another did; "divergence:frag:deliver[len]" same kind,
+// different field; "divergence:frag:state:mem.v4" the first differing
+// counter when the events agree; "expect:expect counter"); "" when ok.
 std::string failure_signature(const trace::Trace& trace, const RunResult& result);
 
 }  // namespace nv::runner

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "cli/trace_file.h"
 #include "runner/subsystem.h"
@@ -36,6 +37,24 @@ TEST(Runner, NamedNamespaceCheckReportsAsEveryNamespaceCheck) {
     }
   }
   EXPECT_GE(failing, 6u);  // every regression reproducer fails
+}
+
+// Each regression reproducer fails, with its mutant, with the signature it
+// declares ("# signature:"): signatures tell the six mutants apart, and do
+// not drift unnoticed (campaigns and minimize key on them).
+TEST(Runner, RegressionsFailWithTheirDeclaredSignatures) {
+  std::set<std::string> seen;
+  for (const std::string& path : traces_under(NV_SOURCE_DIR "/corpora/regressions")) {
+    trace::ParseResult r = trace::parse_file(path, registry());
+    ASSERT_FALSE(r.error) << path;
+    const std::vector<std::string> declared = cli::declared(path, "# signature:");
+    ASSERT_EQ(declared.size(), 1u) << path;
+    EXPECT_EQ(failure_signature(r.trace, run(r.trace, {.mutants = cli::declared_mutants(path)})),
+              declared[0])
+        << path;
+    EXPECT_TRUE(seen.insert(declared[0]).second) << path << " shares its signature";
+  }
+  EXPECT_GE(seen.size(), 6u);
 }
 
 // Engine::digest() is the sum of digest(ns) over live namespaces, and a

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "trace/fnv1a64.h"
 #include "trace/op.h"
 #include "trace/registry.h"
 
@@ -48,17 +49,7 @@ Fragment fragment_of(const trace::Op& op);  // op must be a frag op
 // Writes the fragment's len payload bytes (docs/trace.md, "data=").
 void fill_payload(const Fragment& f, uint8_t* out);
 
-// FNV-1a 64-bit, as the JSON "fnv1a64" field and "expect deliver" use it.
-class Fnv1a64 {
- public:
-  void update(const uint8_t* p, size_t n) {
-    for (size_t i = 0; i < n; ++i) h_ = (h_ ^ p[i]) * 0x100000001b3ull;
-  }
-  uint64_t value() const { return h_; }
-
- private:
-  uint64_t h_ = 0xcbf29ce484222325ull;
-};
+using trace::Fnv1a64;
 
 // Memory accounting, identical in both engines (docs/trace.md, "Truesize").
 // Fitted to what the running kernel charges for loopback skbs (sockstat
