@@ -3,7 +3,8 @@
 # conventions: compiler and flags from $CC $CXX $CFLAGS $CXXFLAGS (they carry
 # the sanitizer and -fsanitize=fuzzer-no-link), the engine from
 # $LIB_FUZZING_ENGINE, everything left in $OUT: fuzz_frag and fuzz_all, their
-# seed corpora (NAME_seed_corpus.zip from corpora/fuzz/) and options files.
+# seed corpora (NAME_seed_corpus.zip from corpora/fuzz/), dictionaries and
+# options files.
 # Runs in the checkout (the Dockerfile's WORKDIR, $SRC/netverify); builds
 # in $WORK. ci/clusterfuzzlite-test.sh runs it the way a libFuzzer build does.
 src=$PWD
@@ -25,4 +26,5 @@ for target in frag all; do
   zip -q -j "$OUT/fuzz_${target}_seed_corpus.zip" "$src"/corpora/fuzz/"$target"/*.bin
   # Inputs up to 4 KiB: the decoder stops at 1024 operations anyway.
   printf '[libfuzzer]\nmax_len = 4096\n' >"$OUT/fuzz_$target.options"
+  cp "$src/fuzz/byte_trace.dict" "$OUT/fuzz_$target.dict"
 done

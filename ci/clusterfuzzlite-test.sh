@@ -18,12 +18,14 @@ env CC=clang CXX=clang++ CFLAGS="$flags" CXXFLAGS="$flags" \
   { tail -40 "$tmp/build.log"; echo "clusterfuzzlite-test: build.sh failed"; exit 1; }
 
 for target in frag all; do
-  for f in "fuzz_$target" "fuzz_${target}_seed_corpus.zip" "fuzz_$target.options"; do
+  for f in "fuzz_$target" "fuzz_${target}_seed_corpus.zip" "fuzz_$target.options" \
+    "fuzz_$target.dict"; do
     [ -s "$tmp/out/$f" ] || { echo "clusterfuzzlite-test: build.sh left no $f in \$OUT"; exit 1; }
   done
   mkdir "$tmp/seeds-$target"
   (cd "$tmp/seeds-$target" && unzip -q "$tmp/out/fuzz_${target}_seed_corpus.zip")
-  if ! "$tmp/out/fuzz_$target" -runs=100 -max_len=4096 "$tmp/seeds-$target" >"$tmp/run.log" 2>&1 ||
+  if ! "$tmp/out/fuzz_$target" -runs=100 -max_len=4096 -dict="$tmp/out/fuzz_$target.dict" \
+    "$tmp/seeds-$target" >"$tmp/run.log" 2>&1 ||
     ! grep -q '^Done [0-9]* runs' "$tmp/run.log"; then
     tail -20 "$tmp/run.log"
     echo "clusterfuzzlite-test: \$OUT/fuzz_$target does not run"

@@ -181,8 +181,8 @@ for t in "${target_list[@]}"; do
   echo "ci/fuzz-campaign.sh: fuzzing $t for ${per_target_seconds}s:" \
     "libFuzzer -fork=$lf_jobs, AFL++ $afl_jobs instance(s)"
   bound=$((per_target_seconds + 120))
-  dict=()
-  [ -f "fuzz/fuzz_$t.dict" ] && dict=(-dict="$root/fuzz/fuzz_$t.dict")
+  # One dictionary for the byte format, whatever the target.
+  dict=(-dict="$root/fuzz/byte_trace.dict")
   bounded "$bound" "$d/libfuzzer/fuzz.log" \
     env NV_INJECT="$inject" TMPDIR="$d/libfuzzer/tmp" "build/fuzz/fuzz_$t" \
     -fork="$lf_jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
@@ -193,7 +193,8 @@ for t in "${target_list[@]}"; do
   for ((i = 0; i < afl_jobs; i++)); do
     if ((i == 0)); then role=(-M main); name=main; else role=(-S "s$i"); name=s$i; fi
     bounded "$bound" "$d/afl/$name.log" "${afl_env[@]}" afl-fuzz -i "$d/seeds" -o "$d/afl" \
-      "${role[@]}" -V "$per_target_seconds" -G 4096 -t 1000 -- "$root/build/afl/fuzz_$t"
+      "${role[@]}" -V "$per_target_seconds" -G 4096 -t 1000 -x "$root/fuzz/byte_trace.dict" \
+      -- "$root/build/afl/fuzz_$t"
   done
   wait_all
   if ! grep -q '^#[0-9]*: cov:' "$d/libfuzzer/fuzz.log"; then

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "cli/flags.h"
 #include "properties/differential.h"
@@ -25,8 +27,8 @@ struct FuzzOutcome {
 };
 
 // Runs `fuzzer` with NV_INJECT=mutant for at most `seconds` over `seeds`.
-FuzzOutcome fuzz_for(const std::string& fuzzer, const std::string& seeds, const std::string& mutant,
-                     uint64_t seconds) {
+FuzzOutcome fuzz_for(const std::string& fuzzer, const std::string& seeds, const std::string& dict,
+                     const std::string& mutant, uint64_t seconds) {
   FuzzOutcome out;
   if (fuzzer.empty() || access(fuzzer.c_str(), X_OK) != 0) return out;
   const auto dir = std::filesystem::temp_directory_path() / ("nv-mutants-" + mutant);
@@ -45,8 +47,13 @@ FuzzOutcome fuzz_for(const std::string& fuzzer, const std::string& seeds, const 
     std::string time = "-max_total_time=" + std::to_string(seconds);
     std::string prefix = "-artifact_prefix=" + (dir / "").string();
     std::string corpus = (dir / "corpus").string();
-    execl(fuzzer.c_str(), fuzzer.c_str(), time.c_str(), prefix.c_str(), "-max_len=4096",
-          corpus.c_str(), static_cast<char*>(nullptr));
+    std::vector<std::string> argv = {fuzzer, time, prefix, "-max_len=4096"};
+    if (!dict.empty()) argv.push_back("-dict=" + dict);
+    argv.push_back(corpus);
+    std::vector<char*> c_argv;
+    for (std::string& a : argv) c_argv.push_back(a.data());
+    c_argv.push_back(nullptr);
+    execv(fuzzer.c_str(), c_argv.data());
     _exit(127);
   }
   int status = 0;
@@ -69,6 +76,7 @@ int run_mutants(const Args& args) {
   }
   const std::string fuzzer = args.get("--fuzzer", "");
   const std::string seeds = args.get("--seeds", "");
+  const std::string dict = args.get("--dict", "");
   const auto dir = std::filesystem::temp_directory_path() / "nv-mutants";
   std::filesystem::create_directories(dir);
   setenv("NV_FAILURE_DIR", dir.c_str(), 1);
@@ -86,7 +94,7 @@ int run_mutants(const Args& args) {
             failing.error ? std::nullopt : runner::minimize(failing.trace, {.mutants = {m.name}});
         if (min) repro = std::to_string(min->trace.ops.size()) + " ops";
       }
-      FuzzOutcome f = fuzz_for(fuzzer, seeds, m.name, *seconds);
+      FuzzOutcome f = fuzz_for(fuzzer, seeds, dict, m.name, *seconds);
       char fuzz[64];
       if (!f.ran) {
         std::snprintf(fuzz, sizeof(fuzz), "not run");
@@ -109,7 +117,7 @@ int run_mutants(const Args& args) {
 const Command& mutants_command() {
   static const Command kCommand{
       .name = "mutants",
-      .usage = "mutants [--seconds S] [--cases N] [--fuzzer PATH] [--seeds DIR]",
+      .usage = "mutants [--seconds S] [--cases N] [--fuzzer PATH] [--seeds DIR] [--dict FILE]",
       .help =
           "The mutation report: each registered mutant against the differential property\n"
           "(rapidcheck, seed 1, up to N cases) and, with --fuzzer, against that libFuzzer\n"
@@ -121,7 +129,8 @@ const Command& mutants_command() {
                 {"--cases", "N", "property budget per mutant (default 100)"},
                 {"--fuzzer", "PATH", "libFuzzer target, e.g. build/fuzz/fuzz_frag"},
                 {"--seeds", "DIR",
-                 "seed corpus for the fuzzer (default: none, start from nothing)"}},
+                 "seed corpus for the fuzzer (default: none, start from nothing)"},
+                {"--dict", "FILE", "libFuzzer dictionary, e.g. fuzz/byte_trace.dict"}},
       .min_positional = 0,
       .max_positional = 0,
       .run = run_mutants};

@@ -10,6 +10,7 @@
 #include "model/frag/frag_model.h"
 #include "properties/differential.h"
 #include "properties/gen/frag_gen.h"
+#include "runner/runner.h"
 #include "runner/subsystem.h"
 #include "trace/parser.h"
 #include "trace/printer.h"
@@ -25,6 +26,24 @@ trace::Trace parse_ok(const std::string& text) {
 
 RC_GTEST_PROP(FragProperties, ModelAndImplAgree, ()) {
   props::differential_property({});
+}
+
+// The fuzz harness's cheaper state check (runner::StateCheck) passes what
+// replay passes and reports what replay reports, with or without a mutant.
+RC_GTEST_PROP(FragProperties, NamedNamespaceCheckReportsAsReplay, ()) {
+  std::vector<std::string> names = {""};
+  for (const runner::Subsystem& s : runner::subsystems())
+    for (const auto& m : s.mutants) names.push_back(m.name);
+  const std::string mutant = *rc::gen::elementOf(names);
+  const trace::Trace t = parse_ok(gen::render(*gen::frag_steps()));
+  runner::RunOptions every;
+  if (!mutant.empty()) every.mutants = {mutant};
+  runner::RunOptions named = every;
+  named.state_check = runner::StateCheck::kNamedNamespaces;
+  const runner::RunResult a = runner::run(t, every), b = runner::run(t, named);
+  RC_TAG(a.ok() ? "ok" : "fails");
+  RC_ASSERT(runner::format_failure(a) == runner::format_failure(b));
+  RC_ASSERT(a.ops_run == b.ops_run);
 }
 
 RC_GTEST_PROP(FragProperties, PrintParsePrintIsIdentity, ()) {

@@ -111,23 +111,31 @@ std::unique_ptr<trace::Engine> make_engine(EngineKind kind,
   return std::make_unique<EngineSet>(std::move(engines));
 }
 
-// Whether every engine reports the same digest: of every namespace when
-// `op` is null or names none, else of the namespaces it names.
-bool same_state(const std::vector<EngineRun>& runs, const trace::Op* op) {
-  auto same = [&](auto digest_of) {
+// Whether every engine reports the same digest of every namespace.
+bool same_state(const std::vector<EngineRun>& runs) {
+  for (const EngineRun& r : runs)
+    if (r.engine->digest() != runs[0].engine->digest()) return false;
+  return true;
+}
+
+// Whether every engine reports the same digest of each namespace `op` names
+// and each namespace an event of `events` names ("ns=").
+bool same_named_state(const std::vector<EngineRun>& runs, const trace::Op& op,
+                      const std::vector<trace::Event>& events) {
+  auto same = [&](std::string_view ns) {
     for (const EngineRun& r : runs)
-      if (digest_of(*r.engine) != digest_of(*runs[0].engine)) return false;
+      if (r.engine->digest(ns) != runs[0].engine->digest(ns)) return false;
     return true;
   };
-  bool named = false;
-  if (op) {
-    for (size_t f = 0; f < op->spec->fields.size(); ++f) {
-      if (op->spec->fields[f].kind != trace::Kind::kName || !op->has(f)) continue;
-      named = true;
-      if (!same([&](const trace::Engine& e) { return e.digest(op->name(f)); })) return false;
-    }
+  for (size_t f = 0; f < op.spec->fields.size(); ++f)
+    if (op.spec->fields[f].kind == trace::Kind::kName && op.has(f) && !same(op.name(f)))
+      return false;
+  for (const trace::Event& e : events) {
+    const trace::EventValue* ns = e.get("ns");
+    if (const auto* name = ns ? std::get_if<std::string>(ns) : nullptr; name && !same(*name))
+      return false;
   }
-  return named || same([](const trace::Engine& e) { return e.digest(); });
+  return true;
 }
 
 RunResult run(const trace::Trace& trace, const RunOptions& options) {
@@ -169,7 +177,7 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
       continue;
     }
     // The JSON stream and expectations see a namespace's final counters.
-    if ((options.on_event || keep_history) && op.spec->name == "netns del") {
+    if ((options.on_event || keep_history) && op.spec->id == trace::op_id("netns del")) {
       for (EngineRun& r : runs) {
         trace::Event e = counters_event(op.name(trace::core::kNetnsName), r.fresh());
         emit(r, op.line, e);
@@ -190,7 +198,8 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
     bool same_events = true;
     for (const auto& ev : per_engine) same_events &= ev == per_engine[0];
     // Digests after every op; full snapshots only to explain a difference.
-    const bool same = same_state(runs, every_namespace ? nullptr : &op);
+    const bool same =
+        every_namespace ? same_state(runs) : same_named_state(runs, op, per_engine[0]);
     if (!every_namespace && (!same_events || !same)) return rerun_checking_every_namespace();
     if (!same_events || !same) {
       for (EngineRun& r : runs) r.fresh();
@@ -210,7 +219,7 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
       return result;
     }
   }
-  if (!every_namespace && !same_state(runs, nullptr)) return rerun_checking_every_namespace();
+  if (!every_namespace && !same_state(runs)) return rerun_checking_every_namespace();
   if (options.on_event) {
     for (EngineRun& r : runs)
       for (const auto& [ns, values] : r.fresh().ns) emit(r, 0, counters_event(ns, r.snap));

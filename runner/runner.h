@@ -35,13 +35,14 @@ std::unique_ptr<trace::Engine> make_engine(EngineKind kind,
 enum class StateCheck : uint8_t {
   // Every namespace's digest, after every op.
   kEveryNamespace,
-  // The namespaces the op names; every namespace after an op that names none
-  // (tick) and after the last op. A difference found so is reported by
-  // re-running the trace with kEveryNamespace, so the report is the one
-  // kEveryNamespace gives. What it misses: a difference in a namespace the op
-  // does not name that heals before that namespace is compared again. The
-  // fuzz harness uses it (cost per op independent of the namespace count);
-  // replay uses kEveryNamespace, so whatever fuzzing finds, replay finds.
+  // The namespaces the op names and those its events name (a tick's
+  // timeouts), and every namespace after the last op. A difference found so
+  // is reported by re-running the trace with kEveryNamespace, so the report
+  // is the one kEveryNamespace gives. What it misses: a difference in a
+  // namespace that neither the op nor its events name and that heals before
+  // that namespace is compared again. The fuzz harness uses it (the cost per
+  // op does not grow with the namespace count); replay uses kEveryNamespace,
+  // so whatever fuzzing finds, replay finds.
   kNamedNamespaces,
 };
 

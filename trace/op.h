@@ -16,6 +16,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "trace/event.h"
@@ -56,8 +57,18 @@ using OpCheck = std::function<std::optional<FieldError>(const Op&)>;
 using ExpectFn = std::function<std::optional<std::string>(const Op&, const std::vector<Event>&,
                                                           const Snapshot&)>;
 
+// An operation's name as a number, so that engines dispatch on it with a
+// switch instead of string compares: case op_id("frag"). Registry::add_op
+// sets OpSpec::id and refuses two names with one id.
+constexpr uint64_t op_id(std::string_view name) {
+  uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
+  for (char c : name) h = (h ^ uint8_t(c)) * 0x100000001b3ull;
+  return h;
+}
+
 struct OpSpec {
   std::string name;
+  uint64_t id = 0;  // op_id(name), set by Registry::add_op
   std::string subsystem;
   std::string help;
   std::vector<FieldSpec> fields;

@@ -1,6 +1,8 @@
 #include "trace/registry.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 namespace nv::trace {
 
@@ -14,6 +16,14 @@ const OpSpec& Registry::add_op(OpSpec spec) {
   for (FieldSpec& f : spec.fields) {
     if (f.kind == Kind::kWord) f.words = &vocabs_[f.vocab];
     if (f.positional) f.required = true;
+  }
+  spec.id = op_id(spec.name);
+  for (const auto& op : ops_) {
+    if (op->id == spec.id) {
+      std::fprintf(stderr, "netverify: op '%s' registered twice (or its id clashes with '%s')\n",
+                   spec.name.c_str(), op->name.c_str());
+      std::abort();
+    }
   }
   ops_.push_back(std::make_unique<OpSpec>(std::move(spec)));
   return *ops_.back();

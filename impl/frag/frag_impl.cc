@@ -60,24 +60,31 @@ FragImpl::~FragImpl() {
 }
 
 void FragImpl::apply(const trace::Op& op, std::vector<trace::Event>& out) {
-  const std::string& name = op.spec->name;
+  using trace::op_id;
   EventSink sink(out);
-  if (name == "frag") {
-    Fragment f = fragment_of(op);
-    auto payload = std::make_unique_for_overwrite<uint8_t[]>(f.len);
-    fill_payload(f, payload.get());
-    const uint8_t* data = payload.get();
-    receive_owned(f, data, std::move(payload), sink);
-  } else if (name == "tick") {
-    advance(op.u(trace::core::kTickDuration), sink);
-  } else if (name == "netns add") {
-    add_netns(op.name(trace::core::kNetnsName));
-  } else if (name == "netns del") {
-    del_netns(op.name(trace::core::kNetnsName));
-  } else if (name == "sysctl") {
-    if (!write_sysctl(op.name(trace::core::kSysctlNs), op.word_text(trace::core::kSysctlKey),
-                      op.u(trace::core::kSysctlValue)))
-      out.push_back(sysctl_refused_event(op));
+  switch (op.spec->id) {
+    case op_id("frag"): {
+      Fragment f = fragment_of(op);
+      auto payload = std::make_unique_for_overwrite<uint8_t[]>(f.len);
+      fill_payload(f, payload.get());
+      const uint8_t* data = payload.get();
+      receive_owned(f, data, std::move(payload), sink);
+      break;
+    }
+    case op_id("tick"):
+      advance(op.u(trace::core::kTickDuration), sink);
+      break;
+    case op_id("netns add"):
+      add_netns(op.name(trace::core::kNetnsName));
+      break;
+    case op_id("netns del"):
+      del_netns(op.name(trace::core::kNetnsName));
+      break;
+    case op_id("sysctl"):
+      if (!write_sysctl(op.name(trace::core::kSysctlNs), op.word_text(trace::core::kSysctlKey),
+                        op.u(trace::core::kSysctlValue)))
+        out.push_back(sysctl_refused_event(op));
+      break;
   }
   debug_check();
 }

@@ -6,24 +6,32 @@
 namespace nv::frag {
 
 void FragModel::apply(const trace::Op& op, std::vector<trace::Event>& out) {
-  const std::string& name = op.spec->name;
-  if (name == "frag") {
-    Fragment f = fragment_of(op);
-    std::vector<uint8_t> payload(f.len);
-    fill_payload(f, payload.data());
-    receive(f, payload, out);
-  } else if (name == "tick") {
-    tick(op.u(trace::core::kTickDuration), out);
-  } else if (name == "netns add") {
-    ns_.emplace(op.name(trace::core::kNetnsName), Netns{});
-  } else if (name == "netns del") {
-    // The namespace's fqdirs are dismantled: every queue goes, uncounted.
-    ns_.erase(op.name(trace::core::kNetnsName));
-  } else if (name == "sysctl") {
-    const std::string& key = op.word_text(trace::core::kSysctlKey);
-    Netns& ns = ns_.find(op.name(trace::core::kSysctlNs))->second;
-    if (Sysctls::owns(key) && !ns.sysctls.write(key, op.u(trace::core::kSysctlValue)))
-      out.push_back(sysctl_refused_event(op));
+  using trace::op_id;
+  switch (op.spec->id) {
+    case op_id("frag"): {
+      Fragment f = fragment_of(op);
+      std::vector<uint8_t> payload(f.len);
+      fill_payload(f, payload.data());
+      receive(f, payload, out);
+      break;
+    }
+    case op_id("tick"):
+      tick(op.u(trace::core::kTickDuration), out);
+      break;
+    case op_id("netns add"):
+      ns_.emplace(op.name(trace::core::kNetnsName), Netns{});
+      break;
+    case op_id("netns del"):
+      // The namespace's fqdirs are dismantled: every queue goes, uncounted.
+      ns_.erase(op.name(trace::core::kNetnsName));
+      break;
+    case op_id("sysctl"): {
+      const std::string& key = op.word_text(trace::core::kSysctlKey);
+      Netns& ns = ns_.find(op.name(trace::core::kSysctlNs))->second;
+      if (Sysctls::owns(key) && !ns.sysctls.write(key, op.u(trace::core::kSysctlValue)))
+        out.push_back(sysctl_refused_event(op));
+      break;
+    }
   }
 }
 
