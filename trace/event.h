@@ -8,7 +8,6 @@
 // such as accounted reassembly memory ("mem.v4").
 #pragma once
 
-#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -22,13 +21,8 @@ namespace nv::trace {
 using EventValue = std::variant<uint64_t, std::string>;
 
 struct Event {
-  // Inline up to kInlineFields (a delivery has eight): events are made per
-  // operation, and the fuzz harness runs millions of operations.
-  static constexpr size_t kInlineFields = 8;
-  using Fields = boost::container::small_vector<std::pair<std::string, EventValue>, kInlineFields>;
-
   std::string kind;
-  Fields fields;
+  std::vector<std::pair<std::string, EventValue>> fields;
 
   Event& add(std::string key, EventValue value) {
     fields.emplace_back(std::move(key), std::move(value));

@@ -199,6 +199,7 @@ uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t 
 
 trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv) {
   trace::Event e{"deliver", {}};
+  e.fields.reserve(8);
   e.add("ns", std::string(head.ns))
       .add("family", family_name(head.family))
       .add("src", trace::format_addr(head.src))
@@ -212,6 +213,7 @@ trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv) {
 
 trace::Event drop_event(const Fragment& f, std::string_view reason) {
   trace::Event e{"drop", {}};
+  e.fields.reserve(6);
   e.add("ns", std::string(f.ns))
       .add("family", family_name(f.family))
       .add("id", uint64_t(f.id))
@@ -223,6 +225,7 @@ trace::Event drop_event(const Fragment& f, std::string_view reason) {
 
 trace::Event kill_event(std::string_view ns, Family family, uint32_t id, std::string_view reason) {
   trace::Event e{"kill", {}};
+  e.fields.reserve(4);
   e.add("ns", std::string(ns))
       .add("family", family_name(family))
       .add("id", uint64_t(id))
@@ -232,6 +235,7 @@ trace::Event kill_event(std::string_view ns, Family family, uint32_t id, std::st
 
 trace::Event sysctl_refused_event(const Op& op) {
   trace::Event e{"sysctl-refused", {}};
+  e.fields.reserve(3);
   e.add("ns", op.name(trace::core::kSysctlNs))
       .add("key", op.word_text(trace::core::kSysctlKey))
       .add("value", op.u(trace::core::kSysctlValue));
