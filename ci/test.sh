@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, build, run ctest; then the
-# same under ASan+UBSan. This is what .ci/run runs.
+# same under ASan+UBSan and under TSan. This is what .ci/run runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/setup.sh
@@ -8,6 +8,8 @@ bash ci/build.sh default
 ctest --preset default -j "$(nproc)"
 bash ci/build.sh asan
 ctest --preset asan -j "$(nproc)"
+bash ci/build.sh tsan
+ctest --preset tsan -j "$(nproc)"
 # Fuzzing: .clusterfuzzlite/build.sh builds runnable targets, and a smoke
 # campaign (about 60 s per target) finds no failure (docs/fuzzing.md).
 bash ci/clusterfuzzlite-test.sh
