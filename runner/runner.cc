@@ -145,11 +145,10 @@ bool same_named_state(const std::vector<EngineRun>& runs, const trace::Op& op,
 }
 
 RunResult run(const trace::Trace& trace, const RunOptions& options) {
-  if (options.state_check == StateCheck::kNamedNamespaces && options.on_event) {
-    RunOptions every = options;
-    every.state_check = StateCheck::kEveryNamespace;
-    return run(trace, every);
-  }
+  // The JSON stream (on_event) is written as the run goes: always checked
+  // the replay way, as a rerun would write it twice.
+  const bool every_namespace =
+      options.state_check == StateCheck::kEveryNamespace || options.on_event;
   // A difference kNamedNamespaces finds is reported as kEveryNamespace
   // reports it: at the first op after which any namespace differs.
   auto rerun_checking_every_namespace = [&] {
@@ -157,7 +156,6 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
     every.state_check = StateCheck::kEveryNamespace;
     return run(trace, every);
   };
-  const bool every_namespace = options.state_check == StateCheck::kEveryNamespace;
   RunResult result;
   std::vector<EngineRun> runs;
   for (EngineKind kind : options.engines)
