@@ -9,12 +9,16 @@
 //   selector  picks the operation (modulo the number of decodable ops)
 //   presence  one bit per optional field, in order (only if the op has any)
 //   field     kUint: one byte, the value itself when below 0xf0 (or when
-//               the range fits a byte); else ceil(log256(range)) more bytes,
-//               little endian; folded into the range; kWord: u8 index; namespace: u8 (an index
-//               among the live namespaces, or into a table of names for "netns add"); kDuration: u8
-//               tag, then u16 or u32 ms; kAddr: u8 table index, or 0xf0+ followed by 4 or 16
-//               literal bytes; kHex64: 8 bytes; kData: u8 mode, then a fill byte, or `len` literal
-//               bytes
+//               the range fits a byte); else ceil(log256(range)) more
+//               bytes, little endian; folded into the range.
+//             kWord: u8 index.
+//             namespace: u8, an index among the live namespaces, or into a
+//               table of names for "netns add".
+//             kDuration: u8 tag, then u16 ms (even tag) or u32 ms (odd).
+//             kAddr: u8 table index, or 0xf0+ followed by 4 or 16 literal
+//               bytes.
+//             kHex64: 8 bytes.
+//             kData: u8 mode, then a fill byte, or `len` literal bytes.
 //
 // A record that cannot be made valid (a namespace to delete when none can
 // be) is skipped; op.normalize and op.check repair or reject the rest. Small
