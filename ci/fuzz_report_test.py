@@ -48,9 +48,10 @@ class ReportTest(unittest.TestCase):
 
     def test_summary_lists_each_failure_with_its_replay_command(self):
         self.assertIn("failures: 1 unique signature(s) from 3 failing input(s)", self.summary)
-        self.assertIn("divergence:frag:events  (3 input(s), libFuzzer, AFL++)", self.summary)
-        self.assertIn("build/default/netverify replay failures/frag/1-divergence_frag_events.trace",
+        self.assertIn("divergence:frag:deliver/kill.overlap  (3 input(s), libFuzzer, AFL++)",
                       self.summary)
+        self.assertIn("build/default/netverify replay "
+                      "failures/frag/1-divergence_frag_deliver_kill.overlap.trace", self.summary)
 
     def test_page_has_plots_failures_and_tables(self):
         self.assertEqual(self.html.count("<svg"), 8)  # four charts per target
