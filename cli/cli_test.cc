@@ -74,6 +74,15 @@ TEST(Cli, InvalidTraceExitsTwoWithPosition) {
   EXPECT_EQ(run("replay /nonexistent.trace").status, 2);
 }
 
+TEST(Cli, MutantsRefusesPathsItCannotRead) {
+  for (const char* flag : {"--dict", "--fuzzer", "--seeds"}) {
+    Result r = run(std::string("mutants --seconds 1 ") + flag + " /nonexistent/x");
+    EXPECT_EQ(r.status, 2) << flag;
+    EXPECT_EQ(r.out, std::string("netverify mutants: ") + flag +
+                         " /nonexistent/x: No such file or directory\n");
+  }
+}
+
 TEST(Cli, BadCommandLinesExitTwo) {
   EXPECT_EQ(run("replay").status, 2);
   EXPECT_EQ(run("frobnicate").status, 2);

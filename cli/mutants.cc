@@ -5,8 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -77,6 +79,14 @@ int run_mutants(const Args& args) {
   const std::string fuzzer = args.get("--fuzzer", "");
   const std::string seeds = args.get("--seeds", "");
   const std::string dict = args.get("--dict", "");
+  for (const auto& [flag, path] :
+       {std::pair{"--fuzzer", fuzzer}, {"--seeds", seeds}, {"--dict", dict}}) {
+    if (!path.empty() && access(path.c_str(), R_OK) != 0) {
+      std::fprintf(stderr, "netverify mutants: %s %s: %s\n", flag, path.c_str(),
+                   std::strerror(errno));
+      return 2;
+    }
+  }
   const auto dir = std::filesystem::temp_directory_path() / "nv-mutants";
   std::filesystem::create_directories(dir);
   setenv("NV_FAILURE_DIR", dir.c_str(), 1);
