@@ -2,7 +2,8 @@
 # Builds netverify's fuzz targets under the OSS-Fuzz / ClusterFuzzLite
 # conventions: compiler and flags from $CC $CXX $CFLAGS $CXXFLAGS (they carry
 # the sanitizer and -fsanitize=fuzzer-no-link), the engine from
-# $LIB_FUZZING_ENGINE, everything left in $OUT: fuzz_frag and fuzz_all, their
+# $LIB_FUZZING_ENGINE, everything left in $OUT: every fuzz target (the list
+# configuring writes to fuzz_targets.txt: one per subsystem and fuzz_all), their
 # seed corpora (NAME_seed_corpus.zip from corpora/fuzz/), dictionaries and
 # options files.
 # Runs in the checkout (the Dockerfile's WORKDIR, $SRC/netverify); builds
@@ -18,9 +19,10 @@ cmake -S "$src" -B "$build" --no-warn-unused-cli \
   -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$CXXFLAGS -DNDEBUG" \
   -DNV_FUZZ_ENGINE=oss-fuzz -DNV_FUZZ_LINK="$LIB_FUZZING_ENGINE" \
   -DNV_BUILD_TESTS=OFF -DNV_BUILD_BENCH=OFF
-cmake --build "$build" -j "$(nproc)" --target fuzz_frag fuzz_all
+targets=$(cat "$build/fuzz_targets.txt")
+cmake --build "$build" -j "$(nproc)" --target $(printf 'fuzz_%s ' $targets)
 
-for target in frag all; do
+for target in $targets; do
   cp "$build/fuzz_$target" "$OUT/"
   rm -f "$OUT/fuzz_${target}_seed_corpus.zip"
   zip -q -j "$OUT/fuzz_${target}_seed_corpus.zip" "$src"/corpora/fuzz/"$target"/*.bin

@@ -45,8 +45,8 @@ Inputs random_inputs() {
 }
 
 void BM_Harness(benchmark::State& state, const Inputs& inputs) {
-  const Harness harness({.subsystems = {"frag"}});
-  const Codec codec(runner::registry(), {.subsystems = {"frag"}});
+  const Harness harness({.target = "frag"});
+  const Codec codec(runner::registry(), *target_options("frag"));
   size_t ops = 0;
   for (const auto& in : inputs) ops += codec.decode(in).ops.size();
   for (auto _ : state)

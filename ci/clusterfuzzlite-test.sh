@@ -17,7 +17,8 @@ env CC=clang CXX=clang++ CFLAGS="$flags" CXXFLAGS="$flags" \
   bash -eu .clusterfuzzlite/build.sh >"$tmp/build.log" 2>&1 ||
   { tail -40 "$tmp/build.log"; echo "clusterfuzzlite-test: build.sh failed"; exit 1; }
 
-for target in frag all; do
+# Every target the registry names (ci/test.sh built build/default first).
+for target in $(cat build/default/fuzz_targets.txt); do
   for f in "fuzz_$target" "fuzz_${target}_seed_corpus.zip" "fuzz_$target.options" \
     "fuzz_$target.dict"; do
     [ -s "$tmp/out/$f" ] || { echo "clusterfuzzlite-test: build.sh left no $f in \$OUT"; exit 1; }

@@ -18,11 +18,13 @@ mkdir -p "$b/profiles"
 export LLVM_PROFILE_FILE="$root/$b/profiles/%p-%m.profraw"
 
 "$b/netverify" check corpora >/dev/null || echo "coverage.sh: netverify check corpora failed (coverage still counted)"
-"$b/fuzz_frag" corpora/fuzz/frag
-"$b/fuzz_all" corpora/fuzz/all "$@"
+objects=()
+for t in $(cat "$b/fuzz_targets.txt"); do
+  if [ "$t" = all ]; then "$b/fuzz_all" corpora/fuzz/all "$@"; else "$b/fuzz_$t" corpora/fuzz/"$t"; fi
+  objects+=(-object "$b/fuzz_$t")
+done
 
 llvm-profdata merge -sparse "$b"/profiles/*.profraw -o "$b/coverage.profdata"
-objects=(-object "$b/fuzz_frag" -object "$b/fuzz_all")
 for dir in model impl; do
   echo
   echo "== $dir/"

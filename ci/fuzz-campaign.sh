@@ -25,7 +25,8 @@ one trace per signature, and writes OUT/report/index.html and summary.txt.
   --smoke          60 seconds per target (what CI runs)
   --jobs N         cores to use (default: nproc); libFuzzer gets ceil(N/2)
                    fork jobs, AFL++ floor(N/2) instances (at least one each)
-  --targets LIST   comma-separated fuzz targets (default: frag,all)
+  --targets LIST   comma-separated fuzz targets (default: every one,
+                   as `netverify list --fuzz-targets` names them)
   --out DIR        output folder, new or empty (default: build/campaign/DATE)
   --inject MUTANT  plant a mutant in the impl (NV_INJECT) to show the campaign
                    finds it; seeds that already fail with it are left out
@@ -46,7 +47,7 @@ die() {
 total_seconds=""
 per_target_seconds=""
 jobs=$(nproc)
-targets=frag,all
+targets=""
 out=""
 inject=""
 while (($#)); do
@@ -72,10 +73,14 @@ while (($#)); do
   esac
 done
 
+# The fuzz targets are the registry's: configuring writes their list.
+cmake --preset default >/dev/null || die "cmake --preset default failed"
+known=$(cat build/default/fuzz_targets.txt)
+[ -n "$targets" ] || targets=$(echo "$known" | paste -sd, -)
 IFS=, read -r -a target_list <<<"$targets"
 ((${#target_list[@]})) || die "--targets is empty"
 for t in "${target_list[@]}"; do
-  [ -f "fuzz/fuzz_$t.cc" ] || die "no fuzz target '$t' (fuzz/fuzz_$t.cc)"
+  grep -qx "$t" <<<"$known" || die "no fuzz target '$t' (one of: $(echo $known))"
 done
 if [ -z "$per_target_seconds" ]; then
   [ -n "$total_seconds" ] || die "give --hours, --seconds or --smoke (--help lists the flags)"
@@ -163,8 +168,6 @@ broken=0
 for t in "${target_list[@]}"; do
   d=$out/$t
   mkdir -p "$d/seeds" "$d/libfuzzer/corpus" "$d/libfuzzer/artifacts" "$d/libfuzzer/tmp" "$d/afl"
-  subsystem=()
-  [ "$t" = all ] || subsystem=(--subsystem "$t")
 
   # Seeds: corpora/fuzz/<target>; with --inject, without those that already
   # fail (the plain replay driver aborts on them), so the fuzzers must find it.
@@ -257,7 +260,7 @@ for t in "${target_list[@]}"; do
       kept=""
       replay=""
       if [ "$kind" = crash ]; then
-        "$nv" decode "$input" "${subsystem[@]}" >"$f/work/decoded.trace"
+        "$nv" decode "$input" --target "$t" >"$f/work/decoded.trace"
         if timeout 120 "$nv" minimize "$f/work/decoded.trace" "${inject_flag[@]}" \
           -o "$f/work/min.trace" 2>/dev/null; then
           sig=$(head -1 "$f/work/min.trace")

@@ -6,16 +6,23 @@
 #include "cli/flags.h"
 #include "cli/trace_file.h"
 #include "fuzz/byte_trace.h"
+#include "fuzz/harness.h"
 #include "runner/subsystem.h"
 #include "trace/printer.h"
 
 namespace nv::cli {
 namespace {
 
-fuzz::ByteTraceOptions byte_options(const Args& args) {
-  fuzz::ByteTraceOptions o;
-  o.subsystems = args.all("--subsystem");
-  return o;
+// The decoder options of --target's fuzz target; std::nullopt (after
+// saying why) for an unknown target.
+std::optional<fuzz::ByteTraceOptions> byte_options(const Args& args, const char* command) {
+  const std::string target = args.get("--target", std::string(fuzz::kAllTarget));
+  if (auto o = fuzz::target_options(target)) return o;
+  std::string names;
+  for (const std::string& t : fuzz::target_names()) names += " " + t;
+  std::fprintf(stderr, "netverify %s: unknown target '%s' (one of:%s)\n", command, target.c_str(),
+               names.c_str());
+  return std::nullopt;
 }
 
 int run_decode(const Args& args) {
@@ -25,16 +32,19 @@ int run_decode(const Args& args) {
     return 2;
   }
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
-  std::fputs(trace::print(fuzz::decode(bytes, runner::registry(), byte_options(args))).c_str(),
-             stdout);
+  const auto options = byte_options(args, "decode");
+  if (!options) return 2;
+  std::fputs(trace::print(fuzz::decode(bytes, runner::registry(), *options)).c_str(), stdout);
   return 0;
 }
 
 int run_encode(const Args& args) {
   auto t = load_trace(args.positional[0]);
   if (!t) return 2;
+  const auto options = byte_options(args, "encode");
+  if (!options) return 2;
   std::string error;
-  auto bytes = fuzz::encode(*t, runner::registry(), byte_options(args), &error);
+  auto bytes = fuzz::encode(*t, runner::registry(), *options, &error);
   if (!bytes) {
     std::fprintf(stderr, "netverify encode: %s: %s\n", args.positional[0].c_str(), error.c_str());
     return 2;
@@ -55,11 +65,12 @@ int run_encode(const Args& args) {
 const Command& decode_command() {
   static const Command kCommand{
       .name = "decode",
-      .usage = "decode FILE [--subsystem NAME]...",
+      .usage = "decode FILE [--target NAME]",
       .help =
           "Prints the trace a fuzz input stands for. Every byte string decodes to a\n"
           "valid trace; the fuzz targets see exactly this trace.",
-      .flags = {{"--subsystem", "NAME", "decode as the target of this subsystem (default: all)"}},
+      .flags = {{"--target", "NAME",
+                 "decode as this fuzz target does: a subsystem or all (default)"}},
       .min_positional = 1,
       .max_positional = 1,
       .run = run_decode};
@@ -69,13 +80,13 @@ const Command& decode_command() {
 const Command& encode_command() {
   static const Command kCommand{
       .name = "encode",
-      .usage = "encode TRACE [-o FILE] [--subsystem NAME]...",
+      .usage = "encode TRACE [-o FILE] [--target NAME]",
       .help =
           "Writes the fuzz input bytes that decode to TRACE (expectations are left\n"
           "out; namespaces other than a..h are renamed to free names of a..h), so that\n"
           "hand-written traces and corpora/ seed the fuzzers.",
       .flags = {{"-o", "FILE", "output file (default: stdout)"},
-                {"--subsystem", "NAME", "encode for this subsystem's target (default: all)"}},
+                {"--target", "NAME", "encode for this fuzz target: a subsystem or all (default)"}},
       .min_positional = 1,
       .max_positional = 1,
       .run = run_encode};

@@ -55,5 +55,6 @@ const Command& pcap_import_command();
 const Command& pcap_export_command();
 const Command& z3_cases_command();
 const Command& z3_prove_command();
+const Command& list_command();
 
 }  // namespace nv::cli

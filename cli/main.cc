@@ -14,7 +14,7 @@ std::vector<const nv::cli::Command*> commands() {
           &nv::cli::mutants_command(),      &nv::cli::kernel_command(),
           &nv::cli::kernel_check_command(), &nv::cli::pcap_import_command(),
           &nv::cli::pcap_export_command(),  &nv::cli::z3_cases_command(),
-          &nv::cli::z3_prove_command()};
+          &nv::cli::z3_prove_command(),     &nv::cli::list_command()};
 }
 
 void usage(FILE* out) {

@@ -10,7 +10,7 @@
 #include "kernel/pcap_file.h"
 #include "kernel/wire.h"
 #include "runner/subsystem.h"
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
 #include "trace/parser.h"
 #include "trace/printer.h"
 #include "trace/registry.h"

@@ -11,7 +11,7 @@
 
 #include "cli/cli_test_util.h"
 #include "runner/subsystem.h"
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
 #include "trace/parser.h"
 #include "trace/printer.h"
 

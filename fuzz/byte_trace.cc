@@ -49,8 +49,6 @@ struct Plan {
   std::vector<size_t> optional;  // indices of optional fields, in order
   std::vector<int> bit;          // per field: its presence bit, or -1
   std::vector<int> width;        // per field: bytes of a wide kUint
-  size_t family = SIZE_MAX;      // the "family" word, which addresses follow
-  size_t len = SIZE_MAX;         // the kUint "len", which a hex payload fills
 };
 
 Plan plan_of(const OpSpec& spec) {
@@ -61,29 +59,33 @@ Plan plan_of(const OpSpec& spec) {
     p.bit.push_back(f.required ? -1 : int(p.optional.size()));
     if (!f.required) p.optional.push_back(i);
     p.width.push_back(uint_width(f));
-    if (f.kind == Kind::kWord && f.vocab == "family" && p.family == SIZE_MAX) p.family = i;
-    if (f.kind == Kind::kUint && f.key == "len") p.len = i;
   }
   return p;
 }
 
-// The decodable ops: every non-expectation op of the core and the chosen
-// subsystems, in registry order.
-std::vector<Plan> decodable(const trace::Registry& r, const ByteTraceOptions& o) {
+// One op table: the ops a selector byte picks from, in their frozen order.
+std::vector<Plan> table_of(const trace::Registry& r, const std::vector<std::string>& names) {
   std::vector<Plan> out;
-  for (const auto& spec : r.ops()) {
-    if (spec->expect) continue;
-    bool wanted =
-        spec->subsystem == "core" || o.subsystems.empty() ||
-        std::find(o.subsystems.begin(), o.subsystems.end(), spec->subsystem) != o.subsystems.end();
-    if (wanted) out.push_back(plan_of(*spec));
+  for (const std::string& name : names) {
+    const OpSpec* spec = r.find(name);
+    if (spec && !spec->expect) out.push_back(plan_of(*spec));
   }
   return out;
 }
 
-std::optional<uint64_t> length_field(const Plan& p, const Op& op) {
-  if (p.len == SIZE_MAX || !op.has(p.len)) return std::nullopt;
-  return op.u(p.len);
+std::optional<uint64_t> length_of(const FieldSpec& f, const Op& op) {
+  if (f.length_field == SIZE_MAX || !op.has(f.length_field)) return std::nullopt;
+  return op.u(f.length_field);
+}
+
+bool is_v6(const FieldSpec& f, const Op& op) {
+  return f.family_field != SIZE_MAX && op.has(f.family_field) && op.word(f.family_field) == 1;
+}
+
+// Name table of a scope: the decoder names what it creates from it.
+std::string table_name(const FieldSpec& f, size_t k) {
+  if (f.scope == trace::kScopeNetns) return kNames[k % kNameCount];
+  return f.scope + std::to_string(k % kNameCount);
 }
 
 class Reader {
@@ -111,27 +113,53 @@ class Writer {
   std::vector<uint8_t> out;
 };
 
-// Live namespaces in creation order ("init" first), as both sides see them.
-using Live = std::vector<std::string>;
+// Live names of each scope in creation order ("init" first among
+// namespaces), as both sides see them.
+struct Live {
+  std::map<std::string, std::vector<std::string>, std::less<>> scopes = {
+      {std::string(trace::kScopeNetns), {"init"}}};
+  std::vector<std::string>& of(const FieldSpec& f) { return scopes[f.scope]; }
+  // Names of the netns scope past "init" may be destroyed; all of any other.
+  static size_t first_destroyable(const FieldSpec& f) { return f.scope == trace::kScopeNetns; }
+};
 
 }  // namespace
 
 struct Codec::Plans {
-  std::vector<Plan> plans;
+  // One table, or kSlots tables for a slotted target (empty where no
+  // subsystem holds the slot).
+  std::vector<std::vector<Plan>> tables;
+  bool slotted = false;
   size_t max_ops;
 };
 
-Codec::Codec(const trace::Registry& registry, const ByteTraceOptions& options)
-    : plans_(std::make_unique<Plans>(Plans{decodable(registry, options), options.max_ops})) {}
+Codec::Codec(const trace::Registry& registry, const ByteTraceOptions& options) {
+  auto plans = std::make_unique<Plans>();
+  plans->max_ops = options.max_ops;
+  plans->slotted = !options.slots.empty();
+  if (plans->slotted) {
+    plans->tables.resize(kSlots);
+    for (size_t s = 0; s < options.slots.size() && s < kSlots; ++s)
+      plans->tables[s] = table_of(registry, options.slots[s]);
+  } else {
+    plans->tables.push_back(table_of(registry, options.ops));
+  }
+  plans_ = std::move(plans);
+}
 Codec::~Codec() = default;
 
 trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
-  const std::vector<Plan>& plans = plans_->plans;
   trace::Trace out;
   out.ops.reserve(std::min(plans_->max_ops, bytes.size() / 2));
-  Live live = {"init"};
+  Live live;
   Reader in(bytes);
-  while (!in.done() && out.ops.size() < plans_->max_ops && !plans.empty()) {
+  while (!in.done() && out.ops.size() < plans_->max_ops) {
+    const std::vector<Plan>& plans =
+        plans_->slotted ? plans_->tables[in.u8() % kSlots] : plans_->tables[0];
+    if (plans.empty()) {
+      if (plans_->slotted) continue;  // a slot no subsystem holds: the record is skipped
+      break;
+    }
     const Plan& plan = plans[in.u8() % plans.size()];
     const OpSpec& spec = *plan.spec;
     Op op;
@@ -139,7 +167,8 @@ trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
     op.args.assign(spec.fields.size(), std::nullopt);
     const uint8_t presence = plan.optional.empty() ? 0 : in.u8();
     bool valid = true;
-    std::string created, destroyed;
+    // Names created and destroyed by this record: (scope field, name).
+    std::vector<std::pair<const FieldSpec*, std::string>> created, destroyed;
     for (size_t i = 0; i < spec.fields.size() && valid; ++i) {
       const FieldSpec& f = spec.fields[i];
       if (const int bit = plan.bit[i]; bit >= 0 && (bit >= 8 || !(presence >> bit & 1))) continue;
@@ -163,15 +192,22 @@ trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
           break;
         case Kind::kName: {
           uint8_t k = in.u8();
+          std::vector<std::string>& names = live.of(f);
+          const size_t first = Live::first_destroyable(f);
           if (f.ns_use == NsUse::kRef) {
-            op.args[i] = live[k % live.size()];
+            valid = !names.empty();
+            if (valid) op.args[i] = names[k % names.size()];
           } else if (f.ns_use == NsUse::kCreate) {
-            created = kNames[k % kNameCount];
-            valid = std::find(live.begin(), live.end(), created) == live.end();
-            op.args[i] = created;
+            std::string name = table_name(f, k);
+            valid = std::find(names.begin(), names.end(), name) == names.end();
+            op.args[i] = name;
+            created.emplace_back(&f, std::move(name));
           } else {
-            valid = live.size() > 1;
-            if (valid) op.args[i] = destroyed = live[1 + k % (live.size() - 1)];
+            valid = names.size() > first;
+            if (valid) {
+              op.args[i] = names[first + k % (names.size() - first)];
+              destroyed.emplace_back(&f, op.name(i));
+            }
           }
           break;
         }
@@ -179,8 +215,7 @@ trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
           op.args[i] = in.u8() % 2 ? in.le(4) : in.le(2);
           break;
         case Kind::kAddr: {
-          const bool v6 =
-              plan.family != SIZE_MAX && op.has(plan.family) && op.word(plan.family) == 1;
+          const bool v6 = is_v6(f, op);
           uint8_t k = in.u8();
           if (k < kLiteralAddr) {
             op.args[i] = table_addr(v6, k);
@@ -206,7 +241,7 @@ trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
               break;
             case 2:
               d.mode = Data::Mode::kHex;
-              if (auto len = length_field(plan, op)) {
+              if (auto len = length_of(f, op)) {
                 d.hex.resize(*len);
               } else {
                 d.hex.resize(in.u8());
@@ -222,8 +257,8 @@ trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
     if (!valid) continue;
     if (spec.normalize) spec.normalize(op);
     if (spec.check && spec.check(op)) continue;
-    if (!created.empty()) live.push_back(created);
-    if (!destroyed.empty()) live.erase(std::find(live.begin(), live.end(), destroyed));
+    for (auto& [f, name] : created) live.of(*f).push_back(std::move(name));
+    for (auto& [f, name] : destroyed) std::erase(live.of(*f), name);
     op.line = uint32_t(out.ops.size() + 2);  // as printed, after the header line
     out.ops.push_back(std::move(op));
   }
@@ -232,25 +267,33 @@ trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
 
 std::optional<std::vector<uint8_t>> Codec::encode(const trace::Trace& trace,
                                                   std::string* error) const {
-  const std::vector<Plan>& plans = plans_->plans;
   Writer w;
-  Live live = {"init"};
-  std::vector<std::pair<std::string, std::string>> renamed;  // trace name -> table name
-  auto rename = [&](const std::string& n) {
+  Live live;
+  // (scope, trace name) -> table name
+  std::vector<std::pair<std::pair<std::string, std::string>, std::string>> renamed;
+  auto rename = [&](const FieldSpec& f, const std::string& n) {
     for (const auto& [from, to] : renamed)
-      if (from == n) return to;
+      if (from.first == f.scope && from.second == n) return to;
     return n;
   };
   for (const Op& op : trace.ops) {
     if (op.spec->expect) continue;
-    auto it =
-        std::find_if(plans.begin(), plans.end(), [&](const Plan& p) { return p.spec == op.spec; });
-    if (it == plans.end()) {
+    // The first table holding the op (a slotted target: the first slot).
+    const Plan* it = nullptr;
+    for (size_t t = 0; t < plans_->tables.size() && !it; ++t) {
+      const std::vector<Plan>& plans = plans_->tables[t];
+      for (size_t k = 0; k < plans.size() && !it; ++k) {
+        if (plans[k].spec != op.spec) continue;
+        it = &plans[k];
+        if (plans_->slotted) w.u8(uint8_t(t));
+        w.u8(uint8_t(k));
+      }
+    }
+    if (!it) {
       *error = "line " + std::to_string(op.line) + ": '" + op.spec->name +
                "' is not among the fuzzed subsystems' ops";
       return std::nullopt;
     }
-    w.u8(uint8_t(it - plans.begin()));
     const std::vector<size_t>& optional = it->optional;
     if (!optional.empty()) {
       uint8_t presence = 0;
@@ -276,32 +319,36 @@ std::optional<std::vector<uint8_t>> Codec::encode(const trace::Trace& trace,
           w.u8(uint8_t(op.word(i)));
           break;
         case Kind::kName: {
+          std::vector<std::string>& names = live.of(f);
           if (f.ns_use == NsUse::kCreate) {
             auto is_live = [&](size_t k) {
-              return std::find(live.begin(), live.end(), kNames[k]) != live.end();
+              return std::find(names.begin(), names.end(), table_name(f, k)) != names.end();
             };
             // A table name keeps its slot; any other name takes the first free one.
-            size_t k = std::find(std::begin(kNames), std::end(kNames), op.name(i)) - kNames;
+            size_t k = 0;
+            while (k < kNameCount && table_name(f, k) != op.name(i)) ++k;
             if (k == kNameCount || is_live(k)) {
               k = 0;
               while (k < kNameCount && is_live(k)) ++k;
             }
             if (k == kNameCount) {
-              *error = "more than " + std::to_string(kNameCount) + " live namespaces";
+              *error = "more than " + std::to_string(kNameCount) + " live names of " + f.scope;
               return std::nullopt;
             }
-            std::erase_if(renamed, [&](const auto& kv) { return kv.first == op.name(i); });
-            renamed.emplace_back(op.name(i), kNames[k]);
-            live.push_back(kNames[k]);
+            std::erase_if(renamed, [&](const auto& kv) {
+              return kv.first.first == f.scope && kv.first.second == op.name(i);
+            });
+            renamed.push_back({{f.scope, op.name(i)}, table_name(f, k)});
+            names.push_back(table_name(f, k));
             w.u8(uint8_t(k));
           } else {
-            const std::string name = rename(op.name(i));
-            size_t k = std::find(live.begin(), live.end(), name) - live.begin();
+            const std::string name = rename(f, op.name(i));
+            size_t k = std::find(names.begin(), names.end(), name) - names.begin();
             if (f.ns_use == NsUse::kRef) {
               w.u8(uint8_t(k));
             } else {
-              w.u8(uint8_t(k - 1));
-              live.erase(live.begin() + k);
+              w.u8(uint8_t(k - Live::first_destroyable(f)));
+              names.erase(names.begin() + k);
             }
           }
           break;
@@ -331,7 +378,7 @@ std::optional<std::vector<uint8_t>> Codec::encode(const trace::Trace& trace,
           w.u8(uint8_t(d.mode));
           if (d.mode == Data::Mode::kFill) w.u8(d.fill);
           if (d.mode == Data::Mode::kHex) {
-            if (!length_field(*it, op)) w.u8(uint8_t(d.hex.size()));
+            if (!length_of(f, op)) w.u8(uint8_t(d.hex.size()));
             for (uint8_t b : d.hex) w.u8(b);
           }
           break;

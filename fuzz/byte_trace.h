@@ -2,23 +2,33 @@
 //
 // decode() turns ANY byte string into a valid trace, so that no fuzzer input
 // is wasted on parse errors. It is driven by the Registry's OpSpecs, so it
-// covers every registered operation of the selected subsystems without
-// knowing them. The input is a sequence of records:
+// covers every operation of the op tables it is given without knowing them.
+// The input is a sequence of records:
 //
-//   record  = selector:u8  [presence:u8]  field*
-//   selector  picks the operation (modulo the number of decodable ops)
+//   record  = [slot:u8]  selector:u8  [presence:u8]  field*
+//   slot      only in a slotted target (fuzz_all): which subsystem's table,
+//             modulo kSlots; a slot no subsystem holds skips the record
+//   selector  picks the operation, modulo the size of the op table
 //   presence  one bit per optional field, in order (only if the op has any)
 //   field     kUint: one byte, the value itself when below 0xf0 (or when
 //               the range fits a byte); else ceil(log256(range)) more
 //               bytes, little endian; folded into the range.
 //             kWord: u8 index.
-//             namespace: u8, an index among the live namespaces, or into a
-//               table of names for "netns add".
+//             kName: u8, an index among the live names of the field's
+//               scope (namespaces: past "init" when destroying), or into
+//               the scope's table of names when creating one ("a".."h" for
+//               namespaces, SCOPE0..SCOPE7 otherwise).
 //             kDuration: u8 tag, then u16 ms (even tag) or u32 ms (odd).
 //             kAddr: u8 table index, or 0xf0+ followed by 4 or 16 literal
-//               bytes.
+//               bytes (16 when FieldSpec::family_field says v6).
 //             kHex64: 8 bytes.
-//             kData: u8 mode, then a fill byte, or `len` literal bytes.
+//             kData: u8 mode, then a fill byte, or literal bytes: as many
+//               as FieldSpec::length_field gives, else a u8 count first.
+//
+// Op tables are frozen: a subsystem's table (Subsystem::fuzz_ops) only
+// ever grows by a new table, never by appending, and each subsystem keeps
+// its slot, so an input keeps its meaning when subsystems or ops are added
+// (byte_trace_test.cc holds inputs with the traces they must decode to).
 //
 // A record that cannot be made valid (a namespace to delete when none can
 // be) is skipped; op.normalize and op.check repair or reject the rest. Small
@@ -40,9 +50,14 @@
 
 namespace nv::fuzz {
 
+// Slots of a slotted target: the slot byte is taken modulo this.
+inline constexpr size_t kSlots = 16;
+
 struct ByteTraceOptions {
-  // Subsystems whose ops may appear besides the core's; empty: all.
-  std::vector<std::string> subsystems;
+  // The op table, by op name, in its frozen order (one subsystem's target).
+  std::vector<std::string> ops;
+  // Or, when not empty, a slotted target: the op table of each slot.
+  std::vector<std::vector<std::string>> slots;
   size_t max_ops = 1024;
 };
 

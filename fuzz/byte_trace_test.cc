@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 
+#include "fuzz/harness.h"
 #include "runner/subsystem.h"
 #include "trace/parser.h"
 #include "trace/printer.h"
@@ -16,6 +19,12 @@ const trace::Registry& reg() {
   return runner::registry();
 }
 
+// The options of fuzz_all, which decodes every subsystem's ops.
+const ByteTraceOptions& all() {
+  static const ByteTraceOptions kAll = *target_options(kAllTarget);
+  return kAll;
+}
+
 // Every byte string decodes to a trace that prints, parses back to the same
 // operations, and encodes to bytes that decode to it again.
 TEST(ByteTrace, EveryInputIsAValidTrace) {
@@ -25,15 +34,15 @@ TEST(ByteTrace, EveryInputIsAValidTrace) {
   for (int i = 0; i < 3000; ++i) {
     std::vector<uint8_t> bytes(rng() % 600);
     for (uint8_t& b : bytes) b = uint8_t(rng());
-    trace::Trace t = decode(bytes, reg());
+    trace::Trace t = decode(bytes, reg(), all());
     const std::string text = trace::print(t);
     trace::ParseResult again = trace::parse(text, reg());
     ASSERT_FALSE(again.error) << again.error->message;
     ASSERT_TRUE(again.trace.ops == t.ops);
     std::string error;
-    auto encoded = encode(t, reg(), {}, &error);
+    auto encoded = encode(t, reg(), all(), &error);
     ASSERT_TRUE(encoded) << error;
-    const std::string round = trace::print(decode(*encoded, reg()));
+    const std::string round = trace::print(decode(*encoded, reg(), all()));
     if (round != text) {
       size_t at = 0;
       while (at < round.size() && at < text.size() && round[at] == text[at]) ++at;
@@ -61,9 +70,9 @@ TEST(ByteTrace, SmallChangesStayLocal) {
   for (int i = 0; i < 500; ++i) {
     std::vector<uint8_t> bytes(400);
     for (uint8_t& b : bytes) b = uint8_t(rng());
-    trace::Trace a = decode(bytes, reg());
+    trace::Trace a = decode(bytes, reg(), all());
     bytes[rng() % bytes.size()] ^= uint8_t(1 + rng() % 255);
-    trace::Trace b = decode(bytes, reg());
+    trace::Trace b = decode(bytes, reg(), all());
     for (size_t k = 0; k < std::min(a.ops.size(), b.ops.size()); ++k) kept += a.ops[k] == b.ops[k];
     total += a.ops.size();
   }
@@ -79,9 +88,9 @@ TEST(ByteTrace, CorporaRoundTrip) {
     trace::ParseResult r = trace::parse_file(e.path().string(), reg());
     ASSERT_FALSE(r.error) << e.path();
     std::string error;
-    auto bytes = encode(r.trace, reg(), {}, &error);
+    auto bytes = encode(r.trace, reg(), all(), &error);
     ASSERT_TRUE(bytes) << e.path() << ": " << error;
-    trace::Trace back = decode(*bytes, reg());
+    trace::Trace back = decode(*bytes, reg(), all());
     size_t k = 0;
     for (const auto& op : r.trace.ops) {
       if (op.spec->expect) continue;
@@ -96,6 +105,24 @@ TEST(ByteTrace, CorporaRoundTrip) {
     ++n;
   }
   EXPECT_GT(n, 20u);
+}
+
+// Inputs keep their meaning as subsystems and ops are added: fuzz/testdata
+// holds random inputs with the traces fuzz_frag decoded them to before the
+// netns subsystem existed (netverify decode FILE --subsystem frag, at
+// commit a368efb), and fuzz_frag must still decode each to exactly that.
+TEST(ByteTrace, FragInputsDecodeAsBefore) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(NV_SOURCE_DIR "/fuzz/testdata")) {
+    if (e.path().extension() != ".bin") continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ifstream want_in(std::filesystem::path(e.path()).replace_extension(".trace"));
+    const std::string want((std::istreambuf_iterator<char>(want_in)), {});
+    EXPECT_EQ(trace::print(decode(bytes, reg(), *target_options("frag"))), want) << e.path();
+    ++n;
+  }
+  EXPECT_GE(n, 6u);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "fuzz/harness.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -22,8 +23,31 @@ std::vector<std::string> injected() {
 
 }  // namespace
 
+std::vector<std::string> target_names() {
+  std::vector<std::string> out;
+  for (const runner::Subsystem& s : runner::subsystems()) out.push_back(s.name);
+  std::sort(out.begin(), out.end());
+  out.emplace_back(kAllTarget);
+  return out;
+}
+
+std::optional<ByteTraceOptions> target_options(std::string_view target) {
+  ByteTraceOptions o;
+  if (target == kAllTarget) {
+    for (const runner::Subsystem& s : runner::subsystems()) {
+      if (o.slots.size() <= s.fuzz_slot) o.slots.resize(s.fuzz_slot + 1);
+      o.slots[s.fuzz_slot] = s.fuzz_ops;
+    }
+    return o;
+  }
+  const runner::Subsystem* s = runner::find_subsystem(target);
+  if (!s) return std::nullopt;
+  o.ops = s->fuzz_ops;
+  return o;
+}
+
 Harness::Harness(const HarnessOptions& options)
-    : codec_(runner::registry(), {.subsystems = options.subsystems}), mutants_(injected()) {}
+    : codec_(runner::registry(), *target_options(options.target)), mutants_(injected()) {}
 
 int Harness::run_one(const uint8_t* data, size_t size) const {
   const trace::Trace t = codec_.decode({data, size});

@@ -10,15 +10,24 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fuzz/byte_trace.h"
 
 namespace nv::fuzz {
 
+// The fuzz targets: one per subsystem (fuzz_NAME, its frozen op table) and
+// fuzz_all, every subsystem's table in its slot (fuzz/byte_trace.h).
+inline constexpr std::string_view kAllTarget = "all";
+std::vector<std::string> target_names();
+// The decoder's options for a target; std::nullopt for an unknown name.
+std::optional<ByteTraceOptions> target_options(std::string_view target);
+
 struct HarnessOptions {
-  std::vector<std::string> subsystems;  // empty: all
+  std::string target;  // a subsystem's name, or kAllTarget
 };
 
 // A fuzz target's state, built once per process by its driver: the byte

@@ -19,7 +19,8 @@
 #include "kernel/pcap_file.h"
 #include "kernel/step_codec.h"
 #include "kernel/wire.h"
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
+#include "trace/netns/netns_ops.h"
 #include "trace/registry.h"
 
 namespace nv::kernel {
@@ -35,7 +36,7 @@ std::map<std::string, Netns::Config, std::less<>> configs_of(const trace::Trace&
   std::map<std::string, std::set<trace::Addr>, std::less<>> addrs;
   out[std::string(kInit)];
   for (const trace::Op& op : trace.ops) {
-    if (op.spec->name == "netns add") out[op.name(trace::core::kNetnsName)];
+    if (op.spec->name == "netns add") out[op.name(netns::fields::kName)];
     if (op.spec->name != "frag") continue;
     frag::Fragment f = frag::fragment_of(op);
     listen[std::string(f.ns)].emplace(f.family, f.proto);
@@ -142,9 +143,9 @@ class Child {
 
   bool apply(const trace::Op& op, std::vector<trace::Event>& events, NetnsError* error) {
     const std::string& name = op.spec->name;
-    if (name == "netns add") return add_netns(op.name(trace::core::kNetnsName), error);
+    if (name == "netns add") return add_netns(op.name(netns::fields::kName), error);
     if (name == "netns del") {
-      const std::string& ns = op.name(trace::core::kNetnsName);
+      const std::string& ns = op.name(netns::fields::kName);
       trace::Snapshot snap;
       if (!snapshot(snap, error)) return false;
       events.push_back(counters_event(ns, snap));

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
 #include "trace/parser.h"
 #include "trace/registry.h"
 

@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "kernel/snmp.h"
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
 #include "trace/value.h"
 
 namespace nv::kernel {

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
 
 namespace nv::kernel {
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
 #include "trace/value.h"
 
 namespace nv::kernel {

@@ -3,7 +3,7 @@
 #include <rapidcheck.h>
 
 #include "properties/failure.h"
-#include "properties/gen/frag_gen.h"
+#include "properties/frag/frag_gen.h"
 #include "runner/runner.h"
 #include "runner/subsystem.h"
 #include "trace/parser.h"
@@ -19,8 +19,8 @@ std::string failure_name(const std::vector<std::string>& mutants) {
 
 }  // namespace
 
-void differential_property(const std::vector<std::string>& mutants) {
-  const std::string text = gen::render(*gen::frag_steps());
+void differential_property(std::string_view subsystem, const std::vector<std::string>& mutants) {
+  const std::string text = *runner::find_subsystem(subsystem)->gen();
   trace::ParseResult parsed = trace::parse(text, runner::registry());
   RC_ASSERT(!parsed.error.has_value());
   runner::RunOptions options;
@@ -38,8 +38,11 @@ Detection detect(const std::vector<std::string>& mutants, uint64_t seed, int max
   params.disableShrinking = !shrink;
   params.seed = seed;
   params.maxSuccess = max_success;
-  rc::detail::TestResult result = rc::detail::checkTestable([&] { differential_property(mutants); },
-                                                            rc::detail::TestMetadata{}, params);
+  const runner::Subsystem* owner =
+      mutants.empty() ? nullptr : runner::subsystem_of_mutant(mutants[0]);
+  const std::string subsystem = owner ? owner->name : "frag";
+  rc::detail::TestResult result = rc::detail::checkTestable(
+      [&] { differential_property(subsystem, mutants); }, rc::detail::TestMetadata{}, params);
   Detection d;
   rc::detail::FailureResult failure;
   if (result.match(failure)) {
@@ -55,6 +58,10 @@ Detection detect(const std::vector<std::string>& mutants, uint64_t seed, int max
     }
   }
   return d;
+}
+
+std::string generate_trace(std::string_view subsystem, uint64_t seed, int size) {
+  return runner::find_subsystem(subsystem)->gen()(rc::Random(seed), size).value();
 }
 
 }  // namespace nv::props

@@ -1,22 +1,28 @@
 // The differential property: on every generated trace the model and the
 // impl agree after every operation.
 //
-// differential_property() is the property body the rapidcheck tests run;
-// detect() runs the same property programmatically with a seed and a budget,
-// as the mutant tests (and `netverify mutants`) need: it says whether the
-// property failed, after how many cases, and where the shrunk trace is.
+// differential_property() is the property body the rapidcheck tests run, on
+// traces from one subsystem's generator (runner/subsystem.h); detect() runs
+// the same property programmatically with a seed and a budget, on the
+// generator of the mutant's subsystem, as the mutant tests (and `netverify
+// mutants`) need: it says whether the property failed, after how many cases,
+// and where the shrunk trace is.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nv::props {
 
-// Generates a trace, replays it through model and impl (with `mutants` in
-// the impl) and fails, saving the trace and printing the replay command,
-// when they disagree or an expectation fails.
-void differential_property(const std::vector<std::string>& mutants);
+// Generates a trace with `subsystem`'s generator, replays it through model
+// and impl (with `mutants` in the impl) and fails, saving the trace and
+// printing the replay command, when they disagree or an expectation fails.
+void differential_property(std::string_view subsystem, const std::vector<std::string>& mutants);
+
+// A trace from a subsystem's generator, as `netverify gen` prints it.
+std::string generate_trace(std::string_view subsystem, uint64_t seed, int size);
 
 struct Detection {
   bool detected = false;

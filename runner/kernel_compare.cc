@@ -59,6 +59,7 @@ std::optional<Divergence> compare_with_kernel(const trace::Trace& trace,
     for (Run& r : runs) {
       r.events.clear();
       r.engine->apply(op, r.events);
+      r.engine->settle(r.events);
       r.snap = {};
       r.engine->snapshot(r.snap);
     }

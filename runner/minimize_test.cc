@@ -7,7 +7,7 @@
 #include <random>
 
 #include "cli/trace_file.h"
-#include "properties/gen/frag_gen.h"
+#include "properties/frag/frag_gen.h"
 #include "runner/runner.h"
 #include "runner/subsystem.h"
 #include "trace/parser.h"

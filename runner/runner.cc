@@ -18,6 +18,9 @@ class EngineSet final : public trace::Engine {
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override {
     for (auto& e : engines_) e->apply(op, out);
   }
+  void settle(std::vector<trace::Event>& out) override {
+    for (auto& e : engines_) e->settle(out);
+  }
   void snapshot(trace::Snapshot& out) const override {
     for (const auto& e : engines_) e->snapshot(out);
   }
@@ -100,15 +103,21 @@ std::string_view engine_name(EngineKind kind) {
 std::unique_ptr<trace::Engine> make_engine(EngineKind kind,
                                            const std::vector<std::string>& mutants) {
   std::vector<std::unique_ptr<trace::Engine>> engines;
+  EngineContext ctx;
+  ctx.engine = [&](std::string_view name) -> trace::Engine* {
+    for (size_t i = 0; i < engines.size(); ++i)
+      if (subsystems()[i].name == name) return engines[i].get();
+    return nullptr;
+  };
   for (const Subsystem& s : subsystems()) {
     if (kind == EngineKind::kModel) {
-      engines.push_back(s.make_model());
+      engines.push_back(s.make_model(ctx));
       continue;
     }
     std::vector<std::string> own;
     for (const std::string& m : mutants)
       if (subsystem_of_mutant(m) == &s) own.push_back(m);
-    engines.push_back(s.make_impl(own));
+    engines.push_back(s.make_impl(ctx, own));
   }
   return std::make_unique<EngineSet>(std::move(engines));
 }
@@ -180,12 +189,19 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
       }
       continue;
     }
-    // The JSON stream and expectations see a namespace's final counters.
-    if ((options.on_event || keep_history) && op.spec->id == trace::op_id("netns del")) {
-      for (EngineRun& r : runs) {
-        trace::Event e = counters_event(op.name(trace::core::kNetnsName), r.fresh());
-        emit(r, op.line, e);
-        r.history.push_back(std::move(e));
+    // The JSON stream and expectations see a namespace's final counters
+    // when an operation ends its name (netns del).
+    if (options.on_event || keep_history) {
+      for (size_t f = 0; f < op.spec->fields.size(); ++f) {
+        const trace::FieldSpec& field = op.spec->fields[f];
+        if (field.kind != trace::Kind::kName || field.scope != trace::kScopeNetns ||
+            field.ns_use != trace::NsUse::kDestroy)
+          continue;
+        for (EngineRun& r : runs) {
+          trace::Event e = counters_event(op.name(f), r.fresh());
+          emit(r, op.line, e);
+          r.history.push_back(std::move(e));
+        }
       }
     }
     for (size_t k = 0; k < runs.size(); ++k) {
@@ -193,6 +209,7 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
       std::vector<trace::Event>& events = per_engine[k];
       events.clear();
       r.engine->apply(op, events);
+      r.engine->settle(events);
       r.stale = true;
       for (const trace::Event& e : events) emit(r, op.line, e);
       if (keep_history) r.history.insert(r.history.end(), events.begin(), events.end());

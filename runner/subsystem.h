@@ -1,12 +1,20 @@
-// A subsystem as the layers above the engines see it: its trace operations,
-// its model and impl engines, and its mutants.
+// A subsystem as the layers above the engines see it: everything it brings
+// through one registration.
 //
-// Each subsystem contributes one Subsystem value (runner/<name>_subsystem.cc);
-// subsystems.cc lists them. The registry and every engine set are built from
-// that list, so adding a subsystem edits no other subsystem's code.
+// Each subsystem contributes one Subsystem value (runner/<name>/
+// <name>_subsystem.cc) and subsystems.cc lists them, in dependency order.
+// The trace language, the engine sets, the properties, `netverify gen`,
+// `netverify mutants`, `netverify list` and the fuzz targets (and through
+// `netverify list --fuzz-targets` the scripts that build and run them) all
+// take their list from here, so adding a subsystem edits no other
+// subsystem's code and no generic layer.
 #pragma once
 
+#include <rapidcheck.h>
+
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,28 +22,61 @@
 #include "trace/engine.h"
 #include "trace/registry.h"
 
+namespace nv::sched {
+class Scheduler;
+}
+
 namespace nv::runner {
 
 struct MutantInfo {
-  std::string name;  // "frag-no-trim"
+  std::string name;  // "frag-no-trim": prefixed by its subsystem
   std::string help;  // the historical bug it reintroduces
+};
+
+// What an engine factory gets.
+struct EngineContext {
+  // The engine of the same kind already built for a subsystem this one
+  // depends on (Subsystem::depends), or nullptr.
+  std::function<trace::Engine*(std::string_view subsystem)> engine;
+  // The impl's scheduler: null for the model and in production mode.
+  sched::Scheduler* scheduler = nullptr;
 };
 
 struct Subsystem {
   std::string name;
+  // Subsystems whose engines this one's engines use, listed before it.
+  std::vector<std::string> depends;
   void (*register_ops)(trace::Registry&);
-  std::unique_ptr<trace::Engine> (*make_model)();
+  std::unique_ptr<trace::Engine> (*make_model)(const EngineContext&);
   // Builds the impl with the named mutants (all of them this subsystem's).
-  std::unique_ptr<trace::Engine> (*make_impl)(const std::vector<std::string>& mutants);
+  std::unique_ptr<trace::Engine> (*make_impl)(const EngineContext&,
+                                              const std::vector<std::string>& mutants);
   std::vector<MutantInfo> mutants;
+  // The property generator: a trace's text (used inside a rapidcheck
+  // property, and by `netverify gen --subsystem NAME`).
+  rc::Gen<std::string> (*gen)();
+  // The fuzz target fuzz_NAME: its op table, frozen (fuzz/byte_trace.h:
+  // never reorder or append; a new table is a new target), and its slot in
+  // fuzz_all (fixed for good; below fuzz::kSlots, one subsystem each).
+  std::vector<std::string> fuzz_ops;
+  uint8_t fuzz_slot = 0;
+  // What the kernel engine can observe of this subsystem: its counters
+  // (compared per namespace) and, of its events, the part the kernel shows
+  // (std::nullopt: not observable). Empty/null: the kernel sees none of it.
+  std::vector<std::string> kernel_counters;
+  std::optional<trace::Event> (*kernel_visible)(const trace::Event&) = nullptr;
 };
 
 const std::vector<Subsystem>& subsystems();
+const Subsystem* find_subsystem(std::string_view name);
 
 // The trace language: core operations plus every subsystem's.
 const trace::Registry& registry();
 
 // The subsystem owning a mutant, or nullptr for an unknown name.
 const Subsystem* subsystem_of_mutant(std::string_view mutant);
+
+// The subsystem owning an operation ("core" ops: nullptr).
+const Subsystem* subsystem_of_op(const trace::OpSpec& spec);
 
 }  // namespace nv::runner

@@ -2,11 +2,19 @@
 
 namespace nv::runner {
 
+Subsystem netns_subsystem();
 Subsystem frag_subsystem();
 
 const std::vector<Subsystem>& subsystems() {
-  static const std::vector<Subsystem> kAll = {frag_subsystem()};
+  // In dependency order: a subsystem stands after those it depends on.
+  static const std::vector<Subsystem> kAll = {netns_subsystem(), frag_subsystem()};
   return kAll;
+}
+
+const Subsystem* find_subsystem(std::string_view name) {
+  for (const Subsystem& s : subsystems())
+    if (s.name == name) return &s;
+  return nullptr;
 }
 
 const trace::Registry& registry() {
@@ -24,6 +32,10 @@ const Subsystem* subsystem_of_mutant(std::string_view mutant) {
     for (const MutantInfo& m : s.mutants)
       if (m.name == mutant) return &s;
   return nullptr;
+}
+
+const Subsystem* subsystem_of_op(const trace::OpSpec& spec) {
+  return find_subsystem(spec.subsystem);
 }
 
 }  // namespace nv::runner

@@ -3,7 +3,7 @@
 // runs, the accounted memory and high_thresh; and the rule of
 // model/frag/frag_rule.h evaluated on them.
 //
-// Two inputs of the rule come from trace/frag_ops.h rather than from the rule
+// Two inputs of the rule come from trace/frag/frag_ops.h rather than from the rule
 // itself: the truesize an skb is charged, and whether a v6 first fragment
 // lacks its upper-layer header. Both are step functions of the fragment's
 // length, so they are tabulated from the concrete functions over every legal
@@ -22,7 +22,7 @@
 
 #include "model/frag/frag_rule.h"
 #include "symbolic/sym.h"
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
 
 namespace nv::symbolic {
 
@@ -35,7 +35,7 @@ inline constexpr uint32_t max_frag_len(frag::Family f) {
 }
 inline const uint64_t kDefaultHighThresh = frag::Sysctls{}.high_thresh[0];
 
-// trace/frag_ops.h's frag_truesize(f, len) as a 64-bit term of a 32-bit len.
+// trace/frag/frag_ops.h's frag_truesize(f, len) as a 64-bit term of a 32-bit len.
 z3::expr truesize(z3::context& ctx, frag::Family f, const z3::expr& len);
 // v6_first_fragment_truncated(253, pattern bytes, len) as a boolean term.
 z3::expr v6_truncated(z3::context& ctx, const z3::expr& len);

@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "model/frag/frag_model.h"
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
 #include "trace/parser.h"
 #include "trace/printer.h"
 #include "trace/registry.h"

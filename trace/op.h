@@ -26,10 +26,15 @@ namespace nv::trace {
 
 struct Op;
 
-// How a kName field uses the namespace it names. The parser keeps the set of
-// live namespaces ("init" always exists) and rejects a trace that refers to a
-// namespace that is not alive at that line.
+// How a kName field uses the name it holds. Names live in scopes (FieldSpec::
+// scope): namespaces, and whatever else a subsystem names (references,
+// devices, pernet operations). The parser keeps the set of live names of each
+// scope ("init" always exists among namespaces) and rejects a trace that
+// refers to a name that is not alive at that line.
 enum class NsUse : uint8_t { kRef, kCreate, kDestroy };
+
+// The scope of namespace names.
+inline constexpr std::string_view kScopeNetns = "netns";
 
 struct FieldSpec {
   std::string key;  // key of key=value; for a positional field, its placeholder ("NS")
@@ -41,6 +46,12 @@ struct FieldSpec {
   std::string vocab;                                // kWord: vocabulary name
   const std::vector<std::string>* words = nullptr;  // kWord: set by Registry::add_op
   NsUse ns_use = NsUse::kRef;                       // kName
+  std::string scope = std::string(kScopeNetns);     // kName: which names
+  // kAddr: the kWord field whose second word ("v6") makes the address an
+  // IPv6 one; kData: the kUint field that gives the data's length. The fuzz
+  // decoder follows them; SIZE_MAX: none.
+  size_t family_field = SIZE_MAX;
+  size_t length_field = SIZE_MAX;
   std::string help;
 };
 

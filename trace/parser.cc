@@ -1,6 +1,7 @@
 #include "trace/parser.h"
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -96,10 +97,12 @@ std::optional<std::string> parse_value(const FieldSpec& f, std::string_view text
   return "unsupported field kind";
 }
 
+// Live names per scope.
+using LiveNames = std::map<std::string, std::set<std::string, std::less<>>, std::less<>>;
+
 class LineParser {
  public:
-  LineParser(const Registry& registry, std::set<std::string, std::less<>>& live)
-      : registry_(registry), live_(live) {}
+  LineParser(const Registry& registry, LiveNames& live) : registry_(registry), live_(live) {}
 
   // Parses one non-empty token list into *op.
   std::optional<Error> parse(const std::vector<Token>& tokens, Op* op) {
@@ -167,20 +170,23 @@ class LineParser {
     for (size_t i = 0; i < op.spec->fields.size(); ++i) {
       const FieldSpec& f = op.spec->fields[i];
       if (f.kind != Kind::kName || !op.args[i]) continue;
-      const std::string& ns = op.name(i);
-      bool alive = live_.count(ns) != 0;
+      const std::string& name = op.name(i);
+      std::set<std::string, std::less<>>& live = live_[f.scope];
+      const bool alive = live.count(name) != 0;
+      const std::string what = (f.scope == kScopeNetns ? "namespace" : f.scope) + " '" + name + "'";
       switch (f.ns_use) {
         case NsUse::kRef:
-          if (!alive) return Error{cols[i], "namespace '" + ns + "' does not exist here"};
+          if (!alive) return Error{cols[i], what + " does not exist here"};
           break;
         case NsUse::kCreate:
-          if (alive) return Error{cols[i], "namespace '" + ns + "' already exists"};
-          live_.insert(ns);
+          if (alive) return Error{cols[i], what + " already exists"};
+          live.insert(name);
           break;
         case NsUse::kDestroy:
-          if (ns == "init") return Error{cols[i], "namespace 'init' cannot be deleted"};
-          if (!alive) return Error{cols[i], "namespace '" + ns + "' does not exist here"};
-          live_.erase(ns);
+          if (f.scope == kScopeNetns && name == "init")
+            return Error{cols[i], "namespace 'init' cannot be deleted"};
+          if (!alive) return Error{cols[i], what + " does not exist here"};
+          live.erase(name);
           break;
       }
     }
@@ -188,14 +194,14 @@ class LineParser {
   }
 
   const Registry& registry_;
-  std::set<std::string, std::less<>>& live_;
+  LiveNames& live_;
 };
 
 }  // namespace
 
 ParseResult parse(std::string_view text, const Registry& registry) {
   ParseResult result;
-  std::set<std::string, std::less<>> live = {"init"};
+  LiveNames live = {{std::string(kScopeNetns), {"init"}}};
   LineParser parser(registry, live);
   bool seen_first = false;
   uint32_t line_no = 0;

@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
 #include "trace/printer.h"
 
 namespace nv::trace {

@@ -48,22 +48,6 @@ const std::vector<std::string>& Registry::vocab(std::string_view name) const {
 
 void register_core_ops(Registry& r) {
   FieldSpec ns{.key = "NS", .kind = Kind::kName, .positional = true, .help = "namespace"};
-  r.add_op({.name = "netns add",
-            .subsystem = "core",
-            .help = "create a network namespace (\"init\" always exists)",
-            .fields = {{.key = "NAME",
-                        .kind = Kind::kName,
-                        .positional = true,
-                        .ns_use = NsUse::kCreate,
-                        .help = "new namespace"}}});
-  r.add_op({.name = "netns del",
-            .subsystem = "core",
-            .help = "start the namespace's teardown: its queues, routes and devices go",
-            .fields = {{.key = "NAME",
-                        .kind = Kind::kName,
-                        .positional = true,
-                        .ns_use = NsUse::kDestroy,
-                        .help = "namespace to delete"}}});
   r.add_op({.name = "tick",
             .subsystem = "core",
             .help = "advance the virtual clock and run every timer that falls due",

@@ -1,8 +1,9 @@
 // The registry of the trace language: every operation and every vocabulary
 // (sysctl keys, counter names, address families) that the parser accepts.
 //
-// The core registers what ../shared/TRACE_FORMAT.md fixes for all subsystems
-// (netns add/del, tick, sysctl, expect counter); each subsystem then adds its
+// The core registers the operations every subsystem shares (tick, sysctl,
+// expect counter); the netns subsystem registers namespaces (netns add|del,
+// trace/netns/netns_ops.h); each subsystem then adds its
 // own operations and words. A Registry is built once at start-up (see
 // runner/subsystems.h) and is immutable afterwards.
 #pragma once
@@ -43,7 +44,6 @@ class Registry {
 
 // Field indices of the core operations.
 namespace core {
-inline constexpr size_t kNetnsName = 0;                                   // netns add|del NAME
 inline constexpr size_t kTickDuration = 0;                                // tick DURATION
 inline constexpr size_t kSysctlNs = 0, kSysctlKey = 1, kSysctlValue = 2;  // sysctl NS KEY VALUE
 }  // namespace core

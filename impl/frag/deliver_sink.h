@@ -12,7 +12,7 @@
 #include <span>
 #include <string_view>
 
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
 
 namespace nv::frag {
 

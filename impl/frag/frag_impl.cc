@@ -7,6 +7,8 @@
 #include <span>
 #include <tuple>
 
+#include "impl/netns/netns_impl.h"
+
 namespace nv::frag {
 namespace {
 
@@ -48,20 +50,68 @@ uint32_t v4_addr_word(const trace::Addr& a) {
 
 }  // namespace
 
+FragImpl::FragImpl(netns::PernetHost& host, MutantSet mutants) : host_(&host), mutants_(mutants) {
+  host.register_pernet("frag", this, /*device=*/false);
+}
+
 FragImpl::FragImpl(MutantSet mutants) : mutants_(mutants) {
-  add_netns("init");
+  auto own = std::make_unique<netns::NetnsImpl>();
+  host_ = own.get();
+  own_netns_ = std::move(own);
+  host_->register_pernet("frag", this, /*device=*/false);
 }
 
 FragImpl::~FragImpl() {
   // Queues and skbs go back to their pools before the pools go.
-  std::vector<std::string> names;
-  for (const auto& [name, ns] : ns_) names.push_back(name);
-  for (const std::string& name : names) del_netns(name);
+  std::vector<netns::NetId> ids;
+  for (const auto& [id, ns] : ns_) ids.push_back(id);
+  for (netns::NetId id : ids) exit(id);
+}
+
+bool FragImpl::init(netns::NetId id, std::string_view label) {
+  auto ns = std::make_unique<FragNetns>();
+  ns->id = id;
+  ns->name = std::string(label);
+  ns_[id] = std::move(ns);
+  return true;
+}
+
+// fqdir_pre_exit: no new queues (high_thresh 0), and timers that fire from
+// now on do nothing (dead).
+void FragImpl::pre_exit(netns::NetId id) {
+  FragNetns& ns = *ns_.at(id);
+  ns.sysctls.high_thresh[0] = ns.sysctls.high_thresh[1] = 0;
+  ns.dead = true;
+}
+
+void FragImpl::exit(netns::NetId id) {
+  auto it = ns_.find(id);
+  // fqdir_exit: every queue goes, uncounted.
+  for (FragNetns::PerFamily& fam : it->second->fam) {
+    fam.queues.clear([&](FragQueue* q) {  // unhashes each queue
+      if (q->timer.armed()) timers_.cancel(q);
+      destroy(q);
+    });
+  }
+  if (last_ns_ == it->second.get()) last_ns_ = nullptr;
+  ns_.erase(it);
+}
+
+void FragImpl::relabel(netns::NetId id, std::string_view label) {
+  FragNetns& ns = *ns_.at(id);
+  ns.name = std::string(label);
+  if (last_ns_ == &ns) last_ns_ = nullptr;
 }
 
 void FragImpl::apply(const trace::Op& op, std::vector<trace::Event>& out) {
   using trace::op_id;
   EventSink sink(out);
+  if (own_netns_ && op.spec->subsystem == "netns") {
+    std::vector<trace::Event> dropped;
+    own_netns_->apply(op, dropped);
+    own_netns_->settle(dropped);
+    return;
+  }
   switch (op.spec->id) {
     case op_id("frag"): {
       Fragment f = fragment_of(op);
@@ -73,12 +123,6 @@ void FragImpl::apply(const trace::Op& op, std::vector<trace::Event>& out) {
     }
     case op_id("tick"):
       advance(op.u(trace::core::kTickDuration), sink);
-      break;
-    case op_id("netns add"):
-      add_netns(op.name(trace::core::kNetnsName));
-      break;
-    case op_id("netns del"):
-      del_netns(op.name(trace::core::kNetnsName));
       break;
     case op_id("sysctl"):
       if (!write_sysctl(op.name(trace::core::kSysctlNs), op.word_text(trace::core::kSysctlKey),
@@ -94,23 +138,25 @@ void FragImpl::receive(const Fragment& f, const uint8_t* payload, DeliverSink& s
   debug_check();
 }
 
-FragNetns& FragImpl::netns(std::string_view name) {
-  if (last_ns_ && same_name(last_ns_->name, name)) return *last_ns_;
-  auto it = ns_.find(name);
-  if (it == ns_.end()) {
-    std::fprintf(stderr, "netverify: FragImpl: no namespace '%.*s'\n", int(name.size()),
-                 name.data());
-    std::abort();
-  }
+FragNetns* FragImpl::netns(std::string_view name) {
+  // The cache holds a namespace whose name is bound (relabel drops it), so
+  // its label is its name.
+  if (last_ns_ && same_name(last_ns_->name, name)) return last_ns_;
+  netns::NetId id;
+  if (!host_->lookup(name, &id)) return nullptr;
+  auto it = ns_.find(id);
+  if (it == ns_.end()) return nullptr;
   last_ns_ = it->second.get();
-  return *last_ns_;
+  return last_ns_;
 }
 
 // The numbered rules are those of docs/trace.md ("What happens to a
 // fragment"), in the model's order; each names the kernel check it mirrors.
 void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
                              std::unique_ptr<uint8_t[]> owned, DeliverSink& sink) {
-  FragNetns& ns = netns(f.ns);
+  FragNetns* found = netns(f.ns);
+  if (!found) return sink.drop(f, "no-netns");  // its creation failed
+  FragNetns& ns = *found;
   const int fi = int(f.family);
   const bool v4 = f.family == Family::kV4;
   if (v4) {
@@ -307,6 +353,7 @@ void FragImpl::advance(uint64_t ms, DeliverSink& sink) {
   // first (ip_expire / ip6_frag_expire): a failure and a timeout.
   while (FragQueue* q = timers_.pop_expired(now_ms_)) {
     FragNetns& ns = *q->ns;
+    if (ns.dead) continue;  // ip_expire: the queue waits for fqdir_exit
     const Family family = q->family;
     const uint32_t id = q->key.id();
     ns.counters.fails[int(family)]++;
@@ -317,55 +364,37 @@ void FragImpl::advance(uint64_t ms, DeliverSink& sink) {
   }
 }
 
-void FragImpl::add_netns(std::string_view name) {
-  if (ns_.find(name) != ns_.end()) return;
-  auto ns = std::make_unique<FragNetns>();
-  ns->name = std::string(name);
-  ns_.emplace(ns->name, std::move(ns));
-}
-
-void FragImpl::del_netns(std::string_view name) {
-  auto it = ns_.find(name);
-  if (it == ns_.end()) return;
-  // The namespace's fqdirs are dismantled: every queue goes, uncounted.
-  for (FragNetns::PerFamily& fam : it->second->fam) {
-    fam.queues.clear([&](FragQueue* q) {  // unhashes each queue
-      timers_.cancel(q);
-      destroy(q);
-    });
-  }
-  if (last_ns_ == it->second.get()) last_ns_ = nullptr;
-  ns_.erase(it);
-}
-
 bool FragImpl::write_sysctl(std::string_view ns, std::string_view key, uint64_t value) {
   if (!Sysctls::owns(key)) return true;
-  return netns(ns).sysctls.write(key, value);
+  FragNetns* found = netns(ns);
+  return !found || found->sysctls.write(key, value);
 }
 
 void FragImpl::snapshot(trace::Snapshot& out) const {
-  for (const auto& [name, ns] : ns_) {
+  for (const auto& [id, ns] : ns_) {
     const uint64_t mem[2] = {ns->fam[0].mem, ns->fam[1].mem};
     const uint64_t queues[2] = {ns->fam[0].queues.size(), ns->fam[1].queues.size()};
-    add_to_snapshot(out, name, ns->counters, mem, queues);
+    add_to_snapshot(out, ns->name, ns->counters, mem, queues);
   }
 }
 
-uint64_t FragImpl::digest(std::string_view name, const FragNetns& ns) {
+uint64_t FragImpl::digest(const FragNetns& ns) {
   const uint64_t mem[2] = {ns.fam[0].mem, ns.fam[1].mem};
   const uint64_t queues[2] = {ns.fam[0].queues.size(), ns.fam[1].queues.size()};
-  return snapshot_digest(name, ns.counters, mem, queues);
+  return snapshot_digest(ns.name, ns.counters, mem, queues);
 }
 
 uint64_t FragImpl::digest() const {
   uint64_t sum = 0;
-  for (const auto& [name, ns] : ns_) sum += digest(name, *ns);
+  for (const auto& [id, ns] : ns_) sum += digest(*ns);
   return sum;
 }
 
 uint64_t FragImpl::digest(std::string_view name) const {
-  auto it = ns_.find(name);
-  return it == ns_.end() ? 0 : digest(name, *it->second);
+  netns::NetId id;
+  if (!host_->lookup(name, &id)) return 0;
+  auto it = ns_.find(id);
+  return it == ns_.end() ? 0 : digest(*it->second);
 }
 
 // The model's describe() format, line for line, so that two reports of
@@ -373,9 +402,9 @@ uint64_t FragImpl::digest(std::string_view name) const {
 std::string FragImpl::describe() const {
   std::string out = "now=" + std::to_string(now_ms_) + "ms\n";
   std::vector<const FragNetns*> spaces;
-  for (const auto& [name, ns] : ns_) spaces.push_back(ns.get());
+  for (const auto& [id, ns] : ns_) spaces.push_back(ns.get());
   std::sort(spaces.begin(), spaces.end(),
-            [](const FragNetns* a, const FragNetns* b) { return a->name < b->name; });
+            [](const FragNetns* a, const FragNetns* b) { return a->id < b->id; });
   for (const FragNetns* ns : spaces) {
     for (int fi = 0; fi < 2; ++fi) {
       const Family family = Family(fi);
@@ -404,13 +433,13 @@ std::string FragImpl::describe() const {
 
 std::optional<std::string> FragImpl::find_invariant_violation() const {
   if (auto e = timers_.check()) return e;
-  size_t total_queues = 0, total_skbs = 0;
+  size_t total_queues = 0, total_skbs = 0, armed = 0;
   const bool leaky = mutants_.has(FragMutant::kCoalesceHeadTruesize);
   for (const auto& entry : ns_) {
     // Not a structured binding: clang 14 cannot capture one in a lambda.
-    const std::string& name = entry.first;
     const std::unique_ptr<FragNetns>& ns = entry.second;
-    if (ns->name != name) return "netns: map key is not the namespace's name";
+    const std::string& name = ns->name;
+    if (ns->id != entry.first) return "netns: map key is not the namespace's id";
     for (int fi = 0; fi < 2; ++fi) {
       const FragNetns::PerFamily& fam = ns->fam[fi];
       if (auto e = fam.queues.check()) return name + ": " + *e;
@@ -430,6 +459,7 @@ std::optional<std::string> FragImpl::find_invariant_violation() const {
             error = "queue: peer_rid is not its source's counter";
         }
         mem += kQueueTruesize[fi] + q->truesize;
+        armed += q->timer.armed();
         q->runs.for_each_skb([&](const Skb&) { ++total_skbs; });
       });
       if (error) return name + " " + family_name(Family(fi)) + " id: " + *error;
@@ -439,12 +469,15 @@ std::optional<std::string> FragImpl::find_invariant_violation() const {
       total_queues += fam.queues.size();
     }
   }
-  if (timers_.size() != total_queues) return "timer heap: not one timer per live queue";
+  if (timers_.size() != armed) return "timer heap: not one timer per armed queue";
   if (queues_.live() != total_queues) return "queue pool: live queues not in any table";
   if (skbs_.live() != total_skbs) return "skb pool: live skbs not in any queue";
   if (last_ns_) {
-    auto it = ns_.find(last_ns_->name);
+    auto it = ns_.find(last_ns_->id);
+    netns::NetId bound;
     if (it == ns_.end() || it->second.get() != last_ns_) return "netns cache: dangling";
+    if (!host_->lookup(last_ns_->name, &bound) || bound != last_ns_->id)
+      return "netns cache: its name is not bound to it";
   }
   return std::nullopt;
 }

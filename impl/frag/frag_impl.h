@@ -22,7 +22,7 @@
 //     frag op's payload (fill_payload) into a buffer the skb owns, and turns
 //     what the engine reports into trace events (computing FNV-1a of each
 //     delivered datagram);
-//   * the fast API (receive, tick, add_netns, del_netns, write_sysctl), for
+//   * the fast API (receive, tick, write_sysctl), for
 //     benchmarks: receive() does NOT copy `payload`; the caller keeps those
 //     f.len bytes alive and unchanged until the engine is done with them:
 //     until the sink reports that fragment dropped, or its datagram delivered
@@ -49,19 +49,23 @@
 #include "impl/frag/skb.h"
 #include "impl/frag/timer_heap.h"
 #include "trace/engine.h"
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
 
 namespace nv::frag {
 
-class FragImpl final : public trace::Engine {
+class FragImpl final : public trace::Engine, public netns::PernetOps {
  public:
+  // Registers itself with the netns engine it builds on.
+  FragImpl(netns::PernetHost& host, MutantSet mutants);
+  // Standing on a netns impl of its own, to which it hands the netns ops
+  // (whose events it drops): for tests and benchmarks.
   explicit FragImpl(MutantSet mutants = {});
   ~FragImpl() override;
   FragImpl(const FragImpl&) = delete;
   FragImpl& operator=(const FragImpl&) = delete;
 
-  // trace::Engine: "frag", "tick", "netns add", "netns del" and the sysctls
-  // Sysctls::owns; every other op is ignored.
+  // trace::Engine: "frag", "tick" and the sysctls Sysctls::owns; every
+  // other op is ignored (FragImpl(): netns ops go to its own netns impl).
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;
   uint64_t digest() const override;
@@ -73,10 +77,13 @@ class FragImpl final : public trace::Engine {
   void receive(const Fragment& f, const uint8_t* payload, DeliverSink& sink);
   // Advances the clock by ms and expires every queue that falls due.
   void tick(uint64_t ms, DeliverSink& sink);
-  // "init" exists from the start; adding a live namespace does nothing.
-  void add_netns(std::string_view name);
-  // Destroys every queue of the namespace: no counters, no events.
-  void del_netns(std::string_view name);
+  // netns::PernetOps. exit destroys every queue of the namespace: no
+  // counters, no events (fqdir_exit).
+  bool init(netns::NetId id, std::string_view label) override;
+  void pre_exit(netns::NetId id) override;
+  void exit(netns::NetId id) override;
+  void exit_batch(std::span<const netns::NetId>) override {}
+  void relabel(netns::NetId id, std::string_view label) override;
   // A write of one of Sysctls::owns' keys, validated as the kernel does:
   // false (nothing changed) when the kernel refuses it. Other keys: true.
   bool write_sysctl(std::string_view ns, std::string_view key, uint64_t value);
@@ -90,14 +97,11 @@ class FragImpl final : public trace::Engine {
   void check_invariants() const;
 
  private:
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   using Timers = TimerHeap<FragQueue, &FragQueue::timer>;
 
-  FragNetns& netns(std::string_view name);
-  static uint64_t digest(std::string_view name, const FragNetns& ns);
+  // The namespace a name is bound to, or nullptr.
+  FragNetns* netns(std::string_view name);
+  static uint64_t digest(const FragNetns& ns);
   void receive_owned(const Fragment& f, const uint8_t* payload, std::unique_ptr<uint8_t[]> owned,
                      DeliverSink& sink);
   FragQueue* create_queue(FragNetns& ns, const Fragment& f, const QueueKey& key, uint64_t hash);
@@ -115,12 +119,14 @@ class FragImpl final : public trace::Engine {
   void advance(uint64_t ms, DeliverSink& sink);
   void debug_check() const;
 
+  std::unique_ptr<trace::Engine> own_netns_;  // FragImpl(): the netns impl it stands on
+  netns::PernetHost* host_;
   MutantSet mutants_;
   ObjectPool<Skb> skbs_;
   ObjectPool<FragQueue> queues_;
   Timers timers_;
-  std::unordered_map<std::string, std::unique_ptr<FragNetns>, StringHash, std::equal_to<>> ns_;
-  FragNetns* last_ns_ = nullptr;  // the namespace netns() found last
+  std::unordered_map<netns::NetId, std::unique_ptr<FragNetns>> ns_;
+  FragNetns* last_ns_ = nullptr;  // the namespace netns() found last, while its name is bound
   std::vector<uint8_t> reasm_buf_;
   uint64_t now_ms_ = 0;
   uint64_t next_seq_ = 0;  // creation order of queues, global to the engine

@@ -342,7 +342,8 @@ TEST(FragImplFastPath, QueuesPayloadWithoutCopying) {
 TEST(FragImplFastPath, ManyConcurrentQueuesAcrossNamespaces) {
   FragImpl impl;
   RecordingSink sink;
-  impl.add_netns("b");
+  std::vector<trace::Event> ignored;
+  impl.apply(trace::parse("netns add b\n", registry()).trace.ops[0], ignored);
   // One source for every queue: keep ip_frag_too_far out of this test.
   impl.write_sysctl("init", "ipv4.ipfrag_max_dist", 0);
   impl.write_sysctl("b", "ipv4.ipfrag_max_dist", 0);

@@ -3,17 +3,18 @@
 // default, so that the differential runner and the property tests can show
 // that they catch it (STYLE.md 11: mutants are named switches).
 //
-// A MutantSet is the set of mutants an engine runs with; kFragMutants is the
-// one table of their names and descriptions (the CLI lists it as is).
+// A MutantSet (trace/mutant_set.h) is the set of mutants an engine runs
+// with; kFragMutants is the one table of their names and descriptions (the
+// CLI lists it as is).
 #pragma once
 
 #include <array>
-#include <bitset>
 #include <cstddef>
 #include <cstdint>
-#include <initializer_list>
 #include <optional>
 #include <string_view>
+
+#include "trace/mutant_set.h"
 
 namespace nv::frag {
 
@@ -27,30 +28,8 @@ enum class FragMutant : uint8_t {
 };
 inline constexpr size_t kFragMutantCount = 6;
 
-class MutantSet {
- public:
-  MutantSet() = default;
-  MutantSet(std::initializer_list<FragMutant> mutants) {
-    for (FragMutant m : mutants) set(m);
-  }
-
-  MutantSet& set(FragMutant m, bool on = true) {
-    bits_.set(size_t(m), on);
-    return *this;
-  }
-  bool has(FragMutant m) const { return bits_.test(size_t(m)); }
-  bool empty() const { return bits_.none(); }
-  friend bool operator==(const MutantSet&, const MutantSet&) = default;
-
- private:
-  std::bitset<kFragMutantCount> bits_;
-};
-
-struct FragMutantInfo {
-  FragMutant mutant;
-  std::string_view name;
-  std::string_view description;  // the historical kernel bug, one line
-};
+using MutantSet = trace::MutantSet<FragMutant, kFragMutantCount>;
+using FragMutantInfo = trace::MutantInfo<FragMutant>;
 
 inline constexpr std::array<FragMutantInfo, kFragMutantCount> kFragMutants = {{
     {FragMutant::kOverlapAccept, "frag-overlap-accept",
@@ -72,6 +51,8 @@ inline constexpr std::array<FragMutantInfo, kFragMutantCount> kFragMutants = {{
      "the 65535-byte limit on the reassembled IPv4 datagram is not checked (ping of death)"},
 }};
 
-std::optional<FragMutant> frag_mutant_by_name(std::string_view name);
+inline std::optional<FragMutant> frag_mutant_by_name(std::string_view name) {
+  return trace::mutant_by_name(kFragMutants, name);
+}
 
 }  // namespace nv::frag

@@ -9,6 +9,8 @@
 //   * fam[f].mem is the sum over those queues of kQueueTruesize[f] plus the
 //     queue's truesize (64-bit, never wraps) — except under the
 //     frag-coalesce-head-truesize mutant, which leaks and only keeps it >=;
+//   * a queue's timer is armed unless the namespace is dead (a timer that
+//     fires in a dead namespace does nothing and is not re-armed);
 //   * peer_rid holds one rid per v4 source address seen by a queue created
 //     with max_dist != 0; entries are never erased while the namespace lives,
 //     so queues keep pointers to them.
@@ -20,7 +22,8 @@
 
 #include "impl/frag/frag_queue.h"
 #include "impl/frag/hash_table.h"
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
+#include "trace/netns/netns_ops.h"
 
 namespace nv::frag {
 
@@ -30,7 +33,9 @@ struct FragNetns {
     uint64_t mem = 0;
   };
 
-  std::string name;
+  netns::NetId id = 0;
+  std::string name;   // its label (netns::label): the name while bound
+  bool dead = false;  // pre_exit ran: its memory limit is closed, its timers do nothing
   Sysctls sysctls;
   Counters counters;
   PerFamily fam[2];  // indexed by Family

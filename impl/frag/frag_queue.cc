@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "impl/frag/frag_netns.h"
+
 namespace nv::frag {
 namespace {
 
@@ -47,7 +49,7 @@ std::optional<std::string> FragQueue::check() const {
   if (len < runs.end()) return "queue: a fragment ends past len";
   if (runs.empty() && (first_in || last_in || len != 0 || meat != 0))
     return "queue: empty queue with reassembly state";
-  if (!timer.armed()) return "queue: timer not armed";
+  if (!timer.armed() && !ns->dead) return "queue: timer not armed";
   if (has_peer && !peer_rid) return "queue: has_peer without a peer";
   if (family == Family::kV6 && has_peer) return "queue: v6 queue with a peer";
   return std::nullopt;

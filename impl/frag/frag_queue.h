@@ -16,7 +16,7 @@
 //     that skb's proto; len >= runs.end() (len is the highest end seen, and
 //     the datagram's length once last_in);
 //   * a queue with no skbs has first_in, last_in, len and meat all clear;
-//   * the timer is armed; has_peer implies peer_rid points at the rid
+//   * the timer is armed unless the namespace is dead; has_peer implies peer_rid points at the rid
 //     counter of key's source address in the queue's namespace.
 // Deliberately NOT an invariant: "no live queue is complete()". The last
 // fragment sets last_in and len before it is inserted; if it then turns out
@@ -31,7 +31,7 @@
 
 #include "impl/frag/run_tree.h"
 #include "impl/frag/timer_heap.h"
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
 
 namespace nv::frag {
 

@@ -3,10 +3,58 @@
 #include <algorithm>
 #include <tuple>
 
+#include "model/netns/netns_model.h"
+
 namespace nv::frag {
+
+FragModel::FragModel(netns::PernetHost& host) : host_(&host) {
+  host.register_pernet("frag", this, /*device=*/false);
+}
+
+FragModel::FragModel() {
+  auto own = std::make_unique<netns::NetnsModel>();
+  host_ = own.get();
+  own_netns_ = std::move(own);
+  host_->register_pernet("frag", this, /*device=*/false);
+}
+
+FragModel::~FragModel() = default;
+
+bool FragModel::init(netns::NetId id, std::string_view label) {
+  ns_[id].label = std::string(label);
+  return true;
+}
+
+void FragModel::pre_exit(netns::NetId id) {
+  Netns& ns = ns_.at(id);
+  ns.dead = true;
+  ns.sysctls.high_thresh[0] = ns.sysctls.high_thresh[1] = 0;
+}
+
+void FragModel::exit(netns::NetId id) {
+  // The namespace's fqdirs are dismantled: every queue goes, uncounted.
+  ns_.erase(id);
+}
+
+void FragModel::relabel(netns::NetId id, std::string_view label) {
+  ns_.at(id).label = std::string(label);
+}
+
+FragModel::Netns* FragModel::find(std::string_view name) {
+  netns::NetId id;
+  if (!host_->lookup(name, &id)) return nullptr;
+  auto it = ns_.find(id);
+  return it == ns_.end() ? nullptr : &it->second;
+}
 
 void FragModel::apply(const trace::Op& op, std::vector<trace::Event>& out) {
   using trace::op_id;
+  if (own_netns_ && op.spec->subsystem == "netns") {
+    std::vector<trace::Event> dropped;
+    own_netns_->apply(op, dropped);
+    own_netns_->settle(dropped);
+    return;
+  }
   switch (op.spec->id) {
     case op_id("frag"): {
       Fragment f = fragment_of(op);
@@ -18,17 +66,10 @@ void FragModel::apply(const trace::Op& op, std::vector<trace::Event>& out) {
     case op_id("tick"):
       tick(op.u(trace::core::kTickDuration), out);
       break;
-    case op_id("netns add"):
-      ns_.emplace(op.name(trace::core::kNetnsName), Netns{});
-      break;
-    case op_id("netns del"):
-      // The namespace's fqdirs are dismantled: every queue goes, uncounted.
-      ns_.erase(op.name(trace::core::kNetnsName));
-      break;
     case op_id("sysctl"): {
       const std::string& key = op.word_text(trace::core::kSysctlKey);
-      Netns& ns = ns_.find(op.name(trace::core::kSysctlNs))->second;
-      if (Sysctls::owns(key) && !ns.sysctls.write(key, op.u(trace::core::kSysctlValue)))
+      Netns* ns = find(op.name(trace::core::kSysctlNs));
+      if (ns && Sysctls::owns(key) && !ns->sysctls.write(key, op.u(trace::core::kSysctlValue)))
         out.push_back(sysctl_refused_event(op));
       break;
     }
@@ -37,7 +78,9 @@ void FragModel::apply(const trace::Op& op, std::vector<trace::Event>& out) {
 
 void FragModel::receive(const Fragment& f, std::span<const uint8_t> payload,
                         std::vector<trace::Event>& out) {
-  Netns& ns = ns_.find(f.ns)->second;
+  Netns* found = find(f.ns);
+  if (!found) return out.push_back(drop_event(f, "no-netns"));  // its creation failed
+  Netns& ns = *found;
   const int fi = int(f.family);
   const bool v4 = f.family == Family::kV4;
   auto deliver_whole = [&] {
@@ -88,7 +131,7 @@ void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uin
   }
   auto discard = [&](std::string_view reason) {
     ns.counters.fails[fi]++;
-    kill(f.ns, ns, key, reason, out);
+    kill(ns, key, reason, out);
   };
 
   // 6. v4 ip_frag_too_far: more than ipfrag_max_dist fragments from this
@@ -178,10 +221,10 @@ FragModel::Queue FragModel::unlink(Family_& fam, const Key& key) {
   return q;
 }
 
-void FragModel::kill(std::string_view ns_name, Netns& ns, const Key& key, std::string_view reason,
+void FragModel::kill(Netns& ns, const Key& key, std::string_view reason,
                      std::vector<trace::Event>& out) {
   unlink(ns.fam[int(key.family)], key);
-  out.push_back(kill_event(ns_name, key.family, key.id, reason));
+  out.push_back(kill_event(ns.label, key.family, key.id, reason));
 }
 
 void FragModel::reassemble(Netns& ns, const Fragment& f, const Key& key, bool oversize,
@@ -212,54 +255,58 @@ void FragModel::reassemble(Netns& ns, const Fragment& f, const Key& key, bool ov
 void FragModel::tick(uint64_t ms, std::vector<trace::Event>& out) {
   now_ms_ += ms;
   // Every queue whose timer falls due expires, earliest deadline first
-  // (ip_expire / ip6_frag_expire): counted as a failure and a timeout.
-  std::vector<std::tuple<uint64_t, uint64_t, std::string, Family, Key>> due;
-  for (auto& [name, ns] : ns_)
-    for (int fi = 0; fi < 2; ++fi)
+  // (ip_expire / ip6_frag_expire): counted as a failure and a timeout,
+  // except in a dead namespace, where the timer does nothing and the queue
+  // waits for the namespace's exit.
+  std::vector<std::tuple<uint64_t, uint64_t, netns::NetId, Family, Key>> due;
+  for (auto& [id, ns] : ns_)
+    for (int fi = 0; fi < 2 && !ns.dead; ++fi)
       for (auto& [key, q] : ns.fam[fi].queues)
-        if (q.deadline_ms <= now_ms_) due.emplace_back(q.deadline_ms, q.seq, name, Family(fi), key);
+        if (q.deadline_ms <= now_ms_) due.emplace_back(q.deadline_ms, q.seq, id, Family(fi), key);
   std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
     return std::tie(std::get<0>(a), std::get<1>(a)) < std::tie(std::get<0>(b), std::get<1>(b));
   });
-  for (auto& [deadline, seq, name, fam, key] : due) {
-    Netns& ns = ns_.find(name)->second;
+  for (auto& [deadline, seq, id, fam, key] : due) {
+    Netns& ns = ns_.at(id);
     ns.counters.fails[int(fam)]++;
     ns.counters.timeout[int(fam)]++;
-    kill(name, ns, key, "timeout", out);
+    kill(ns, key, "timeout", out);
   }
 }
 
 void FragModel::snapshot(trace::Snapshot& out) const {
-  for (const auto& [name, ns] : ns_) {
+  for (const auto& [id, ns] : ns_) {
     uint64_t mem[2] = {ns.fam[0].mem, ns.fam[1].mem};
     uint64_t queues[2] = {ns.fam[0].queues.size(), ns.fam[1].queues.size()};
-    add_to_snapshot(out, name, ns.counters, mem, queues);
+    add_to_snapshot(out, ns.label, ns.counters, mem, queues);
   }
 }
 
-uint64_t FragModel::digest(std::string_view name, const Netns& ns) {
+uint64_t FragModel::digest(const Netns& ns) {
   uint64_t mem[2] = {ns.fam[0].mem, ns.fam[1].mem};
   uint64_t queues[2] = {ns.fam[0].queues.size(), ns.fam[1].queues.size()};
-  return snapshot_digest(name, ns.counters, mem, queues);
+  return snapshot_digest(ns.label, ns.counters, mem, queues);
 }
 
 uint64_t FragModel::digest() const {
   uint64_t sum = 0;
-  for (const auto& [name, ns] : ns_) sum += digest(name, ns);
+  for (const auto& [id, ns] : ns_) sum += digest(ns);
   return sum;
 }
 
 uint64_t FragModel::digest(std::string_view name) const {
-  auto it = ns_.find(name);
-  return it == ns_.end() ? 0 : digest(name, it->second);
+  netns::NetId id;
+  if (!host_->lookup(name, &id)) return 0;
+  auto it = ns_.find(id);
+  return it == ns_.end() ? 0 : digest(it->second);
 }
 
 std::string FragModel::describe() const {
   std::string out = "now=" + std::to_string(now_ms_) + "ms\n";
-  for (const auto& [name, ns] : ns_) {
+  for (const auto& [id, ns] : ns_) {
     for (int fi = 0; fi < 2; ++fi) {
       for (const auto& [key, q] : ns.fam[fi].queues) {
-        out += "  " + name + " " + family_name(Family(fi)) + " id=" + std::to_string(key.id) +
+        out += "  " + ns.label + " " + family_name(Family(fi)) + " id=" + std::to_string(key.id) +
                " proto=" + std::to_string(key.proto) + " len=" + std::to_string(q.len) +
                " meat=" + std::to_string(q.meat) + (q.first_in ? " first" : "") +
                (q.last_in ? " last" : "") + " deadline=" + std::to_string(q.deadline_ms) +

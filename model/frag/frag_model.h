@@ -18,18 +18,26 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "model/frag/frag_rule.h"
 #include "trace/engine.h"
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
+#include "trace/netns/netns_ops.h"
 
 namespace nv::frag {
 
-class FragModel final : public trace::Engine {
+class FragModel final : public trace::Engine, public netns::PernetOps {
  public:
+  // Registers itself with the netns engine it builds on.
+  explicit FragModel(netns::PernetHost& host);
+  // Standing on a netns model of its own, to which it hands the netns ops
+  // (whose events it drops): for tests, benchmarks and symbolic/.
+  FragModel();
+  ~FragModel() override;
   struct Key {
     Family family;
     trace::Addr src, dst;
@@ -64,6 +72,8 @@ class FragModel final : public trace::Engine {
     uint64_t mem = 0;  // accounted as the kernel does: queues plus skb truesizes
   };
   struct Netns {
+    std::string label;  // netns::label
+    bool dead = false;  // pre_exit ran
     Sysctls sysctls;
     Counters counters;
     Family_ fam[2];
@@ -80,7 +90,13 @@ class FragModel final : public trace::Engine {
   void receive(const Fragment& f, std::span<const uint8_t> payload, std::vector<trace::Event>& out);
   void tick(uint64_t ms, std::vector<trace::Event>& out);
 
-  const std::map<std::string, Netns, std::less<>>& namespaces() const { return ns_; }
+  bool init(netns::NetId id, std::string_view label) override;
+  void pre_exit(netns::NetId id) override;
+  void exit(netns::NetId id) override;
+  void exit_batch(std::span<const netns::NetId>) override {}
+  void relabel(netns::NetId id, std::string_view label) override;
+
+  const std::map<netns::NetId, Netns>& namespaces() const { return ns_; }
 
  private:
   void receive_queued(Netns& ns, const Fragment& f, std::span<const uint8_t> payload,
@@ -89,13 +105,16 @@ class FragModel final : public trace::Engine {
   static void place(Queue& q, Frag frag, rule::Placement where);
   // Unhashes a queue and releases its memory (inet_frag_kill + destroy).
   static Queue unlink(Family_& fam, const Key& key);
-  static void kill(std::string_view ns_name, Netns& ns, const Key& key, std::string_view reason,
+  static void kill(Netns& ns, const Key& key, std::string_view reason,
                    std::vector<trace::Event>& out);
-  static uint64_t digest(std::string_view name, const Netns& ns);
+  static uint64_t digest(const Netns& ns);
+  Netns* find(std::string_view name);
   void reassemble(Netns& ns, const Fragment& f, const Key& key, bool oversize,
                   std::vector<trace::Event>& out);
 
-  std::map<std::string, Netns, std::less<>> ns_ = {{"init", Netns{}}};
+  std::unique_ptr<trace::Engine> own_netns_;  // FragModel(): the netns model it stands on
+  netns::PernetHost* host_;
+  std::map<netns::NetId, Netns> ns_;
   uint64_t now_ms_ = 0;
   uint64_t next_seq_ = 0;
 };

@@ -29,7 +29,7 @@
 #include <string_view>
 #include <vector>
 
-#include "trace/frag_ops.h"
+#include "trace/frag/frag_ops.h"
 
 namespace nv::frag::rule {
 
@@ -153,7 +153,7 @@ class Decision {
 
 // Rules 1-4: before any queue is looked up. `v6_truncated` is whether a v6
 // fragment's bytes lack the upper-layer header (ipv6frag_thdr_truncated,
-// trace/frag_ops.h); `mem` is the family's accounted memory.
+// trace/frag/frag_ops.h); `mem` is the family's accounted memory.
 template <class T>
 void admit(Decision<T>& d, const Input<T>& f, const typename T::B& v6_truncated,
            const typename T::U64& high_thresh, const typename T::U64& mem) {

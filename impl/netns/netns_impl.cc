@@ -1,0 +1,426 @@
+#include "impl/netns/netns_impl.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+namespace nv::netns {
+
+using trace::Event;
+using trace::op_id;
+
+namespace {
+
+constexpr const char* kDefaultDevice = "default_device";
+
+Event device_event(std::string_view kind, std::string_view dev, std::string_view ns) {
+  Event e{std::string(kind), {}};
+  e.add("dev", std::string(dev)).add("ns", std::string(ns));
+  return e;
+}
+
+}  // namespace
+
+NetnsImpl::NetnsImpl(MutantSet mutants) : first_device_(pernet_.end()), mutants_(mutants) {
+  init_net_ = new Net;
+  init_net_->id = kInitNet;
+  init_net_->name = "init";
+  net_list_.push_back(*init_net_);
+  by_name_["init"] = init_net_;
+  by_id_[kInitNet] = init_net_;
+  // default_device_ops: the first device operation, registered at boot.
+  auto p = std::make_unique<Pernet>();
+  p->name = kDefaultDevice;
+  p->device = true;
+  std::vector<Event> ignored;
+  ops_init(insert_pernet(std::move(p)), *init_net_, ignored);
+}
+
+NetnsImpl::~NetnsImpl() {
+  for (auto& [name, dev] : devs_)
+    if (dev->dev_list.is_linked()) dev->net->devices.erase(dev->net->devices.iterator_to(*dev));
+  pernet_.clear();
+  std::vector<Net*> nets;
+  for (auto& [id, n] : by_id_) nets.push_back(n);
+  for (Net* n = cleanup_head_.load(std::memory_order_acquire); n; n = n->cleanup_next)
+    if (!by_id_.count(n->id)) nets.push_back(n);
+  net_list_.clear();
+  for (Net* n : nets) delete n;
+}
+
+NetnsImpl::Net* NetnsImpl::find(std::string_view name) const {
+  auto it = by_name_.find(std::string(name));
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+bool NetnsImpl::lookup(std::string_view name, NetId* id) const {
+  const Net* n = find(name);
+  if (n) *id = n->id;
+  return n != nullptr;
+}
+
+void NetnsImpl::unbind(Net& n) {
+  if (!n.bound) return;
+  by_name_.erase(n.name);
+  n.bound = false;
+  for (PernetOps* ops : subsystems_) ops->relabel(n.id, label_of(n));
+}
+
+// register_pernet_subsys inserts before the first device operation,
+// register_pernet_device appends.
+NetnsImpl::Pernet& NetnsImpl::insert_pernet(std::unique_ptr<Pernet> p) {
+  p->id = uint32_t(pernet_store_.size());
+  Pernet& ref = *p;
+  pernet_store_.push_back(std::move(p));
+  if (ref.device) {
+    pernet_.push_back(ref);
+    if (first_device_ == pernet_.end()) first_device_ = pernet_.iterator_to(ref);
+  } else {
+    pernet_.insert(first_device_, ref);
+  }
+  return ref;
+}
+
+bool NetnsImpl::ops_init(Pernet& p, Net& n, std::vector<Event>& out) {
+  const bool ok = p.ops ? p.ops->init(n.id, label_of(n)) : p.fail != n.id;
+  out.push_back(pernet_event(ok ? "pernet-init" : "pernet-init-failed", p.name, label_of(n), n.id));
+  if (ok) {
+    if (n.gen.size() <= p.id) n.gen.resize(p.id + 1);
+    n.gen[p.id] = 1;
+  }
+  return ok;
+}
+
+void NetnsImpl::ops_pre_exit(Pernet& p, const std::vector<Net*>& nets, std::vector<Event>& out) {
+  for (Net* n : nets) {
+    if (!holds(*n, p)) continue;
+    if (p.ops) p.ops->pre_exit(n->id);
+    out.push_back(pernet_event("pernet-pre-exit", p.name, label_of(*n), n->id));
+  }
+}
+
+uint64_t NetnsImpl::data_held(const Net& n) {
+  uint64_t held = 0;
+  for (uint8_t g : n.gen) held += g;
+  return held;
+}
+
+// ops_exit_list: exit over the batch, then exit_batch once. Each exit
+// reports how many operations' data its namespace still holds: all of them
+// until ops_free_list runs after every exit.
+void NetnsImpl::ops_exit(Pernet& p, const std::vector<Net*>& nets, std::vector<Event>& out) {
+  std::vector<NetId> held;
+  const bool default_device = p.device && p.name == kDefaultDevice;
+  for (Net* n : nets) {
+    if (!holds(*n, p)) continue;
+    held.push_back(n->id);
+    if (p.ops) p.ops->exit(n->id);
+    if (default_device && !mutants_.has(NetnsMutant::kPhysDevDeleted)) {
+      // default_device_exit_net: physical devices go home to init.
+      for (auto it = n->devices.begin(); it != n->devices.end();) {
+        Dev& d = *it;
+        if (!d.phys) {
+          ++it;
+          continue;
+        }
+        it = n->devices.erase(it);
+        d.net = init_net_;
+        init_net_->devices.push_back(d);
+        out.push_back(device_event("dev-move", d.name, "init"));
+      }
+    }
+    out.push_back(
+        pernet_event("pernet-exit", p.name, label_of(*n), n->id).add("data", data_held(*n)));
+  }
+  if (held.empty()) return;
+  if (mutants_.has(NetnsMutant::kDataFreedEarly))
+    for (Net* n : nets)
+      if (holds(*n, p)) n->gen[p.id] = 0;
+  if (p.ops) p.ops->exit_batch(held);
+  Event batch{"pernet-exit-batch", {}};
+  batch.add("op", p.name).add("count", uint64_t(held.size()));
+  if (default_device) {
+    // default_device_exit_batch: one unregister_netdevice_many for the batch.
+    uint64_t unregistered = 0;
+    for (Net* n : nets) {
+      if (std::find(held.begin(), held.end(), n->id) == held.end()) continue;
+      n->devices.clear_and_dispose([&](Dev* d) {
+        ++unregistered;
+        devs_.erase(d->name);
+      });
+    }
+    batch.add("devices", unregistered);
+  }
+  out.push_back(std::move(batch));
+}
+
+void NetnsImpl::ops_undo(const std::vector<Pernet*>& ops, const std::vector<Net*>& nets,
+                         std::vector<Event>& out) {
+  for (Pernet* p : ops) ops_pre_exit(*p, nets, out);
+  for (Pernet* p : ops) ops_exit(*p, nets, out);
+  for (Pernet* p : ops)  // ops_free_list
+    for (Net* n : nets)
+      if (holds(*n, *p)) n->gen[p->id] = 0;
+}
+
+void NetnsImpl::setup_net(const std::string& name, std::vector<Event>& out) {
+  if (Net* old = find(name)) unbind(*old);  // the name goes to the new namespace
+  auto n = std::make_unique<Net>();
+  n->id = next_id_++;
+  n->name = name;
+  std::vector<Pernet*> done;  // newest first, as the unwind runs
+  for (Pernet& p : pernet_) {
+    if (ops_init(p, *n, out)) {
+      done.insert(done.begin(), &p);
+      continue;
+    }
+    ops_undo(done, {n.get()}, out);
+    out.push_back(pernet_event("netns-add-failed", "", label(name, n->id, false), n->id));
+    return;
+  }
+  Net* net = n.release();
+  net_list_.push_back(*net);
+  by_name_[name] = net;
+  by_id_[net->id] = net;
+}
+
+void NetnsImpl::put_net(Net& n, std::vector<Event>& out) {
+  if (n.count.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  n.dying = true;
+  if (mutants_.has(NetnsMutant::kPutNoCleanup)) return;
+  // llist_add: push onto the lock-free cleanup list.
+  Net* head = cleanup_head_.load(std::memory_order_relaxed);
+  do {
+    n.cleanup_next = head;
+  } while (!cleanup_head_.compare_exchange_weak(head, &n, std::memory_order_release,
+                                                std::memory_order_relaxed));
+  out.push_back(pernet_event("netns-queued", "", label_of(n), n.id));
+}
+
+// cleanup_net: the whole list as one batch.
+void NetnsImpl::cleanup_net(std::vector<Event>& out) {
+  std::vector<Net*> batch;
+  for (Net* n = cleanup_head_.exchange(nullptr, std::memory_order_acquire); n; n = n->cleanup_next)
+    batch.push_back(n);  // llist_del_all: newest first
+  if (batch.empty()) return;
+  Event start{"netns-cleanup", {}};
+  start.add("batch", uint64_t(batch.size()));
+  out.push_back(std::move(start));
+  // Don't let anyone else find us: unlink from net_namespace_list.
+  for (Net* n : batch) {
+    unbind(*n);
+    net_list_.erase(net_list_.iterator_to(*n));
+  }
+  for (auto p = pernet_.rbegin(); p != pernet_.rend(); ++p) ops_pre_exit(*p, batch, out);
+  // synchronize_rcu(): one grace period for the whole batch.
+  if (mutants_.has(NetnsMutant::kExitForward)) {
+    for (Pernet& p : pernet_) ops_exit(p, batch, out);
+  } else {
+    for (auto p = pernet_.rbegin(); p != pernet_.rend(); ++p) ops_exit(*p, batch, out);
+  }
+  for (Net* n : batch) std::fill(n->gen.begin(), n->gen.end(), 0);  // ops_free_list
+  // rcu_barrier(), then the namespaces go.
+  for (Net* n : batch) {
+    out.push_back(pernet_event("netns-free", "", label_of(*n), n->id));
+    by_id_.erase(n->id);
+    delete n;
+  }
+}
+
+void NetnsImpl::settle(std::vector<Event>& out) {
+  if (cleanup_head_.load(std::memory_order_acquire)) cleanup_net(out);
+}
+
+bool NetnsImpl::register_pernet(std::string name, PernetOps* ops, bool device) {
+  subsystems_.push_back(ops);
+  auto p = std::make_unique<Pernet>();
+  p->name = std::move(name);
+  p->device = device;
+  p->ops = ops;
+  Pernet& added = insert_pernet(std::move(p));
+  std::vector<Event> ignored;  // a subsystem registers before the trace starts
+  for (Net& n : net_list_) ops_init(added, n, ignored);
+  return true;
+}
+
+void NetnsImpl::register_trace_op(const trace::Op& op, std::vector<Event>& out) {
+  auto p = std::make_unique<Pernet>();
+  p->name = op.name(fields::kPernetOp);
+  p->device = op.u_or(fields::kPernetDevice, 0) != 0;
+  if (op.has(fields::kPernetFail)) p->fail = NetId(op.u(fields::kPernetFail));
+  Pernet& added = insert_pernet(std::move(p));
+  std::vector<Net*> done;
+  for (Net& n : net_list_) {
+    if (ops_init(added, n, out)) {
+      done.push_back(&n);
+      continue;
+    }
+    ops_undo({&added}, done, out);
+    Event failed{"pernet-register-failed", {}};
+    failed.add("op", added.name);
+    out.push_back(std::move(failed));
+    if (first_device_ == pernet_.iterator_to(added)) first_device_ = std::next(first_device_);
+    pernet_.erase(pernet_.iterator_to(added));
+    return;
+  }
+  trace_ops_[added.name] = &added;
+}
+
+void NetnsImpl::unregister_trace_op(const std::string& name, std::vector<Event>& out) {
+  auto it = trace_ops_.find(name);
+  if (it == trace_ops_.end()) return;  // its registration failed
+  Pernet& p = *it->second;
+  trace_ops_.erase(it);
+  std::vector<Net*> nets;
+  for (Net& n : net_list_) nets.push_back(&n);
+  ops_undo({&p}, nets, out);
+  if (first_device_ == pernet_.iterator_to(p)) first_device_ = std::next(first_device_);
+  pernet_.erase(pernet_.iterator_to(p));
+}
+
+void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
+  switch (op.spec->id) {
+    case op_id("netns add"):
+      setup_net(op.name(fields::kName), out);
+      break;
+    case op_id("netns del"):
+      if (Net* n = find(op.name(fields::kName))) put_net(*n, out);
+      break;
+    case op_id("netns get"): {
+      Net* n = find(op.name(fields::kGetNs));
+      // get_net on a dying namespace would resurrect it: refuse it.
+      uint32_t c = n ? n->count.load(std::memory_order_relaxed) : 0;
+      while (c != 0 && !n->count.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) {
+      }
+      refs_[op.name(fields::kGetRef)] = c != 0 ? n : nullptr;
+      break;
+    }
+    case op_id("netns maybe_get"): {
+      const NetId want = NetId(op.u(fields::kMaybeNsid));
+      auto it = by_id_.find(want);
+      Net* n = it == by_id_.end() ? nullptr : it->second;
+      // maybe_get_net: refcount_inc_not_zero.
+      uint32_t c = n ? n->count.load(std::memory_order_relaxed) : 0;
+      while (c != 0 && !n->count.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) {
+      }
+      bool ok = c != 0;
+      if (n && !ok && mutants_.has(NetnsMutant::kMaybeGetDying)) {
+        n->count.fetch_add(1, std::memory_order_acq_rel);
+        ok = true;
+      }
+      refs_[op.name(fields::kMaybeRef)] = ok ? n : nullptr;
+      Event e{"netns-maybe-get", {}};
+      e.add("nsid", uint64_t(want)).add("ok", uint64_t(ok));
+      out.push_back(std::move(e));
+      break;
+    }
+    case op_id("netns put"): {
+      auto it = refs_.find(op.name(fields::kPutRef));
+      if (it == refs_.end()) break;
+      if (it->second) put_net(*it->second, out);
+      refs_.erase(it);
+      break;
+    }
+    case op_id("pernet register"):
+      register_trace_op(op, out);
+      break;
+    case op_id("pernet unregister"):
+      unregister_trace_op(op.name(fields::kPernetOp), out);
+      break;
+    case op_id("dev add"):
+      if (Net* n = find(op.name(fields::kDevNs))) {
+        auto d = std::make_unique<Dev>();
+        d->name = op.name(fields::kDevName);
+        d->net = n;
+        d->phys = op.u_or(fields::kDevPhys, 0) != 0;
+        n->devices.push_back(*d);
+        out.push_back(device_event("dev-add", d->name, label_of(*n)));
+        devs_[d->name] = std::move(d);
+      }
+      break;
+    case op_id("dev del"): {
+      auto it = devs_.find(op.name(fields::kDevDelName));
+      if (it == devs_.end()) break;  // it went with its namespace
+      Dev& d = *it->second;
+      out.push_back(device_event("dev-del", d.name, label_of(*d.net)));
+      d.net->devices.erase(d.net->devices.iterator_to(d));
+      devs_.erase(it);
+      break;
+    }
+    case op_id("dev move"): {
+      auto it = devs_.find(op.name(fields::kMoveName));
+      Net* to = find(op.name(fields::kMoveNs));
+      if (it == devs_.end() || !to) break;
+      Dev& d = *it->second;
+      d.net->devices.erase(d.net->devices.iterator_to(d));
+      d.net = to;
+      to->devices.push_back(d);
+      out.push_back(device_event("dev-move", d.name, label_of(*to)));
+      break;
+    }
+  }
+#ifndef NDEBUG
+  if (auto e = find_invariant_violation()) {
+    std::fprintf(stderr, "netverify: NetnsImpl invariant broken: %s\n%s", e->c_str(),
+                 describe().c_str());
+    std::abort();
+  }
+#endif
+}
+
+NetGauges NetnsImpl::gauges(const Net& n) const {
+  NetGauges g{.refs = n.count.load(std::memory_order_relaxed),
+              .dying = n.dying,
+              .devices = n.devices.size()};
+  for (uint8_t held : n.gen) g.pernet += held;
+  return g;
+}
+
+void NetnsImpl::snapshot(trace::Snapshot& out) const {
+  for (const auto& [id, n] : by_id_) gauges(*n).add_to(out, label_of(*n));
+}
+
+uint64_t NetnsImpl::digest() const {
+  uint64_t sum = 0;
+  for (const auto& [id, n] : by_id_) sum += gauges(*n).digest(label_of(*n));
+  return sum;
+}
+
+uint64_t NetnsImpl::digest(std::string_view ns) const {
+  const Net* n = find(ns);
+  return n ? gauges(*n).digest(label_of(*n)) : 0;
+}
+
+std::string NetnsImpl::describe() const {
+  size_t queued = 0;
+  for (Net* n = cleanup_head_.load(std::memory_order_acquire); n; n = n->cleanup_next) ++queued;
+  std::string out = "netns impl: " + std::to_string(by_id_.size()) + " namespaces, " +
+                    std::to_string(queued) + " on the cleanup list; pernet:";
+  for (const Pernet& p : pernet_) out += " " + p.name + (p.device ? "(dev)" : "");
+  return out + "\n";
+}
+
+std::optional<std::string> NetnsImpl::find_invariant_violation() const {
+  const Net* prev = nullptr;
+  for (const Net& n : net_list_) {
+    if (prev && n.id <= prev->id) return "net_namespace_list: not in creation order";
+    prev = &n;
+    auto it = by_id_.find(n.id);
+    if (it == by_id_.end() || it->second != &n) return "by_id: a linked namespace is missing";
+    for (const Dev& d : n.devices)
+      if (d.net != &n) return "device " + d.name + " on another namespace's list";
+  }
+  for (const auto& [name, n] : by_name_)
+    if (!n->bound || n->name != name) return "by_name: " + name + " is not bound to its namespace";
+  for (Net* n = cleanup_head_.load(std::memory_order_acquire); n; n = n->cleanup_next)
+    if (n->count.load(std::memory_order_relaxed) != 0 || !n->dying)
+      return "cleanup list: a namespace with references";
+  auto first =
+      std::find_if(pernet_.begin(), pernet_.end(), [](const Pernet& p) { return p.device; });
+  if (first != first_device_) return "pernet list: first_device is not the first device operation";
+  if (std::any_of(first, pernet_.end(), [](const Pernet& p) { return !p.device; }))
+    return "pernet list: a subsystem operation after a device operation";
+  return std::nullopt;
+}
+
+}  // namespace nv::netns

@@ -1,0 +1,230 @@
+#include "properties/frag/frag_gen.h"
+
+#include <algorithm>
+#include <set>
+
+#include "runner/subsystem.h"
+#include "trace/parser.h"
+#include "trace/printer.h"
+
+namespace nv::gen {
+namespace {
+
+using rc::gen::inRange;
+
+struct Piece {
+  uint32_t off, len;
+  bool mf;
+  int fill = -1;
+};
+
+// A datagram of `total` bytes cut into fragments of multiples of 8.
+std::vector<Piece> fragment(uint32_t total, uint32_t max_piece) {
+  std::vector<Piece> pieces;
+  if (total == 0) return {{0, 0, false}};
+  uint32_t off = 0;
+  while (off < total) {
+    uint32_t len = 8 * *inRange<uint32_t>(1, max_piece / 8 + 1);
+    // Offsets stop at 65528; a datagram reaching past that ends in one piece.
+    if (off + len >= total || off + len > 65528) len = total - off;
+    pieces.push_back({off, len, off + len < total});
+    off += len;
+  }
+  return pieces;
+}
+
+void perturb(std::vector<Piece>& p) {
+  const int n = *inRange(0, 4);
+  for (int i = 0; i < n && !p.empty(); ++i) {
+    size_t k = *inRange<size_t>(0, p.size());
+    switch (*inRange(0, 7)) {
+      case 0:  // duplicate
+        p.insert(p.begin() + *inRange<size_t>(0, p.size() + 1), p[k]);
+        break;
+      case 1:  // drop
+        p.erase(p.begin() + k);
+        break;
+      case 2:  // truncate: a length that is not a multiple of 8
+        if (p[k].len > 0) p[k].len -= *inRange<uint32_t>(1, std::min<uint32_t>(p[k].len, 8) + 1);
+        break;
+      case 3: {  // overlap with agreeing data, anywhere
+        uint32_t end = p.back().off + p.back().len + 16;
+        uint32_t off = 8 * *inRange<uint32_t>(0, end / 8 + 1);
+        p.insert(p.begin() + *inRange<size_t>(0, p.size() + 1),
+                 {off, 8 * *inRange<uint32_t>(1, 5), *rc::gen::arbitrary<bool>()});
+        break;
+      }
+      case 4: {  // overlap with differing data across one boundary
+        std::vector<Piece> sorted = p;
+        std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.off < b.off; });
+        for (size_t j = 0; j + 1 < sorted.size(); ++j) {
+          const Piece &a = sorted[j], &b = sorted[j + 1];
+          if (a.off + a.len != b.off || a.len < 16 || b.len < 16) continue;
+          uint32_t from = a.off + 8 * *inRange<uint32_t>(1, a.len / 8);
+          uint32_t to = b.off + 8 * *inRange<uint32_t>(1, b.len / 8);
+          if (to >= b.off + b.len) continue;
+          p.insert(p.begin() + *inRange<size_t>(0, p.size() + 1),
+                   {from, to - from, true, *inRange(0, 256)});
+          break;
+        }
+        break;
+      }
+      case 5:  // move one fragment elsewhere in the order
+        if (p.size() > 1) std::rotate(p.begin() + k, p.begin() + k + 1, p.end());
+        break;
+      case 6:  // clear or set MF on one fragment
+        p[k].mf = !p[k].mf;
+        break;
+    }
+  }
+}
+
+void reorder(std::vector<Piece>& p) {
+  switch (*inRange(0, 3)) {
+    case 0:
+      break;
+    case 1:
+      std::reverse(p.begin(), p.end());
+      break;
+    case 2: {
+      std::vector<std::pair<int, Piece>> keyed;
+      for (const Piece& x : p) keyed.emplace_back(*inRange(0, 1000), x);
+      std::stable_sort(keyed.begin(), keyed.end(),
+                       [](auto& a, auto& b) { return a.first < b.first; });
+      for (size_t i = 0; i < p.size(); ++i) p[i] = keyed[i].second;
+    }
+  }
+}
+
+const char* const kSysctlKeys[] = {"ipv4.ipfrag_high_thresh", "ipv4.ipfrag_low_thresh",
+                                   "ipv4.ipfrag_time",        "ipv6.ip6frag_high_thresh",
+                                   "ipv6.ip6frag_low_thresh", "ipv6.ip6frag_time",
+                                   "ipv4.ipfrag_max_dist"};
+
+Step sysctl_step(const std::string& ns) {
+  Step s{.kind = Step::Kind::kSysctl, .ns = ns};
+  s.key =
+      *rc::gen::elementOf(std::vector<std::string>(std::begin(kSysctlKeys), std::end(kSysctlKeys)));
+  s.value = *rc::gen::element<uint64_t>(0, 1, 2, 8, 3000, 20000, 3145728, 4194304, 8589935);
+  return s;
+}
+
+}  // namespace
+
+rc::Gen<std::vector<Step>> frag_steps(FragGenOptions options) {
+  return rc::gen::exec([options] {
+    std::vector<Step> steps;
+    std::vector<std::string> spaces = {"init"};
+    if (options.extras) {
+      const int extra = *inRange(0, 3);
+      for (int i = 1; i <= extra; ++i) {
+        spaces.push_back("ns" + std::to_string(i));
+        steps.push_back({.kind = Step::Kind::kNetnsAdd, .ns = spaces.back()});
+      }
+    }
+    const int datagrams = *inRange(1, 7);
+    std::vector<std::vector<Step>> streams;
+    for (int d = 0; d < datagrams; ++d) {
+      Step base;
+      base.datagram = uint32_t(d);
+      base.ns = *rc::gen::elementOf(spaces);
+      base.v6 = *rc::gen::arbitrary<bool>();
+      base.id = *inRange<uint32_t>(1, 9);
+      base.proto = *rc::gen::element<uint32_t>(253, 253, 253, 253, 17, 6, 58, 59);
+      base.src = *inRange<uint32_t>(0, 2);
+      const uint32_t total = *rc::gen::weightedOneOf<uint32_t>(
+          {{6, inRange<uint32_t>(0, 200)},
+           {3, inRange<uint32_t>(0, 3000)},
+           {2, inRange<uint32_t>(65496, 65560)}});  // around the 65535-byte limits
+      const uint32_t max_piece =
+          total > 60000 ? 16384 : *rc::gen::element<uint32_t>(8, 16, 64, 1480);
+      std::vector<Piece> pieces = fragment(total, max_piece);
+      if (options.perturb) perturb(pieces);
+      reorder(pieces);
+      std::vector<Step> stream;
+      for (const Piece& p : pieces) {
+        Step s = base;
+        s.off = p.off;
+        s.len = std::min(p.len, base.v6 ? 65527u : 65515u);
+        s.mf = p.mf;
+        s.fill = p.fill;
+        stream.push_back(s);
+      }
+      streams.push_back(std::move(stream));
+    }
+    // Interleave the datagrams; now and then the clock, a sysctl or a
+    // namespace's deletion comes in between.
+    std::vector<size_t> next(streams.size(), 0);
+    for (;;) {
+      std::vector<size_t> open;
+      for (size_t i = 0; i < streams.size(); ++i)
+        if (next[i] < streams[i].size()) open.push_back(i);
+      if (open.empty()) break;
+      size_t i = *rc::gen::elementOf(open);
+      steps.push_back(streams[i][next[i]++]);
+      if (!options.extras) continue;
+      switch (*inRange(0, 40)) {
+        case 0:
+        case 1:
+          steps.push_back(
+              {.kind = Step::Kind::kTick,
+               .value = *rc::gen::element<uint64_t>(100, 100, 1000, 1000, 29000, 30000, 61000)});
+          break;
+        case 2:
+          steps.push_back(sysctl_step(*rc::gen::elementOf(spaces)));
+          break;
+        case 3:
+          if (spaces.size() > 1)
+            steps.push_back({.kind = Step::Kind::kNetnsDel, .ns = *rc::gen::elementOf(spaces)});
+          break;
+        default:
+          break;
+      }
+    }
+    if (options.extras && *rc::gen::arbitrary<bool>())
+      steps.push_back({.kind = Step::Kind::kTick, .value = 120000});
+    return steps;
+  });
+}
+
+std::string render(const std::vector<Step>& steps) {
+  static const char* const kSrc4[] = {"127.0.0.1", "127.0.0.2"};
+  static const char* const kSrc6[] = {"::1", "::2"};
+  std::set<std::string> live = {"init"};
+  std::string out = "netverify-trace 1\n";
+  for (const Step& s : steps) {
+    switch (s.kind) {
+      case Step::Kind::kFrag: {
+        if (!live.count(s.ns)) break;
+        out += "frag " + s.ns + (s.v6 ? " v6" : " v4") + " id=" + std::to_string(s.id) +
+               " off=" + std::to_string(s.off) + " len=" + std::to_string(s.len) +
+               " mf=" + std::to_string(int(s.mf));
+        if (s.src % 2) out += std::string(" src=") + (s.v6 ? kSrc6 : kSrc4)[1];
+        if (s.proto != 253) out += " proto=" + std::to_string(s.proto);
+        if (s.fill >= 0) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "%02x", s.fill & 255);
+          out += std::string(" data=fill:") + buf;
+        }
+        out += "\n";
+        break;
+      }
+      case Step::Kind::kTick:
+        out += "tick " + trace::format_duration_ms(s.value) + "\n";
+        break;
+      case Step::Kind::kSysctl:
+        if (live.count(s.ns))
+          out += "sysctl " + s.ns + " " + s.key + " " + std::to_string(s.value) + "\n";
+        break;
+      case Step::Kind::kNetnsAdd:
+        if (live.insert(s.ns).second) out += "netns add " + s.ns + "\n";
+        break;
+      case Step::Kind::kNetnsDel:
+        if (s.ns != "init" && live.erase(s.ns)) out += "netns del " + s.ns + "\n";
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace nv::gen

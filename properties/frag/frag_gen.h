@@ -1,0 +1,51 @@
+// rapidcheck generators of fragment traces, shared by the property tests
+// and `netverify gen`.
+//
+// A trace is generated as a list of Steps. The generator builds real
+// datagrams, fragments them at random sizes, perturbs each fragment list
+// (reorder, duplicate, overlap with agreeing and with differing data, drop,
+// truncate, oversize), interleaves the datagrams of several ids, families
+// and namespaces, and sprinkles sysctl writes, clock ticks and namespace
+// deletions. render() turns Steps into a valid trace, dropping any step that
+// names a namespace not alive at that point, so every shrink of the list is
+// still a valid trace.
+//
+// Differing data only ever comes from fragments that cross exactly one
+// fragment boundary of their datagram, strictly inside both neighbours, so a
+// correct reassembler never delivers a fill byte (frag_properties_test.cc).
+#pragma once
+
+#include <rapidcheck.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nv::gen {
+
+struct Step {
+  enum class Kind : uint8_t { kFrag, kTick, kSysctl, kNetnsAdd, kNetnsDel };
+  Kind kind = Kind::kFrag;
+  std::string ns = "init";
+  bool v6 = false;
+  uint32_t datagram = 0;  // which generated datagram a fragment belongs to
+  uint32_t id = 0, off = 0, len = 0;
+  bool mf = false;
+  uint32_t proto = 253;
+  uint32_t src = 0;    // index into a small set of source addresses
+  int fill = -1;       // -1: pattern data; otherwise the fill byte
+  std::string key;     // sysctl key
+  uint64_t value = 0;  // sysctl value; tick milliseconds
+};
+
+struct FragGenOptions {
+  bool perturb = true;  // false: clean datagrams only (no dups, overlaps, drops)
+  bool extras = true;   // ticks, sysctls, namespaces
+};
+
+rc::Gen<std::vector<Step>> frag_steps(FragGenOptions options = {});
+
+// Canonical trace text of the steps (see the header comment).
+std::string render(const std::vector<Step>& steps);
+
+}  // namespace nv::gen

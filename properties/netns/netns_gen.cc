@@ -1,0 +1,99 @@
+#include "properties/netns/netns_gen.h"
+
+#include <set>
+
+namespace nv::gen {
+namespace {
+
+using Kind = NetnsStep::Kind;
+
+constexpr const char* kNs[] = {"init", "a", "b", "c"};
+
+rc::Gen<NetnsStep> step() {
+  return rc::gen::apply(
+      [](Kind kind, uint8_t ns, uint8_t other, uint32_t value, bool flag) {
+        return NetnsStep{kind, ns, other, value, flag};
+      },
+      rc::gen::weightedElement<Kind>({{6, Kind::kAdd},
+                                      {5, Kind::kDel},
+                                      {3, Kind::kGet},
+                                      {3, Kind::kPut},
+                                      {2, Kind::kMaybeGet},
+                                      {3, Kind::kRegister},
+                                      {2, Kind::kUnregister},
+                                      {3, Kind::kDevAdd},
+                                      {1, Kind::kDevDel},
+                                      {2, Kind::kDevMove},
+                                      {4, Kind::kFrag},
+                                      {1, Kind::kTick}}),
+      rc::gen::inRange<uint8_t>(0, 4), rc::gen::inRange<uint8_t>(0, 3),
+      rc::gen::inRange<uint32_t>(0, 8), rc::gen::arbitrary<bool>());
+}
+
+}  // namespace
+
+rc::Gen<std::vector<NetnsStep>> netns_steps() {
+  return rc::gen::container<std::vector<NetnsStep>>(step());
+}
+
+std::string render(const std::vector<NetnsStep>& steps) {
+  std::set<std::string> ns = {"init"}, refs, devs, ops;
+  std::string out = "netverify-trace 1\n";
+  auto line = [&](const std::string& text) { out += text + "\n"; };
+  for (const NetnsStep& s : steps) {
+    const std::string name = kNs[s.ns];
+    const std::string ref = "r" + std::to_string(s.other);
+    const std::string dev = "d" + std::to_string(s.other);
+    const std::string op = "p" + std::to_string(s.other);
+    switch (s.kind) {
+      case Kind::kAdd:
+        if (ns.insert(name).second) line("netns add " + name);
+        break;
+      case Kind::kDel:
+        if (name != "init" && ns.erase(name)) line("netns del " + name);
+        break;
+      case Kind::kGet:
+        if (ns.count(name) && refs.insert(ref).second) line("netns get " + name + " " + ref);
+        break;
+      case Kind::kMaybeGet:
+        if (refs.insert(ref).second) line("netns maybe_get " + std::to_string(s.value) + " " + ref);
+        break;
+      case Kind::kPut:
+        if (refs.erase(ref)) line("netns put " + ref);
+        break;
+      case Kind::kRegister:
+        if (ops.insert(op).second)
+          line("pernet register " + op + (s.flag ? " device=1" : "") +
+               (s.value % 3 == 0 ? " fail=" + std::to_string(s.value / 3) : ""));
+        break;
+      case Kind::kUnregister:
+        if (ops.erase(op)) line("pernet unregister " + op);
+        break;
+      case Kind::kDevAdd:
+        if (ns.count(name) && devs.insert(dev).second)
+          line("dev add " + name + " " + dev + (s.flag ? " phys=1" : ""));
+        break;
+      case Kind::kDevDel:
+        if (devs.erase(dev)) line("dev del " + dev);
+        break;
+      case Kind::kDevMove:
+        if (ns.count(name) && devs.count(dev)) line("dev move " + dev + " " + name);
+        break;
+      case Kind::kFrag:
+        if (ns.count(name))
+          line("frag " + name + " v4 id=" + std::to_string(s.value) +
+               " off=" + std::to_string(8 * s.other) + " len=8 mf=" + (s.flag ? "1" : "0"));
+        break;
+      case Kind::kTick:
+        line("tick " + std::to_string(1 + s.value * 5) + "s");
+        break;
+    }
+  }
+  return out;
+}
+
+rc::Gen<std::string> netns_trace() {
+  return rc::gen::map(netns_steps(), [](const std::vector<NetnsStep>& s) { return render(s); });
+}
+
+}  // namespace nv::gen

@@ -1,0 +1,48 @@
+// rapidcheck generator of namespace-lifecycle traces, for the property tests
+// and `netverify gen --subsystem netns`.
+//
+// A trace is generated as a list of Steps drawn from every netns operation:
+// namespaces created and deleted (names reused), references taken and
+// dropped (also by identity, maybe_get), pernet operations registered
+// (subsystem or device, some with an init that fails for one namespace) and
+// unregistered, devices added, deleted and moved, fragments queued in the
+// namespaces so that teardown has reassembly state to dismantle, and clock
+// ticks. render() keeps only the steps that are valid where they stand
+// (a name must be alive to be used), so every shrink is still a valid trace.
+#pragma once
+
+#include <rapidcheck.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nv::gen {
+
+struct NetnsStep {
+  enum class Kind : uint8_t {
+    kAdd,
+    kDel,
+    kGet,
+    kPut,
+    kMaybeGet,
+    kRegister,
+    kUnregister,
+    kDevAdd,
+    kDevDel,
+    kDevMove,
+    kFrag,
+    kTick
+  };
+  Kind kind = Kind::kAdd;
+  uint8_t ns = 0;      // namespace name index ("init", "a", "b", "c")
+  uint8_t other = 0;   // ref, device or pernet operation index
+  uint32_t value = 0;  // maybe_get identity, fail identity + 1 (0: none), frag id, tick ms
+  bool flag = false;   // device operation; physical device
+};
+
+rc::Gen<std::vector<NetnsStep>> netns_steps();
+std::string render(const std::vector<NetnsStep>& steps);
+rc::Gen<std::string> netns_trace();
+
+}  // namespace nv::gen

@@ -1,0 +1,43 @@
+// The fragment-reassembly subsystem: its ops, engines, generator, mutants,
+// fuzz table and what the kernel shows of it.
+#include "impl/frag/frag_impl.h"
+#include "impl/frag/frag_mutants.h"
+#include "kernel/snmp.h"
+#include "model/frag/frag_model.h"
+#include "properties/frag/frag_gen.h"
+#include "runner/kernel_compare.h"
+#include "runner/subsystem.h"
+#include "trace/frag/frag_ops.h"
+
+namespace nv::runner {
+
+Subsystem frag_subsystem() {
+  Subsystem s{
+      .name = "frag",
+      .depends = {"netns"},
+      .register_ops = frag::register_ops,
+      .make_model = [](const EngineContext& ctx) -> std::unique_ptr<trace::Engine> {
+        return std::make_unique<frag::FragModel>(
+            *dynamic_cast<netns::PernetHost*>(ctx.engine("netns")));
+      },
+      .make_impl = [](const EngineContext& ctx,
+                      const std::vector<std::string>& mutants) -> std::unique_ptr<trace::Engine> {
+        frag::MutantSet set;
+        for (const std::string& m : mutants) set.set(*frag::frag_mutant_by_name(m));
+        return std::make_unique<frag::FragImpl>(
+            *dynamic_cast<netns::PernetHost*>(ctx.engine("netns")), set);
+      },
+      .mutants = {},
+      .gen = [] { return rc::gen::map(gen::frag_steps(), gen::render); },
+      // The table fuzz_frag has decoded since its first release.
+      .fuzz_ops = {"netns add", "netns del", "tick", "sysctl", "frag"},
+      .fuzz_slot = 0,
+      .kernel_counters = {},
+      .kernel_visible = kernel_visible};
+  for (std::string_view c : kernel::kFragCounters) s.kernel_counters.emplace_back(c);
+  for (const auto& m : frag::kFragMutants)
+    s.mutants.push_back({std::string(m.name), std::string(m.description)});
+  return s;
+}
+
+}  // namespace nv::runner

@@ -1,0 +1,38 @@
+// The network-namespace subsystem: namespaces, references, pernet
+// operations and devices, with batched teardown. Every other subsystem's
+// per-namespace state hangs off its engines (trace/netns/netns_ops.h).
+#include "impl/netns/netns_impl.h"
+#include "model/netns/netns_model.h"
+#include "properties/netns/netns_gen.h"
+#include "runner/subsystem.h"
+#include "trace/netns/netns_ops.h"
+
+namespace nv::runner {
+
+Subsystem netns_subsystem() {
+  Subsystem s{
+      .name = "netns",
+      .depends = {},
+      .register_ops = netns::register_ops,
+      .make_model = [](const EngineContext&) -> std::unique_ptr<trace::Engine> {
+        return std::make_unique<netns::NetnsModel>();
+      },
+      .make_impl = [](const EngineContext&,
+                      const std::vector<std::string>& mutants) -> std::unique_ptr<trace::Engine> {
+        netns::MutantSet set;
+        for (const std::string& m : mutants)
+          set.set(*trace::mutant_by_name(netns::kNetnsMutants, m));
+        return std::make_unique<netns::NetnsImpl>(set);
+      },
+      .mutants = {},
+      .gen = gen::netns_trace,
+      .fuzz_ops = {"netns add", "netns del", "netns get", "netns put", "netns maybe_get",
+                   "pernet register", "pernet unregister", "dev add", "dev del", "dev move", "frag",
+                   "tick", "sysctl"},
+      .fuzz_slot = 1};
+  for (const auto& m : netns::kNetnsMutants)
+    s.mutants.push_back({std::string(m.name), std::string(m.description)});
+  return s;
+}
+
+}  // namespace nv::runner

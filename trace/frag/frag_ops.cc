@@ -1,0 +1,344 @@
+#include "trace/frag/frag_ops.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "trace/digest.h"
+#include "trace/netns/netns_ops.h"
+
+namespace nv::frag {
+namespace {
+
+using trace::Addr;
+using trace::Data;
+using trace::FieldError;
+using trace::Kind;
+using trace::Op;
+
+Addr default_addr(Family f) {
+  Addr a;
+  if (f == Family::kV4) {
+    a.bytes[0] = 127;
+    a.bytes[3] = 1;
+  } else {
+    a.v6 = true;
+    a.bytes[15] = 1;
+  }
+  return a;
+}
+
+Family family_field(const Op& op, size_t i) {
+  return Family(op.word(i));
+}
+
+std::optional<FieldError> check_frag(const Op& op) {
+  using namespace fields;
+  Family fam = family_field(op, kFamily);
+  bool v6 = fam == Family::kV6;
+  if (!v6 && op.u(kId) > 65535) return FieldError{kId, "value out of range for 'id' (0..65535)"};
+  if (op.u(kOff) % 8 != 0) return FieldError{kOff, "'off' must be a multiple of 8"};
+  uint64_t max_len = v6 ? 65527 : 65515;
+  if (op.u(kLen) > max_len)
+    return FieldError{kLen, "value out of range for 'len' (0.." + std::to_string(max_len) + ")"};
+  for (size_t i : {kSrc, kDst}) {
+    if (op.has(i) && op.addr(i).v6 != v6)
+      return FieldError{i, std::string("address family does not match ") + family_name(fam)};
+  }
+  if (op.has(kData) && op.data(kData).mode == Data::Mode::kHex &&
+      op.data(kData).hex.size() != op.u(kLen))
+    return FieldError{kData, "hex data must have exactly len=" + std::to_string(op.u(kLen)) +
+                                 " bytes, not " + std::to_string(op.data(kData).hex.size())};
+  return std::nullopt;
+}
+
+void normalize_frag(Op& op) {
+  using namespace fields;
+  const bool v6 = family_field(op, kFamily) == Family::kV6;
+  if (!v6) op.args[kId] = op.u(kId) & 0xffff;
+  op.args[kOff] = op.u(kOff) & ~uint64_t{7};
+  op.args[kLen] = std::min<uint64_t>(op.u(kLen), v6 ? 65527 : 65515);
+  for (size_t i : {kSrc, kDst})
+    if (op.has(i) && op.addr(i).v6 != v6) op.args[i].reset();
+  if (op.has(kData) && op.data(kData).mode == Data::Mode::kHex) {
+    Data d = op.data(kData);
+    d.hex.resize(op.u(kLen));
+    op.args[kData] = std::move(d);
+  }
+}
+
+bool deliver_matches(const trace::Event& e, const Op& op) {
+  if (e.kind != "deliver") return false;
+  auto str = [&](const char* k) { return std::get<std::string>(*e.get(k)); };
+  auto num = [&](const char* k) { return std::get<uint64_t>(*e.get(k)); };
+  if (str("ns") != op.name(0) || str("family") != op.word_text(1) || num("id") != op.u(2))
+    return false;
+  // "expect nodeliver" has only NS, FAMILY and id.
+  if (op.args.size() > 3 && op.has(3) && num("len") != op.u(3)) return false;
+  if (op.args.size() > 4 && op.has(4) && str("fnv1a64") != trace::format_hex64(op.u(4)))
+    return false;
+  return true;
+}
+
+}  // namespace
+
+Fragment fragment_of(const Op& op) {
+  using namespace fields;
+  Fragment f;
+  f.ns = op.name(kNs);
+  f.family = family_field(op, kFamily);
+  f.id = uint32_t(op.u(kId));
+  f.off = uint32_t(op.u(kOff));
+  f.len = uint32_t(op.u(kLen));
+  f.mf = op.u(kMf) != 0;
+  f.src = op.has(kSrc) ? op.addr(kSrc) : default_addr(f.family);
+  f.dst = op.has(kDst) ? op.addr(kDst) : default_addr(f.family);
+  f.proto = uint8_t(op.u_or(kProto, kDefaultProto));
+  if (op.has(kData) && op.data(kData).mode != Data::Mode::kPattern) f.data = &op.data(kData);
+  return f;
+}
+
+void fill_payload(const Fragment& f, uint8_t* out) {
+  if (f.len == 0) return;  // `out` may be null then
+  if (f.data && f.data->mode == Data::Mode::kFill) {
+    std::memset(out, f.data->fill, f.len);
+  } else if (f.data && f.data->mode == Data::Mode::kHex) {
+    std::memcpy(out, f.data->hex.data(), f.len);
+  } else {
+    // The pattern steps by 31 modulo 256, so it repeats every 256 bytes:
+    // write one period, then copy it forward.
+    uint32_t b = uint32_t((uint64_t(f.off) * 31 + uint64_t(f.id) * 7 + 1) & 255);
+    const uint32_t period = std::min<uint32_t>(f.len, 256);
+    for (uint32_t k = 0; k < period; ++k, b = (b + 31) & 255) out[k] = uint8_t(b);
+    for (uint32_t k = period; k < f.len; k += period)
+      std::memcpy(out + k, out, std::min(period, f.len - k));
+  }
+}
+
+bool v6_first_fragment_truncated(uint8_t proto, const uint8_t* payload, uint32_t len) {
+  // Walk extension headers as ipv6_skip_exthdr does. Running out of bytes in
+  // an extension header, or reaching "no next header", makes the walk fail,
+  // and the kernel then does not call the fragment truncated.
+  uint32_t off = 0;
+  uint8_t next = proto;
+  for (;;) {
+    bool ext = next == 0 || next == 43 || next == 44 || next == 51 || next == 59 || next == 60;
+    if (!ext) break;
+    if (next == 59 || off + 2 > len) return false;
+    uint32_t hdrlen;
+    if (next == 44) {
+      if (off + 4 > len) return false;
+      uint16_t frag_off = uint16_t(payload[off + 2] << 8 | payload[off + 3]);
+      if (frag_off & ~7u) return false;  // a non-first fragment: nothing to check
+      hdrlen = 8;
+    } else if (next == 51) {
+      hdrlen = (uint32_t(payload[off + 1]) + 2) << 2;
+    } else {
+      hdrlen = (uint32_t(payload[off + 1]) + 1) << 3;
+    }
+    next = payload[off];
+    off += hdrlen;
+  }
+  uint32_t need = next == 6 ? 20 : (next == 17 || next == 58) ? 8 : 1;
+  return uint64_t(off) + need > len;
+}
+
+bool Sysctls::owns(std::string_view key) {
+  return key.starts_with("ipv4.ipfrag_") || key.starts_with("ipv6.ip6frag_");
+}
+
+bool Sysctls::write(std::string_view key, uint64_t value) {
+  for (int f = 0; f < 2; ++f) {
+    std::string_view prefix = f == 0 ? "ipv4.ipfrag_" : "ipv6.ip6frag_";
+    if (!key.starts_with(prefix)) continue;
+    std::string_view name = key.substr(prefix.size());
+    if (name == "high_thresh") {
+      if (value < low_thresh[f]) return false;
+      high_thresh[f] = value;
+      return true;
+    }
+    if (name == "low_thresh") {
+      if (value > high_thresh[f]) return false;
+      low_thresh[f] = value;
+      return true;
+    }
+    if (name == "time") {
+      if (value > kMaxFragTimeS) return false;
+      time_s[f] = value;
+      return true;
+    }
+  }
+  if (key == "ipv4.ipfrag_max_dist") {
+    if (value > 2147483647) return false;
+    max_dist = value;
+    return true;
+  }
+  return false;
+}
+
+void add_to_snapshot(trace::Snapshot& snap, std::string_view ns, const Counters& c,
+                     const uint64_t mem[2], const uint64_t queues[2]) {
+  auto& m = snap.ns[std::string(ns)];
+  for (int f = 0; f < 2; ++f) {
+    m[std::string(kReasmReqds[f])] = c.reqds[f];
+    m[std::string(kReasmOKs[f])] = c.oks[f];
+    m[std::string(kReasmFails[f])] = c.fails[f];
+    m[std::string(kReasmTimeout[f])] = c.timeout[f];
+    m[std::string(kMemGauge[f])] = mem[f];
+    m[std::string(kQueuesGauge[f])] = queues[f];
+  }
+  m[std::string(kReasmOverlaps)] = c.overlaps;
+}
+
+uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t mem[2],
+                         const uint64_t queues[2]) {
+  trace::Digest d(ns);
+  d.add(c.reqds[0]).add(c.reqds[1]).add(c.oks[0]).add(c.oks[1]).add(c.fails[0]).add(c.fails[1]);
+  d.add(c.timeout[0]).add(c.timeout[1]).add(c.overlaps);
+  d.add(mem[0]).add(mem[1]).add(queues[0]).add(queues[1]);
+  return d.value();
+}
+
+trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv) {
+  trace::Event e{"deliver", {}};
+  e.fields.reserve(8);
+  e.add("ns", std::string(head.ns))
+      .add("family", family_name(head.family))
+      .add("src", trace::format_addr(head.src))
+      .add("dst", trace::format_addr(head.dst))
+      .add("proto", uint64_t(head.proto))
+      .add("id", uint64_t(head.id))
+      .add("len", uint64_t(len))
+      .add("fnv1a64", trace::format_hex64(fnv));
+  return e;
+}
+
+trace::Event drop_event(const Fragment& f, std::string_view reason) {
+  trace::Event e{"drop", {}};
+  e.fields.reserve(6);
+  e.add("ns", std::string(f.ns))
+      .add("family", family_name(f.family))
+      .add("id", uint64_t(f.id))
+      .add("off", uint64_t(f.off))
+      .add("len", uint64_t(f.len))
+      .add("reason", std::string(reason));
+  return e;
+}
+
+trace::Event kill_event(std::string_view ns, Family family, uint32_t id, std::string_view reason) {
+  trace::Event e{"kill", {}};
+  e.fields.reserve(4);
+  e.add("ns", std::string(ns))
+      .add("family", family_name(family))
+      .add("id", uint64_t(id))
+      .add("reason", std::string(reason));
+  return e;
+}
+
+trace::Event sysctl_refused_event(const Op& op) {
+  trace::Event e{"sysctl-refused", {}};
+  e.fields.reserve(3);
+  e.add("ns", op.name(trace::core::kSysctlNs))
+      .add("key", op.word_text(trace::core::kSysctlKey))
+      .add("value", op.u(trace::core::kSysctlValue));
+  return e;
+}
+
+void register_ops(trace::Registry& r) {
+  using trace::FieldSpec;
+  for (const char* w : {"v4", "v6"}) r.add_word("family", w);
+  for (const char* k : {"ipv4.ipfrag_high_thresh", "ipv4.ipfrag_low_thresh", "ipv4.ipfrag_time",
+                        "ipv6.ip6frag_high_thresh", "ipv6.ip6frag_low_thresh", "ipv6.ip6frag_time",
+                        "ipv4.ipfrag_max_dist"})
+    r.add_word(trace::kVocabSysctl, k);
+  for (int f = 0; f < 2; ++f) {
+    for (auto names : {kReasmReqds, kReasmOKs, kReasmFails, kReasmTimeout})
+      r.add_word(trace::kVocabCounter, std::string(names[f]));
+    if (f == 0) r.add_word(trace::kVocabCounter, std::string(kReasmOverlaps));
+  }
+
+  FieldSpec ns{.key = "NS", .kind = Kind::kName, .positional = true, .help = "namespace"};
+  FieldSpec family{
+      .key = "FAMILY", .kind = Kind::kWord, .positional = true, .vocab = "family", .help = "v4|v6"};
+  FieldSpec id{.key = "id", .max = 0xffffffff, .help = "IP id: 0..65535 for v4, 32 bits for v6"};
+  r.add_op(
+      {.name = "frag",
+       .subsystem = "frag",
+       .help = "receive one IP fragment",
+       .fields = {ns,
+                  family,
+                  id,
+                  {.key = "off", .max = 65528, .help = "payload offset, a multiple of 8"},
+                  {.key = "len", .max = 65527, .help = "payload bytes"},
+                  {.key = "mf", .max = 1, .help = "more fragments flag"},
+                  {.key = "src",
+                   .kind = Kind::kAddr,
+                   .required = false,
+                   .family_field = fields::kFamily,
+                   .help = "source"},
+                  {.key = "dst",
+                   .kind = Kind::kAddr,
+                   .required = false,
+                   .family_field = fields::kFamily,
+                   .help = "destination"},
+                  {.key = "proto",
+                   .required = false,
+                   .max = 255,
+                   .help = "v4 protocol or v6 Fragment header next header (253)"},
+                  {.key = "data",
+                   .kind = Kind::kData,
+                   .required = false,
+                   .length_field = fields::kLen,
+                   .help = "pattern | fill:NN | hex:..."}},
+       .check = check_frag,
+       .normalize = normalize_frag});
+  r.add_op({.name = "expect deliver",
+            .subsystem = "frag",
+            .help = "a datagram with this id has been delivered",
+            .fields = {ns,
+                       family,
+                       id,
+                       {.key = "len", .required = false, .max = 65535, .help = "payload length"},
+                       {.key = "fnv1a64",
+                        .kind = Kind::kHex64,
+                        .required = false,
+                        .help = "FNV-1a 64 of the payload"}},
+            .expect = [](const Op& op, const std::vector<trace::Event>& history,
+                         const trace::Snapshot&) -> std::optional<std::string> {
+              for (const auto& e : history)
+                if (deliver_matches(e, op)) return std::nullopt;
+              return std::string("no such delivery");
+            }});
+  r.add_op({.name = "expect nodeliver",
+            .subsystem = "frag",
+            .help = "no datagram with this id has been delivered",
+            .fields = {ns, family, id},
+            .expect = [](const Op& op, const std::vector<trace::Event>& history,
+                         const trace::Snapshot&) -> std::optional<std::string> {
+              for (const auto& e : history)
+                if (deliver_matches(e, op)) return "delivered: " + trace::to_text(e);
+              return std::nullopt;
+            }});
+  r.add_op({.name = "expect mem",
+            .subsystem = "frag",
+            .help = "reassembly memory accounted in the namespace now",
+            .fields = {ns, family, {.key = "BYTES", .positional = true, .help = "bytes"}},
+            .expect = [](const Op& op, const std::vector<trace::Event>&,
+                         const trace::Snapshot& snap) -> std::optional<std::string> {
+              uint64_t have = snap.get(op.name(0), kMemGauge[op.word(1)]);
+              if (have == op.u(2)) return std::nullopt;
+              return "accounted memory is " + std::to_string(have);
+            }});
+}
+
+const trace::Registry& frag_registry() {
+  static const trace::Registry* const kRegistry = [] {
+    auto* r = new trace::Registry;
+    trace::register_core_ops(*r);
+    netns::register_ops(*r);
+    register_ops(*r);
+    return r;
+  }();
+  return *kRegistry;
+}
+
+}  // namespace nv::frag

@@ -1,0 +1,153 @@
+// The fragment-reassembly subsystem's part of the trace language, and the
+// interface both reassembly engines share: the decoded Fragment, its payload
+// bytes, the truesize formula, the sysctl table and the counter names.
+//
+// Nothing here decides what happens to a fragment: that is model/frag (the
+// reference) and impl/frag (the optimized engine). What is here is the
+// "hardware and ABI" both see identically: what arrives on the wire, how much
+// memory an skb is charged, and which sysctl writes the kernel refuses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "trace/fnv1a64.h"
+#include "trace/op.h"
+#include "trace/registry.h"
+
+namespace nv::frag {
+
+enum class Family : uint8_t { kV4 = 0, kV6 = 1 };
+inline const char* family_name(Family f) {
+  return f == Family::kV4 ? "v4" : "v6";
+}
+
+// Field indices of "frag NS v4|v6 id= off= len= mf= [src=] [dst=] [proto=] [data=]".
+namespace fields {
+inline constexpr size_t kNs = 0, kFamily = 1, kId = 2, kOff = 3, kLen = 4, kMf = 5, kSrc = 6,
+                        kDst = 7, kProto = 8, kData = 9;
+}
+
+inline constexpr uint32_t kDefaultProto = 253;  // RFC 3692 experimental
+
+// One received fragment, decoded from a frag op (defaults applied).
+struct Fragment {
+  std::string_view ns;
+  Family family = Family::kV4;
+  uint32_t id = 0;
+  uint32_t off = 0;  // bytes of fragmentable payload; multiple of 8
+  uint32_t len = 0;
+  bool mf = false;
+  trace::Addr src, dst;
+  uint8_t proto = kDefaultProto;
+  const trace::Data* data = nullptr;  // nullptr: pattern
+};
+
+Fragment fragment_of(const trace::Op& op);  // op must be a frag op
+
+// Writes the fragment's len payload bytes (docs/trace.md, "data=").
+void fill_payload(const Fragment& f, uint8_t* out);
+
+using trace::Fnv1a64;
+
+// Memory accounting, identical in both engines (docs/trace.md, "Truesize").
+// Fitted to what the running kernel charges for loopback skbs (sockstat
+// FRAG/FRAG6 memory, measured on Linux 6.18 for payloads of 8 to 3000 and
+// 65512 bytes): struct sk_buff (256) plus the head allocation, which is the
+// 576-byte small-head cache when headroom (32), headers and payload, aligned
+// to 64, plus skb_shared_info (320) fit in it, and the next power of two
+// otherwise. A queue is charged its struct size (f->qsize) when created.
+inline constexpr uint64_t kSkbStruct = 256;
+inline constexpr uint64_t kSkbSmallHead = 576;
+inline constexpr uint64_t kSkbHeadroom = 32;
+inline constexpr uint64_t kSkbSharedInfo = 320;
+inline constexpr uint64_t kQueueTruesize[2] = {200, 184};  // struct ipq, struct frag_queue
+inline constexpr uint64_t header_len(Family f) {
+  return f == Family::kV4 ? 20 : 48;
+}
+inline constexpr uint64_t frag_truesize(Family f, uint32_t len) {
+  uint64_t head = ((kSkbHeadroom + header_len(f) + len + 63) & ~uint64_t{63}) + kSkbSharedInfo;
+  if (head <= kSkbSmallHead) return kSkbStruct + kSkbSmallHead;
+  uint64_t pow2 = 1024;
+  while (pow2 < head) pow2 <<= 1;
+  return kSkbStruct + pow2;
+}
+
+// RFC 8200 section 4.5 as Linux applies it (ipv6frag_thdr_truncated): a first
+// fragment whose payload does not hold the upper-layer header's first bytes
+// (after walking any extension headers it carries) is truncated.
+bool v6_first_fragment_truncated(uint8_t proto, const uint8_t* payload, uint32_t len);
+
+// The reassembly sysctls of one namespace, with the kernel's defaults.
+struct Sysctls {
+  // fqdir->high_thresh is a long: a write above LONG_MAX is accepted by
+  // proc_doulongvec_minmax and reads back negative (see over_limit()).
+  uint64_t high_thresh[2] = {4194304, 4194304};  // indexed by Family
+  uint64_t low_thresh[2] = {3145728, 3145728};
+  uint64_t time_s[2] = {30, 60};
+  uint64_t max_dist = 64;  // v4 only
+
+  // Applies a write as the kernel validates it (proc_doulongvec_minmax with
+  // low <= high, proc_dointvec_jiffies, proc_dointvec_minmax). Returns false,
+  // changing nothing, when the kernel would refuse it with EINVAL.
+  bool write(std::string_view key, uint64_t value);
+  // Whether the key is one of these sysctls.
+  static bool owns(std::string_view key);
+  // inet_frag_find: no fragment is queued when high_thresh is 0 or the
+  // accounted memory is above it (compared as signed longs).
+  bool over_limit(Family f, uint64_t mem) const {
+    int64_t high = int64_t(high_thresh[int(f)]);
+    return high == 0 || int64_t(mem) > high;
+  }
+};
+
+// The largest ipfrag_time the kernel accepts: INT_MAX / HZ, with HZ = 250
+// (Debian's kernels; measured: 8589934 accepted, 8589935 refused).
+inline constexpr uint64_t kMaxFragTimeS = 2147483647ull / 250;
+
+// Names of counters (nstat) and gauges this subsystem reports per namespace.
+inline constexpr std::string_view kReasmReqds[2] = {"IpReasmReqds", "Ip6ReasmReqds"};
+inline constexpr std::string_view kReasmOKs[2] = {"IpReasmOKs", "Ip6ReasmOKs"};
+inline constexpr std::string_view kReasmFails[2] = {"IpReasmFails", "Ip6ReasmFails"};
+inline constexpr std::string_view kReasmTimeout[2] = {"IpReasmTimeout", "Ip6ReasmTimeout"};
+inline constexpr std::string_view kReasmOverlaps = "IpExtReasmOverlaps";
+inline constexpr std::string_view kMemGauge[2] = {"mem.v4", "mem.v6"};
+inline constexpr std::string_view kQueuesGauge[2] = {"queues.v4", "queues.v6"};
+
+// Per-namespace reassembly counters, indexed by Family where the kernel has
+// one per family. v6 overlaps are counted by the kernel in a MIB that
+// /proc/net/snmp6 does not show, so only IpExtReasmOverlaps exists.
+struct Counters {
+  uint64_t reqds[2] = {}, oks[2] = {}, fails[2] = {}, timeout[2] = {};
+  uint64_t overlaps = 0;
+};
+
+// Adds one namespace's counters and gauges to a snapshot, the same way for
+// every engine.
+void add_to_snapshot(trace::Snapshot& snap, std::string_view ns, const Counters& c,
+                     const uint64_t mem[2], const uint64_t queues[2]);
+
+// The digest of what add_to_snapshot adds for one namespace (Engine::digest).
+uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t mem[2],
+                         const uint64_t queues[2]);
+
+// Events this subsystem reports. Each engine builds them through these
+// helpers, so the two cannot differ in field names or order.
+trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv);
+// A fragment dropped on its own (the queue, if any, lives on).
+trace::Event drop_event(const Fragment& f, std::string_view reason);
+// A datagram discarded with every fragment queued for it.
+trace::Event kill_event(std::string_view ns, Family family, uint32_t id, std::string_view reason);
+trace::Event sysctl_refused_event(const trace::Op& sysctl_op);
+
+// Adds frag, expect deliver, expect nodeliver, expect mem, the sysctl keys and
+// the counter names to the registry.
+void register_ops(trace::Registry& registry);
+
+// The core operations, the namespaces' and this subsystem's, built once: the
+// trace language as the layers below the runner (kernel/, symbolic/, their
+// tests) see it.
+const trace::Registry& frag_registry();
+
+}  // namespace nv::frag

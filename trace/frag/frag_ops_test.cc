@@ -1,0 +1,75 @@
+#include "trace/frag/frag_ops.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace nv::frag {
+namespace {
+
+TEST(FragOps, TruesizeMatchesMeasuredKernel) {
+  // sockstat FRAG/FRAG6 memory per fragment on Linux 6.18 (loopback).
+  EXPECT_EQ(frag_truesize(Family::kV4, 8), 832u);
+  EXPECT_EQ(frag_truesize(Family::kV4, 200), 832u);
+  EXPECT_EQ(frag_truesize(Family::kV6, 200), 1280u);
+  EXPECT_EQ(frag_truesize(Family::kV4, 1000), 2304u);
+  EXPECT_EQ(frag_truesize(Family::kV6, 1480), 2304u);
+  EXPECT_EQ(frag_truesize(Family::kV4, 3000), 4352u);
+  EXPECT_EQ(frag_truesize(Family::kV4, 65512), 131328u);
+}
+
+TEST(FragOps, PatternDependsOnAbsoluteOffset) {
+  Fragment a{.id = 7, .off = 0, .len = 16};
+  Fragment b{.id = 7, .off = 8, .len = 8};
+  uint8_t whole[16], tail[8];
+  fill_payload(a, whole);
+  fill_payload(b, tail);
+  EXPECT_EQ(whole[0], (0 * 31 + 7 * 7 + 1) % 256);
+  EXPECT_EQ(0, memcmp(whole + 8, tail, 8));
+}
+
+TEST(FragOps, PatternIsTheDocumentedFormulaAtEveryByte) {
+  // docs/trace.md: byte k of a fragment at offset off is
+  // ((off + k) * 31 + id * 7 + 1) mod 256, for payloads past one period too.
+  for (uint32_t len : {0u, 1u, 255u, 256u, 257u, 1000u, 65535u}) {
+    Fragment f{.id = 40000, .off = 1480, .len = len};
+    std::vector<uint8_t> out(len);
+    fill_payload(f, out.data());
+    for (uint32_t k = 0; k < len; ++k)
+      ASSERT_EQ(out[k], uint8_t((uint64_t(f.off + k) * 31 + f.id * 7 + 1) % 256))
+          << len << " " << k;
+  }
+}
+
+TEST(FragOps, V6FirstFragmentNeedsUpperLayerHeader) {
+  uint8_t p[64] = {};
+  EXPECT_TRUE(v6_first_fragment_truncated(253, p, 0));
+  EXPECT_FALSE(v6_first_fragment_truncated(253, p, 1));
+  EXPECT_TRUE(v6_first_fragment_truncated(6, p, 19));
+  EXPECT_FALSE(v6_first_fragment_truncated(6, p, 20));
+  EXPECT_TRUE(v6_first_fragment_truncated(17, p, 7));
+  EXPECT_FALSE(v6_first_fragment_truncated(59, p, 0));  // no next header
+  EXPECT_FALSE(v6_first_fragment_truncated(60, p, 1));  // options header cut short
+  p[0] = 6;                                             // dest options, then TCP
+  EXPECT_TRUE(v6_first_fragment_truncated(60, p, 27));
+  EXPECT_FALSE(v6_first_fragment_truncated(60, p, 28));
+}
+
+TEST(FragOps, SysctlWritesValidatedLikeTheKernel) {
+  Sysctls s;
+  EXPECT_FALSE(s.write("ipv4.ipfrag_high_thresh", 100));     // below low_thresh
+  EXPECT_FALSE(s.write("ipv4.ipfrag_low_thresh", 5000000));  // above high_thresh
+  EXPECT_TRUE(s.write("ipv4.ipfrag_low_thresh", 0));
+  EXPECT_TRUE(s.write("ipv4.ipfrag_high_thresh", 0));
+  EXPECT_TRUE(s.over_limit(Family::kV4, 0));
+  EXPECT_FALSE(s.over_limit(Family::kV6, 0));
+  EXPECT_TRUE(s.write("ipv6.ip6frag_time", 8589934));
+  EXPECT_FALSE(s.write("ipv6.ip6frag_time", 8589935));
+  EXPECT_FALSE(s.write("ipv4.ipfrag_max_dist", 2147483648));
+  EXPECT_EQ(s.time_s[1], 8589934u);
+  EXPECT_TRUE(s.write("ipv4.ipfrag_high_thresh", uint64_t{1} << 63));
+  EXPECT_TRUE(s.over_limit(Family::kV4, 0));  // reads back as a negative long
+}
+
+}  // namespace
+}  // namespace nv::frag

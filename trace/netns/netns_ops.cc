@@ -1,0 +1,105 @@
+#include "trace/netns/netns_ops.h"
+
+#include "trace/digest.h"
+
+namespace nv::netns {
+
+using trace::FieldSpec;
+using trace::Kind;
+using trace::NsUse;
+
+std::string label(std::string_view name, NetId id, bool bound) {
+  std::string out(name);
+  if (!bound) out += "#" + std::to_string(id);
+  return out;
+}
+
+void NetGauges::add_to(trace::Snapshot& out, const std::string& label) const {
+  auto& values = out.ns[label];
+  values["netns.refs"] = refs;
+  values["netns.dying"] = dying;
+  values["netns.devices"] = devices;
+  values["netns.pernet"] = pernet;
+}
+
+uint64_t NetGauges::digest(std::string_view label) const {
+  return trace::Digest(label).add(refs).add(dying).add(devices).add(pernet).value();
+}
+
+trace::Event pernet_event(std::string_view kind, std::string_view op, std::string_view label,
+                          NetId id) {
+  trace::Event e{std::string(kind), {}};
+  if (!op.empty()) e.add("op", std::string(op));
+  e.add("ns", std::string(label)).add("nsid", uint64_t(id));
+  return e;
+}
+
+void register_ops(trace::Registry& r) {
+  const FieldSpec ns{.key = "NS", .kind = Kind::kName, .positional = true, .help = "namespace"};
+  auto name = [](std::string_view key, std::string_view scope, NsUse use, std::string help) {
+    return FieldSpec{.key = std::string(key),
+                     .kind = Kind::kName,
+                     .positional = true,
+                     .ns_use = use,
+                     .scope = std::string(scope),
+                     .help = std::move(help)};
+  };
+  const FieldSpec nsid{.key = "NSID", .positional = true, .max = 0xffffffff, .help = "identity"};
+  r.add_op({.name = "netns add",
+            .subsystem = "netns",
+            .help = "create a namespace holding one user reference; pernet inits run in list "
+                    "order (\"init\" always exists)",
+            .fields = {name("NAME", trace::kScopeNetns, NsUse::kCreate, "new namespace")}});
+  r.add_op({.name = "netns del",
+            .subsystem = "netns",
+            .help = "drop the user reference: the last reference starts the teardown",
+            .fields = {name("NAME", trace::kScopeNetns, NsUse::kDestroy, "namespace")}});
+  r.add_op({.name = "netns get",
+            .subsystem = "netns",
+            .help = "take a reference on the namespace (get_net)",
+            .fields = {ns, name("REF", kScopeRef, NsUse::kCreate, "the reference's name")}});
+  r.add_op({.name = "netns maybe_get",
+            .subsystem = "netns",
+            .help = "take a reference unless the namespace is dying or gone (maybe_get_net)",
+            .fields = {nsid, name("REF", kScopeRef, NsUse::kCreate, "the reference's name")}});
+  r.add_op({.name = "netns put",
+            .subsystem = "netns",
+            .help = "drop a reference (put_net): the last one queues the namespace for cleanup",
+            .fields = {name("REF", kScopeRef, NsUse::kDestroy, "reference")}});
+  r.add_op({.name = "pernet register",
+            .subsystem = "netns",
+            .help = "register a pernet operation; its init runs on every live namespace",
+            .fields = {name("OP", kScopePernet, NsUse::kCreate, "operation"),
+                       {.key = "device",
+                        .required = false,
+                        .max = 1,
+                        .help = "1: a device operation (register_pernet_device)"},
+                       {.key = "fail",
+                        .required = false,
+                        .max = 0xffffffff,
+                        .help = "its init fails for the namespace of this identity"}}});
+  r.add_op({.name = "pernet unregister",
+            .subsystem = "netns",
+            .help = "unregister a pernet operation; its exit runs on every live namespace",
+            .fields = {name("OP", kScopePernet, NsUse::kDestroy, "operation")}});
+  r.add_op({.name = "dev add",
+            .subsystem = "netns",
+            .help = "register a network device in a namespace",
+            .fields = {ns,
+                       name("DEV", kScopeDev, NsUse::kCreate, "device"),
+                       {.key = "phys",
+                        .required = false,
+                        .max = 1,
+                        .help = "1: a physical device, moved back to init when its namespace "
+                                "dies; 0 (default): virtual, deleted with it"}}});
+  r.add_op({.name = "dev del",
+            .subsystem = "netns",
+            .help = "unregister a network device",
+            .fields = {name("DEV", kScopeDev, NsUse::kDestroy, "device")}});
+  r.add_op({.name = "dev move",
+            .subsystem = "netns",
+            .help = "move a network device to another namespace",
+            .fields = {name("DEV", kScopeDev, NsUse::kRef, "device"), ns}});
+}
+
+}  // namespace nv::netns

@@ -1,0 +1,98 @@
+// The network-namespace subsystem's part of the trace language, and what
+// its two engines share: the operations' field indices, the events they
+// emit, and the pernet interface through which every other subsystem keeps
+// per-namespace state (struct pernet_operations).
+//
+// A namespace has an identity (NetId: 0 for init, then 1, 2, ... in order of
+// creation) apart from its name. `netns add NAME` binds the name to a new
+// namespace holding one user reference; `netns del NAME` drops that
+// reference. The name stays bound to the dying namespace until its cleanup
+// pass unlinks it, or until a new `netns add NAME` takes the name; from then
+// on the namespace's label (events, snapshots) is NAME#ID, so two namespaces
+// never share one.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "trace/event.h"
+#include "trace/op.h"
+#include "trace/registry.h"
+
+namespace nv::netns {
+
+using NetId = uint32_t;
+inline constexpr NetId kInitNet = 0;
+
+// Name scopes besides namespaces.
+inline constexpr std::string_view kScopeRef = "ref";        // a reference taken by get
+inline constexpr std::string_view kScopeDev = "dev";        // a network device
+inline constexpr std::string_view kScopePernet = "pernet";  // a trace-defined pernet operation
+
+// Field indices.
+namespace fields {
+inline constexpr size_t kName = 0;                               // netns add|del NAME
+inline constexpr size_t kGetNs = 0, kGetRef = 1;                 // netns get NS REF
+inline constexpr size_t kPutRef = 0;                             // netns put REF
+inline constexpr size_t kMaybeNsid = 0, kMaybeRef = 1;           // netns maybe_get NSID REF
+inline constexpr size_t kPernetOp = 0, kPernetDevice = 1,        // pernet register OP [device=]
+    kPernetFail = 2;                                             //   [fail=NSID]
+inline constexpr size_t kDevNs = 0, kDevName = 1, kDevPhys = 2;  // dev add NS DEV [phys=]
+inline constexpr size_t kDevDelName = 0;                         // dev del DEV
+inline constexpr size_t kMoveName = 0, kMoveNs = 1;              // dev move DEV NS
+}  // namespace fields
+
+// A namespace's label: its name while the name is bound to it, NAME#ID after.
+std::string label(std::string_view name, NetId id, bool bound);
+
+// A subsystem's per-namespace life, as the netns engines call it. Each
+// engine (model or impl) of a subsystem that keeps per-namespace state
+// registers one with its netns engine of the same kind.
+class PernetOps {
+ public:
+  virtual ~PernetOps() = default;
+  // Sets up the namespace's state; false refuses the namespace (its creation
+  // unwinds, or the registration fails).
+  virtual bool init(NetId id, std::string_view label) = 0;
+  // Called for every namespace of a batch before the grace period: stop
+  // accepting new state (fqdir_pre_exit marks the reassembly state dead and
+  // closes its memory limit).
+  virtual void pre_exit(NetId id) = 0;
+  virtual void exit(NetId id) = 0;
+  // Once per batch after every exit of this operation ran.
+  virtual void exit_batch(std::span<const NetId> ids) = 0;
+  // The namespace's label changed (its name was unbound or taken).
+  virtual void relabel(NetId id, std::string_view label) = 0;
+};
+
+// What a subsystem engine sees of its netns engine.
+class PernetHost {
+ public:
+  virtual ~PernetHost() = default;
+  // register_pernet_subsys (device false) or register_pernet_device: runs
+  // init on every live namespace; false if one refused it (exits unwound).
+  virtual bool register_pernet(std::string name, PernetOps* ops, bool device) = 0;
+  // The namespace a name is bound to.
+  virtual bool lookup(std::string_view name, NetId* id) const = 0;
+};
+
+// A namespace's state as both engines report it (snapshot keys netns.*).
+struct NetGauges {
+  uint64_t refs = 0;     // references held
+  uint64_t dying = 0;    // 1 once on the cleanup list
+  uint64_t devices = 0;  // devices registered in it
+  uint64_t pernet = 0;   // pernet operations whose data it holds
+  void add_to(trace::Snapshot& out, const std::string& label) const;
+  uint64_t digest(std::string_view label) const;
+};
+
+// Events.
+trace::Event pernet_event(std::string_view kind, std::string_view op, std::string_view label,
+                          NetId id);
+
+void register_ops(trace::Registry& registry);
+
+}  // namespace nv::netns
