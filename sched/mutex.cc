@@ -20,7 +20,11 @@ bool Mutex::try_lock_test(Scheduler& s) {
 }
 
 void Mutex::unlock_test(Scheduler& s) {
-  if (!locked_ || owner_ != s.current()) s.fail("mutex_unlock: mutex not held by this thread");
+  if (!locked_ || owner_ != s.current()) {
+    s.report("mutex_unlock: mutex not held by this thread");
+    s.point(Point::kMutexUnlock);
+    return;
+  }
   locked_ = false;
   owner_ = kNoThread;
   s.wake_all(waiters_);

@@ -89,8 +89,11 @@ void rcu_read_unlock() {
   if (Scheduler* s = current_scheduler()) [[unlikely]] {
     if (s->in_thread()) {
       ThreadState& st = s->self();
-      if (st.rcu_nesting == 0) s->fail("rcu_read_unlock without rcu_read_lock");
-      if (--st.rcu_nesting == 0) s->wake_all(s->rcu().grace_period_waiters);
+      if (st.rcu_nesting == 0) {
+        s->report("rcu_read_unlock without rcu_read_lock");
+      } else if (--st.rcu_nesting == 0) {
+        s->wake_all(s->rcu().grace_period_waiters);
+      }
     }
     s->point(Point::kRcuReadUnlock);
     return;

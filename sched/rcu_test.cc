@@ -84,31 +84,36 @@ TEST(Rcu, NoReaderSeesAFreedObject) {
 }
 
 TEST(Rcu, BarrierWaitsForEveryCallback) {
-  Scheduler s;
-  int ran = 0;
-  bool reader_done = false;
-  s.spawn("reader", [&] {
-    RcuReadGuard g;
-    yield();
-    yield();
-    reader_done = true;
-  });
-  s.spawn("updater", [&] {
-    yield();
-    call_rcu([&] {
-      if (!reader_done) fail("callback before the reader left");
-      ++ran;
+  for (uint64_t seed = 0; seed < 50; ++seed) {
+    Scheduler s;
+    int ran = 0;
+    bool reader_done = false;
+    bool at_barrier = false;
+    bool reader_inside = false;
+    s.spawn("reader", [&] {
+      RcuReadGuard g;
+      reader_inside = true;
+      while (!at_barrier) yield();  // holds the callbacks' grace period
+      reader_done = true;
     });
-    call_rcu([&] { ++ran; });
-    rcu_barrier();
-    if (ran != 2) fail("rcu_barrier returned before the callbacks ran");
-  });
-  RandomStrategy random(2);
-  ASSERT_EQ(s.run(random, 1000), RunStatus::kOk) << s.describe();
-  EXPECT_EQ(ran, 2);
-  EXPECT_EQ(s.rcu_stats().callbacks, 2u);
-  EXPECT_EQ(s.rcu_stats().barriers, 1u);
-  EXPECT_EQ(s.rcu_stats().grace_periods, 2u);
+    s.spawn("updater", [&] {
+      while (!reader_inside) yield();
+      call_rcu([&] {
+        if (!reader_done) fail("callback before the reader left");
+        ++ran;
+      });
+      call_rcu([&] { ++ran; });
+      at_barrier = true;
+      rcu_barrier();
+      if (ran != 2) fail("rcu_barrier returned before the callbacks ran");
+    });
+    RandomStrategy random(seed);
+    ASSERT_EQ(s.run(random, 1000), RunStatus::kOk) << "seed " << seed << "\n" << s.describe();
+    EXPECT_EQ(ran, 2);
+    EXPECT_EQ(s.rcu_stats().callbacks, 2u);
+    EXPECT_EQ(s.rcu_stats().barriers, 1u);
+    EXPECT_EQ(s.rcu_stats().grace_periods, 2u);
+  }
 }
 
 TEST(Rcu, SynchronizeInsideAReadSectionFails) {

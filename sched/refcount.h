@@ -9,8 +9,8 @@
 // gives the kernel's): inc() is relaxed (taking a reference orders nothing;
 // the caller already holds one). dec_and_test() is a release RMW (this
 // thread's accesses to the object happen before the count drops) plus, when
-// it returns true, an acquire fence (pairs with every other dropper's release,
-// so the freeing thread sees all their accesses). inc_not_zero() succeeds
+// it returns true, an acquire load of the count (pairs with every other
+// dropper's release, so the freeing thread sees all their accesses). inc_not_zero() succeeds
 // with acquire (the kernel relies on a control dependency; acquire is the
 // C++ way to say "nothing after this moves before it", and lets TSan see it).
 #pragma once
@@ -42,13 +42,18 @@ class Refcount {
   bool dec_and_test() {
     if (Scheduler* s = current_scheduler()) [[unlikely]] {
       s->point(Point::kRefDec);
-      if (count_.load(std::memory_order_relaxed) == 0)
-        s->fail("refcount_t: underflow; use-after-free");
+      if (count_.load(std::memory_order_relaxed) == 0) {
+        s->report("refcount_t: underflow; use-after-free");  // puts run in destructors
+        return false;  // the kernel saturates instead of wrapping
+      }
     }
     const uint32_t old = count_.fetch_sub(1, std::memory_order_release);
     assert(old != 0);
     if (old != 1) return false;
-    std::atomic_thread_fence(std::memory_order_acquire);  // pairs with the other droppers' release
+    // An acquire load of the value our RMW wrote: it reads from the release
+    // sequence of every earlier dropper's release, so it synchronizes with
+    // them all (the kernel uses an acquire fence; TSan does not model fences).
+    (void)count_.load(std::memory_order_acquire);
     return true;
   }
 

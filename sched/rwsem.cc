@@ -11,7 +11,11 @@ void RwSem::down_read_test(Scheduler& s) {
 }
 
 void RwSem::up_read_test(Scheduler& s) {
-  if (readers_ == 0) s.fail("up_read: rwsem not held for reading");
+  if (readers_ == 0) {
+    s.report("up_read: rwsem not held for reading");
+    s.point(Point::kUpRead);
+    return;
+  }
   if (--readers_ == 0) s.wake_all(waiters_);
   s.point(Point::kUpRead);
 }
@@ -33,7 +37,11 @@ void RwSem::down_write_test(Scheduler& s) {
 }
 
 void RwSem::up_write_test(Scheduler& s) {
-  if (!writer_) s.fail("up_write: rwsem not held for writing");
+  if (!writer_) {
+    s.report("up_write: rwsem not held for writing");
+    s.point(Point::kUpWrite);
+    return;
+  }
   writer_ = false;
   s.wake_all(waiters_);
   s.point(Point::kUpWrite);

@@ -303,6 +303,15 @@ void Scheduler::fail(std::string message) {
   throw FailureSignal{std::move(message)};
 }
 
+void Scheduler::report(std::string message) {
+  if (failure_) return;
+  if (current_ == kNoThread) {
+    failure_ = Failure{kNoThread, "scheduler context", std::move(message)};
+  } else {
+    failure_ = Failure{current_, threads_[current_]->name, std::move(message)};
+  }
+}
+
 ThreadState& Scheduler::self() {
   assert(in_thread());
   return threads_[current_]->local;

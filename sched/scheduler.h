@@ -22,9 +22,12 @@
 // thread (the timer softirq), named "timer:<name>".
 //
 // Failures: an exception escaping a thread's body, or sched::fail() (a broken
-// invariant, a primitive misused: sleeping under a spinlock, unlocking a mutex
-// not held, a refcount underflow) stops the run: run() returns kFailure and
-// failure() says which thread and why. The process does not crash.
+// invariant, a primitive misused: sleeping under a spinlock, incrementing a
+// refcount from zero) stops the run: run() returns kFailure and failure()
+// says which thread and why. The process does not crash. Misuse found in a
+// releasing call (unlocking a mutex not held, a refcount underflow) is
+// recorded with report() instead of thrown, since those calls often run in
+// destructors: the thread continues to its next point, then the run stops.
 //
 // Teardown (~Scheduler): threads never started are dropped without running.
 // Every started, unfinished thread is resumed once more in teardown mode: if
@@ -238,6 +241,12 @@ class Scheduler {
   // Fails the running thread (throws FailureSignal); in the scheduler's
   // context, throws std::logic_error.
   [[noreturn]] void fail(std::string message);
+  // Records a failure of the running thread without throwing: for misuse
+  // found in releasing calls (unlock, up_read, rcu_read_unlock, a refcount
+  // underflow), which often run in destructors where a throw would
+  // terminate. The thread goes on to its next point; run() then stops with
+  // kFailure.
+  void report(std::string message);
   // The running thread's primitive state (in_thread() only).
   ThreadState& self();
   // Threads not finished, in id order, and their state.

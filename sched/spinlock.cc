@@ -13,8 +13,11 @@ void SpinLock::lock_test(Scheduler& s) {
 }
 
 void SpinLock::unlock_test(Scheduler& s) {
-  if (!held_.load(std::memory_order_relaxed) || owner_ != s.current())
-    s.fail("spin_unlock: spinlock not held by this thread");
+  if (!held_.load(std::memory_order_relaxed) || owner_ != s.current()) {
+    s.report("spin_unlock: spinlock not held by this thread");
+    s.point(Point::kSpinUnlock);
+    return;
+  }
   held_.store(false, std::memory_order_relaxed);
   owner_ = kNoThread;
   if (s.in_thread()) --s.self().spin_depth;
