@@ -379,6 +379,9 @@ std::string Scheduler::describe() const {
     if (t->local.rcu_nesting) out << ", in RCU read-side section";
     out << "\n";
   }
+  out << "schedule (ReplayStrategy decisions):";
+  for (uint32_t k : decisions_) out << ' ' << k;
+  out << "\n";
   if (failure_)
     out << "failure in thread " << failure_->thread << " '" << failure_->thread_name
         << "': " << failure_->message << "\n";

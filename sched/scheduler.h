@@ -46,7 +46,8 @@
 //   * live_ holds, in increasing id order, exactly the threads not kDone;
 //   * a kBlocked thread has a wait description (what it waits on);
 //   * current_ is kNoThread outside step(), and names a live thread inside;
-//   * timers_ is keyed by (deadline, seq), seq unique and increasing.
+//   * timers_ is keyed by (deadline, seq), seq unique and increasing (by
+//     construction: a std::map, seq from a counter; not re-checked).
 #pragma once
 
 #include <compare>
@@ -200,14 +201,16 @@ class Scheduler {
   // One decision, the k-th runnable thread (k modulo their number).
   bool step_k(uint32_t k);
   // Decides until no thread is runnable (firing timers when idle), a thread
-  // fails, or max_steps decisions were made by this call.
+  // fails, or max_steps decisions were made by this call. A timer that keeps
+  // re-arming itself (periodic work) keeps the run going: it ends kStepBound.
   RunStatus run(Strategy& strategy, uint64_t max_steps);
 
   const std::vector<uint32_t>& decisions() const { return decisions_; }
   const std::vector<Event>& events() const { return events_; }
   const std::optional<Failure>& failure() const { return failure_; }
   uint64_t steps() const { return decisions_.size(); }
-  // Every thread: id, name, state and what a blocked one waits on.
+  // Every thread: id, name, state and what a blocked one waits on; the
+  // schedule so far (to replay) and the failure, if any.
   std::string describe() const;
   std::optional<std::string> check() const;
 
