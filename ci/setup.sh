@@ -5,6 +5,8 @@ set -euo pipefail
 
 packages=(cmake make g++ git pkg-config
           googletest libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libboost-dev
+          # sched/: fibers (Boost.Context) and production RCU (liburcu, memb flavour)
+          libboost-context-dev liburcu-dev
           libpcap-dev libz3-dev
           # fuzzing: clang's libFuzzer and sanitizers, llvm-profdata/llvm-cov, AFL++,
           # the campaign report (python3), seed corpus zips (zip, unzip)
