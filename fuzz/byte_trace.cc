@@ -46,6 +46,7 @@ int uint_width(const FieldSpec& f) {
 // codec rather than once per record.
 struct Plan {
   const OpSpec* spec = nullptr;
+  bool async = false;            // a "go OP" entry of the table
   std::vector<size_t> optional;  // indices of optional fields, in order
   std::vector<int> bit;          // per field: its presence bit, or -1
   std::vector<int> width;        // per field: bytes of a wide kUint
@@ -67,8 +68,11 @@ Plan plan_of(const OpSpec& spec) {
 std::vector<Plan> table_of(const trace::Registry& r, const std::vector<std::string>& names) {
   std::vector<Plan> out;
   for (const std::string& name : names) {
-    const OpSpec* spec = r.find(name);
-    if (spec && !spec->expect) out.push_back(plan_of(*spec));
+    const bool async = name.starts_with("go ");
+    const OpSpec* spec = r.find(async ? std::string_view(name).substr(3) : name);
+    if (!spec || spec->expect) continue;
+    out.push_back(plan_of(*spec));
+    out.back().async = async;
   }
   return out;
 }
@@ -164,6 +168,7 @@ trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
     const OpSpec& spec = *plan.spec;
     Op op;
     op.spec = &spec;
+    op.async = plan.async;
     op.args.assign(spec.fields.size(), std::nullopt);
     const uint8_t presence = plan.optional.empty() ? 0 : in.u8();
     bool valid = true;
@@ -283,7 +288,7 @@ std::optional<std::vector<uint8_t>> Codec::encode(const trace::Trace& trace,
     for (size_t t = 0; t < plans_->tables.size() && !it; ++t) {
       const std::vector<Plan>& plans = plans_->tables[t];
       for (size_t k = 0; k < plans.size() && !it; ++k) {
-        if (plans[k].spec != op.spec) continue;
+        if (plans[k].spec != op.spec || plans[k].async != op.async) continue;
         it = &plans[k];
         if (plans_->slotted) w.u8(uint8_t(t));
         w.u8(uint8_t(k));

@@ -8,7 +8,8 @@
 //   record  = [slot:u8]  selector:u8  [presence:u8]  field*
 //   slot      only in a slotted target (fuzz_all): which subsystem's table,
 //             modulo kSlots; a slot no subsystem holds skips the record
-//   selector  picks the operation, modulo the size of the op table
+//   selector  picks the operation, modulo the size of the op table (an
+//             entry "go OP" decodes to OP started on a thread of its own)
 //   presence  one bit per optional field, in order (only if the op has any)
 //   field     kUint: one byte, the value itself when below 0xf0 (or when
 //               the range fits a byte); else ceil(log256(range)) more

@@ -4,7 +4,9 @@
 #include <array>
 #include <set>
 
+#include "runner/linearize.h"
 #include "runner/subsystem.h"
+#include "sched/scheduler.h"
 #include "trace/printer.h"
 
 namespace nv::runner {
@@ -38,6 +40,20 @@ class EngineSet final : public trace::Engine {
     std::string out;
     for (const auto& e : engines_) out += e->describe();
     return out;
+  }
+  std::unique_ptr<trace::Engine> clone(
+      const std::function<trace::Engine*(std::string_view)>&) const override {
+    std::vector<std::unique_ptr<trace::Engine>> copies;
+    auto deps = [&](std::string_view name) -> trace::Engine* {
+      for (size_t i = 0; i < copies.size(); ++i)
+        if (subsystems()[i].name == name) return copies[i].get();
+      return nullptr;
+    };
+    for (const auto& e : engines_) {
+      copies.push_back(e->clone(deps));
+      if (!copies.back()) return nullptr;
+    }
+    return std::make_unique<EngineSet>(std::move(copies));
   }
 
  private:
@@ -100,8 +116,8 @@ std::string_view engine_name(EngineKind kind) {
   return kind == EngineKind::kModel ? "model" : "impl";
 }
 
-std::unique_ptr<trace::Engine> make_engine(EngineKind kind,
-                                           const std::vector<std::string>& mutants) {
+std::unique_ptr<trace::Engine> make_engine(EngineKind kind, const std::vector<std::string>& mutants,
+                                           trace::DeferredLog* deferred) {
   std::vector<std::unique_ptr<trace::Engine>> engines;
   EngineContext ctx;
   ctx.engine = [&](std::string_view name) -> trace::Engine* {
@@ -114,6 +130,7 @@ std::unique_ptr<trace::Engine> make_engine(EngineKind kind,
       engines.push_back(s.make_model(ctx));
       continue;
     }
+    ctx.deferred = deferred;
     std::vector<std::string> own;
     for (const std::string& m : mutants)
       if (subsystem_of_mutant(m) == &s) own.push_back(m);
@@ -153,66 +170,222 @@ bool same_named_state(const std::vector<EngineRun>& runs, const trace::Op& op,
   return true;
 }
 
-RunResult run(const trace::Trace& trace, const RunOptions& options) {
-  // The JSON stream (on_event) is written as the run goes: always checked
-  // the replay way, as a rerun would write it twice.
-  const bool every_namespace =
-      options.state_check == StateCheck::kEveryNamespace || options.on_event;
-  // A difference kNamedNamespaces finds is reported as kEveryNamespace
-  // reports it: at the first op after which any namespace differs.
-  auto rerun_checking_every_namespace = [&] {
-    RunOptions every = options;
-    every.state_check = StateCheck::kEveryNamespace;
-    return run(trace, every);
-  };
+namespace {
+
+// One entry of a concurrent section's history: a trace operation started
+// with "go", or a run of an engine's deferred work (the model's settle()).
+struct Entry {
+  const trace::Op* op = nullptr;  // nullptr: deferred work
+  uint32_t thread = 0;
+  uint64_t invoke = 0, response = 0;
+  std::vector<trace::Event> events;
+};
+
+// The impl's deferred work, recorded as history entries while a section
+// runs (the JSON stream and the comparison read them afterwards).
+class DeferredRecorder final : public trace::DeferredLog {
+ public:
+  explicit DeferredRecorder(sched::Scheduler& s, uint64_t& clock) : sched_(s), clock_(clock) {}
+  std::vector<trace::Event>& begin() override {
+    entries.push_back({nullptr, sched_.current(), ++clock_, 0, {}});
+    open_.push_back(entries.size() - 1);
+    return entries.back().events;
+  }
+  void end() override {
+    entries[open_.back()].response = ++clock_;
+    open_.pop_back();
+  }
+  std::vector<Entry> entries;
+
+ private:
+  sched::Scheduler& sched_;
+  uint64_t& clock_;
+  std::vector<size_t> open_;
+};
+
+// The model as the linearizability check tries it: a copy of the model
+// engine that applies history entries and compares each one's events with
+// the impl's.
+class LinModel {
+ public:
+  LinModel(const trace::Engine& engine, const std::vector<Entry>& entries)
+      : engine_(engine.clone({})), entries_(&entries) {}
+  LinModel(const LinModel& o) : engine_(o.engine_->clone({})), entries_(o.entries_) {}
+  LinModel& operator=(const LinModel& o) {
+    engine_ = o.engine_->clone({});
+    entries_ = o.entries_;
+    return *this;
+  }
+  bool step(size_t i) {
+    std::vector<trace::Event> events;
+    apply((*entries_)[i], *engine_, events);
+    return events == (*entries_)[i].events;
+  }
+  uint64_t hash() const { return engine_->digest(); }
+  friend bool operator==(const LinModel& a, const LinModel& b) { return a.hash() == b.hash(); }
+
+  static void apply(const Entry& e, trace::Engine& engine, std::vector<trace::Event>& out) {
+    if (e.op)
+      engine.apply(*e.op, out);
+    else
+      engine.settle(out);
+  }
+
+ private:
+  std::unique_ptr<trace::Engine> engine_;
+  const std::vector<Entry>* entries_;
+};
+
+// Decisions of the "sched" lines and of the drain that ends a section.
+class Drain final : public sched::Strategy {
+ public:
+  explicit Drain(sched::Strategy* inner) : inner_(inner) {}
+  size_t pick(std::span<const sched::ThreadId> runnable, sched::ThreadId current,
+              uint64_t step) override {
+    return inner_ ? inner_->pick(runnable, current, step) : 0;
+  }
+
+ private:
+  sched::Strategy* inner_;
+};
+
+// The differential run of one trace: engines, the impl's scheduler, and the
+// result so far. A trace is a list of sections: one ordinary operation
+// (applied, then its deferred work run to the end), or a run of "go" and
+// "sched" lines (started on threads, interleaved, drained, then checked
+// for linearizability against the model).
+class Run {
+ public:
+  Run(const trace::Trace& trace, const RunOptions& options)
+      : trace_(trace), options_(options), every_namespace_(true) {
+    every_namespace_ = options.state_check == StateCheck::kEveryNamespace || options.on_event;
+    for (const trace::Op& op : trace.ops) keep_history_ |= bool(op.spec->expect);
+    for (EngineKind kind : options.engines) {
+      const bool impl = kind == EngineKind::kImpl;
+      runs_.push_back({std::string(engine_name(kind)),
+                       make_engine(kind, options.mutants, impl ? &recorder_ : nullptr),
+                       {},
+                       {}});
+      if (impl) impl_ = runs_.size() - 1;
+    }
+  }
+  ~Run() {
+    // The scheduler's threads may still reference the engines: end them first.
+    sched_.reset();
+  }
+
+  // Runs the trace; returns false at the first divergence (or when the
+  // named-namespace check must be redone the replay way).
+  bool play() {
+    for (size_t i = 0; i < trace_.ops.size();) {
+      const trace::Op& op = trace_.ops[i];
+      result.ops_run = i + 1;
+      if (op.spec->expect) {
+        expect(i++);
+        continue;
+      }
+      if (!op.async && !op.spec->runner_only) {
+        if (!sequential(i++)) return false;
+        continue;
+      }
+      size_t end = i;
+      while (end < trace_.ops.size() &&
+             (trace_.ops[end].async || trace_.ops[end].spec->runner_only))
+        ++end;
+      result.ops_run = end;
+      if (!concurrent(i, end)) return false;
+      i = end;
+    }
+    if (!every_namespace_ && !same_state(runs_)) return rerun();
+    if (options_.on_event) {
+      for (EngineRun& r : runs_)
+        for (const auto& [ns, values] : r.fresh().ns) emit(r, 0, counters_event(ns, r.snap));
+    }
+    return true;
+  }
+
   RunResult result;
-  std::vector<EngineRun> runs;
-  for (EngineKind kind : options.engines)
-    runs.push_back({std::string(engine_name(kind)), make_engine(kind, options.mutants), {}, {}});
-  auto emit = [&](const EngineRun& r, uint32_t line, const trace::Event& e) {
-    if (options.on_event) options.on_event(r.name, line, e);
-  };
+  bool rerun_needed = false;
 
-  // Event histories serve expectations only; fuzzed traces have none.
-  bool keep_history = false;
-  for (const trace::Op& op : trace.ops) keep_history |= bool(op.spec->expect);
+ private:
+  void emit(const EngineRun& r, uint32_t line, const trace::Event& e) {
+    if (options_.on_event) options_.on_event(r.name, line, e);
+  }
+  void record(EngineRun& r, uint32_t line, const std::vector<trace::Event>& events) {
+    for (const trace::Event& e : events) emit(r, line, e);
+    if (keep_history_) r.history.insert(r.history.end(), events.begin(), events.end());
+    r.stale = true;
+  }
+  bool rerun() {
+    rerun_needed = true;
+    return false;
+  }
 
-  // Each engine's events for the current op; buffers reused across ops.
-  std::vector<std::vector<trace::Event>> per_engine(runs.size());
-  for (size_t i = 0; i < trace.ops.size(); ++i) {
-    const trace::Op& op = trace.ops[i];
-    result.ops_run = i + 1;
-    if (op.spec->expect) {
-      for (EngineRun& r : runs) {
-        if (auto msg = op.spec->expect(op, r.history, r.fresh()))
-          result.expect_failures.push_back({i, op.line, trace::print(op), r.name, *msg});
-      }
-      continue;
+  void expect(size_t i) {
+    const trace::Op& op = trace_.ops[i];
+    for (EngineRun& r : runs_) {
+      if (auto msg = op.spec->expect(op, r.history, r.fresh()))
+        result.expect_failures.push_back({i, op.line, trace::print(op), r.name, *msg});
     }
-    // The JSON stream and expectations see a namespace's final counters
-    // when an operation ends its name (netns del).
-    if (options.on_event || keep_history) {
-      for (size_t f = 0; f < op.spec->fields.size(); ++f) {
-        const trace::FieldSpec& field = op.spec->fields[f];
-        if (field.kind != trace::Kind::kName || field.scope != trace::kScopeNetns ||
-            field.ns_use != trace::NsUse::kDestroy)
-          continue;
-        for (EngineRun& r : runs) {
-          trace::Event e = counters_event(op.name(f), r.fresh());
-          emit(r, op.line, e);
-          r.history.push_back(std::move(e));
-        }
-      }
+  }
+
+  // The JSON stream and expectations see a namespace's final counters when
+  // an operation ends its name (netns del).
+  void final_counters(const trace::Op& op) {
+    if (!options_.on_event && !keep_history_) return;
+    for (size_t f = 0; f < op.spec->fields.size(); ++f) {
+      const trace::FieldSpec& field = op.spec->fields[f];
+      if (field.kind != trace::Kind::kName || field.scope != trace::kScopeNetns ||
+          field.ns_use != trace::NsUse::kDestroy)
+        continue;
+      for (EngineRun& r : runs_) record(r, op.line, {counters_event(op.name(f), r.fresh())});
     }
-    for (size_t k = 0; k < runs.size(); ++k) {
-      EngineRun& r = runs[k];
+  }
+
+  // Runs the impl's threads until none can run (the sched lines' decisions
+  // already made); a thread that failed, a deadlock or a livelock is a
+  // finding of its own.
+  bool drain(size_t op_index, sched::Strategy* strategy) {
+    if (impl_ == SIZE_MAX) return true;
+    Drain d(strategy);
+    const uint64_t before = sched_->steps();
+    const sched::RunStatus status = sched_->run(d, options_.max_steps);
+    if (strategy) {
+      const auto& all = sched_->decisions();
+      result.schedule.push_back({op_index, {all.begin() + long(before), all.end()}});
+    }
+    if (status == sched::RunStatus::kOk) return true;
+    const trace::Op& op = trace_.ops[op_index];
+    Divergence d2;
+    d2.op_index = op_index;
+    d2.line = op.line;
+    d2.op = trace::print(op);
+    d2.thread_failure =
+        std::string(sched::status_name(status)) + ": " +
+        (sched_->failure() ? sched_->failure()->thread_name + ": " + sched_->failure()->message
+                           : "") +
+        "\n" + sched_->describe();
+    result.divergence = std::move(d2);
+    return false;
+  }
+
+  // One ordinary operation on every engine, then its deferred work.
+  bool sequential(size_t i) {
+    const trace::Op& op = trace_.ops[i];
+    final_counters(op);
+    std::vector<std::vector<trace::Event>> per_engine(runs_.size());
+    for (size_t k = 0; k < runs_.size(); ++k) {
+      EngineRun& r = runs_[k];
       std::vector<trace::Event>& events = per_engine[k];
-      events.clear();
+      if (k == impl_) recorder_.entries.clear();
       r.engine->apply(op, events);
+      if (k == impl_) {
+        if (!drain(i, nullptr)) return false;
+        for (Entry& e : recorder_.entries)
+          events.insert(events.end(), e.events.begin(), e.events.end());
+      }
       r.engine->settle(events);
-      r.stale = true;
-      for (const trace::Event& e : events) emit(r, op.line, e);
-      if (keep_history) r.history.insert(r.history.end(), events.begin(), events.end());
+      record(r, op.line, events);
       if (k == 0)
         for (const trace::Event& e : events) result.deliveries += e.kind == "deliver";
     }
@@ -220,38 +393,189 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
     for (const auto& ev : per_engine) same_events &= ev == per_engine[0];
     // Digests after every op; full snapshots only to explain a difference.
     const bool same =
-        every_namespace ? same_state(runs) : same_named_state(runs, op, per_engine[0]);
-    if (!every_namespace && (!same_events || !same)) return rerun_checking_every_namespace();
-    if (!same_events || !same) {
-      for (EngineRun& r : runs) r.fresh();
-      std::vector<std::string> diffs = diff_snapshots(runs);
-      if (diffs.empty() && !same) diffs.push_back("state digests differ");
-      Divergence d;
-      d.op_index = i;
-      d.line = op.line;
-      d.op = trace::print(op);
-      for (const EngineRun& r : runs) {
-        d.engines.push_back(r.name);
-        d.descriptions.push_back(r.engine->describe());
+        every_namespace_ ? same_state(runs_) : same_named_state(runs_, op, per_engine[0]);
+    if (same_events && same) return true;
+    if (!every_namespace_) return rerun();
+    diverge(i, std::move(per_engine), !same);
+    return false;
+  }
+
+  void diverge(size_t i, std::vector<std::vector<trace::Event>> events, bool state_differs) {
+    const trace::Op& op = trace_.ops[i];
+    for (EngineRun& r : runs_) r.fresh();
+    std::vector<std::string> diffs = diff_snapshots(runs_);
+    if (diffs.empty() && state_differs) diffs.push_back("state digests differ");
+    Divergence d;
+    d.op_index = i;
+    d.line = op.line;
+    d.op = trace::print(op);
+    for (const EngineRun& r : runs_) {
+      d.engines.push_back(r.name);
+      d.descriptions.push_back(r.engine->describe());
+    }
+    d.events = std::move(events);
+    d.state_diffs = std::move(diffs);
+    result.divergence = std::move(d);
+  }
+
+  // "go" and "sched" lines [begin, end): the impl's threads interleave as
+  // the sched lines and then the drain decide; the model must reproduce the
+  // impl's history in some order that respects real time (linearizability).
+  bool concurrent(size_t begin, size_t end) {
+    std::vector<Entry> entries;
+    entries.reserve(end - begin);
+    recorder_.entries.clear();
+    if (impl_ != SIZE_MAX) {
+      trace::Engine& impl = *runs_[impl_].engine;
+      for (size_t i = begin; i < end; ++i) {
+        const trace::Op& op = trace_.ops[i];
+        if (op.spec->runner_only) {
+          sched_->step_k(uint32_t(op.u(trace::core::kSchedK)));
+          continue;
+        }
+        entries.push_back({&op, 0, ++clock_, 0, {}});
+        Entry* e = &entries.back();
+        e->thread = sched_->spawn("line " + std::to_string(op.line), [this, &impl, e] {
+          impl.apply(*e->op, e->events);
+          e->response = ++clock_;
+        });
       }
-      d.events = std::move(per_engine);
-      d.state_diffs = std::move(diffs);
-      result.divergence = std::move(d);
-      return result;
+      if (!drain(end - 1, options_.strategy)) return false;
+    }
+    for (Entry& e : recorder_.entries) entries.push_back(std::move(e));
+    recorder_.entries.clear();
+    if (impl_ == SIZE_MAX) {  // no impl to interleave: the model alone, in line order
+      for (size_t i = begin; i < end; ++i) {
+        const trace::Op& op = trace_.ops[i];
+        if (op.spec->runner_only) continue;
+        for (EngineRun& r : runs_) {
+          std::vector<trace::Event> events;
+          r.engine->apply(op, events);
+          record(r, op.line, events);
+        }
+      }
+    }
+
+    // Each engine but the impl: its run of the history in a witness order.
+    std::vector<HistoryOp> history;
+    for (const Entry& e : entries) history.push_back({e.thread, e.invoke, e.response});
+    for (size_t k = 0; k < runs_.size(); ++k) {
+      if (k == impl_) continue;
+      EngineRun& r = runs_[k];
+      LinearizeResult lin =
+          linearize(history, LinModel(*r.engine, entries), {.max_states = options_.max_states});
+      if (!lin.linearizable) return not_linearizable(begin, end, entries, history, r, lin);
+      for (size_t i : lin.order) {
+        std::vector<trace::Event> events;
+        LinModel::apply(entries[i], *r.engine, events);
+        record(r, entries[i].op ? entries[i].op->line : trace_.ops[end - 1].line, events);
+      }
+    }
+    if (impl_ != SIZE_MAX) {
+      for (const Entry& e : entries)
+        record(runs_[impl_], e.op ? e.op->line : trace_.ops[end - 1].line, e.events);
+    }
+    // Quiescent again: what the model still has to do, the impl left undone.
+    std::vector<std::vector<trace::Event>> left(runs_.size());
+    bool undone = false;
+    for (size_t k = 0; k < runs_.size(); ++k) {
+      if (k == impl_) continue;
+      runs_[k].engine->settle(left[k]);
+      undone |= !left[k].empty();
+    }
+    if (!undone && same_state(runs_)) return true;
+    diverge(end - 1, std::move(left), !same_state(runs_));
+    return false;
+  }
+
+  bool not_linearizable(size_t begin, size_t end, const std::vector<Entry>& entries,
+                        const std::vector<HistoryOp>& history, EngineRun& model,
+                        const LinearizeResult& lin) {
+    // What the model does after the longest linearizable prefix, at the op
+    // it could not place (or the first op, when the budget ran out).
+    const size_t failing = lin.failing_op != kNoOp ? lin.failing_op : 0;
+    std::unique_ptr<trace::Engine> copy = model.engine->clone({});
+    std::vector<trace::Event> ignored, events;
+    for (size_t i : lin.longest) LinModel::apply(entries[i], *copy, ignored);
+    LinModel::apply(entries[failing], *copy, events);
+    const Entry& f = entries[failing];
+    const size_t op_index = f.op ? size_t(f.op - trace_.ops.data()) : end - 1;
+    Divergence d;
+    d.op_index = op_index;
+    d.line = trace_.ops[op_index].line;
+    d.op = f.op ? trace::print(*f.op) : "(deferred work)";
+    d.engines = {model.name, runs_[impl_].name};
+    d.events = {events, f.events};
+    d.descriptions = {model.engine->describe(), runs_[impl_].engine->describe()};
+    d.history = format_history(history, [&](size_t i) {
+      std::string text = entries[i].op ? trace::print(*entries[i].op) : "deferred work";
+      for (const trace::Event& e : entries[i].events) text += "\n      " + trace::to_text(e);
+      return text;
+    });
+    d.state_diffs.push_back(
+        lin.budget_exhausted ? "linearizability undecided: the search budget ran out"
+                             : "not linearizable: no order of the concurrent operations of lines " +
+                                   std::to_string(trace_.ops[begin].line) + "-" +
+                                   std::to_string(trace_.ops[end - 1].line) +
+                                   " that respects real time gives the model these observations");
+    result.divergence = std::move(d);
+    return false;
+  }
+
+  const trace::Trace& trace_;
+  const RunOptions& options_;
+  bool every_namespace_;
+  bool keep_history_ = false;
+  uint64_t clock_ = 0;  // logical time of invocations and responses
+  // The impl's world: its scheduler first, so that the engines made under
+  // it run in test mode, and ended (in ~Run) before them.
+  std::unique_ptr<sched::Scheduler> sched_ =
+      std::make_unique<sched::Scheduler>(sched::Scheduler::Options{.record_events = false});
+  DeferredRecorder recorder_{*sched_, clock_};
+  std::vector<EngineRun> runs_;
+  size_t impl_ = SIZE_MAX;
+};
+
+}  // namespace
+
+RunResult run(const trace::Trace& trace, const RunOptions& options) {
+  Run r(trace, options);
+  if (r.play() || !r.rerun_needed) return std::move(r.result);
+  // A difference kNamedNamespaces found is reported as kEveryNamespace
+  // reports it: at the first op after which any namespace differs.
+  RunOptions every = options;
+  every.state_check = StateCheck::kEveryNamespace;
+  Run again(trace, every);
+  again.play();
+  return std::move(again.result);
+}
+
+trace::Trace with_schedule(const trace::Trace& trace, const RunResult& result) {
+  trace::Trace out;
+  const trace::OpSpec* sched = registry().find("sched");
+  size_t next = 0;
+  for (size_t i = 0; i < trace.ops.size(); ++i) {
+    out.ops.push_back(trace.ops[i]);
+    for (; next < result.schedule.size() && result.schedule[next].first == i; ++next) {
+      for (uint32_t k : result.schedule[next].second) {
+        trace::Op op;
+        op.spec = sched;
+        op.args.assign(1, trace::Value(uint64_t(k)));
+        out.ops.push_back(std::move(op));
+      }
     }
   }
-  if (!every_namespace && !same_state(runs)) return rerun_checking_every_namespace();
-  if (options.on_event) {
-    for (EngineRun& r : runs)
-      for (const auto& [ns, values] : r.fresh().ns) emit(r, 0, counters_event(ns, r.snap));
-  }
-  return result;
+  return out;
 }
 
 std::string format_failure(const RunResult& result) {
   std::string out;
-  if (const auto& d = result.divergence) {
+  if (const auto& d = result.divergence; d && !d->thread_failure.empty()) {
+    out += "IMPL THREAD FAILURE after line " + std::to_string(d->line) + ": " + d->op + "\n  " +
+           d->thread_failure + "\n";
+  } else if (d) {
     out += "DIVERGENCE at line " + std::to_string(d->line) + ": " + d->op + "\n";
+    if (!d->history.empty()) out += "  history (impl):\n" + d->history;
     for (size_t e = 0; e < d->engines.size(); ++e) {
       out += "  " + d->engines[e] + " observed:";
       if (d->events[e].empty()) out += " nothing";
@@ -306,6 +630,9 @@ std::string events_signature(const std::vector<std::vector<trace::Event>>& event
 std::string failure_signature(const trace::Trace& trace, const RunResult& result) {
   if (const auto& d = result.divergence) {
     const std::string prefix = "divergence:" + trace.ops[d->op_index].spec->name + ":";
+    if (!d->thread_failure.empty())  // "failure: line 3: refcount_t: ...; ..." -> up to ';'
+      return prefix +
+             "thread:" + d->thread_failure.substr(0, d->thread_failure.find_first_of(";\n"));
     bool events_differ = false;
     for (const auto& ev : d->events) events_differ |= ev != d->events[0];
     if (events_differ) return prefix + events_signature(d->events);

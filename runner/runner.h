@@ -1,15 +1,27 @@
 // The differential runner: applies a trace's operations to every engine,
-// compares their observations after each operation, and evaluates the
-// trace's expectations against each engine.
+// compares their observations, and evaluates the trace's expectations
+// against each engine.
 //
-// After every operation the engines must report the same events (deliveries
-// with their digests, drops and kills with their reasons, refused sysctls)
-// and the same snapshot (counters and gauges per namespace). The first
-// difference stops the run and is reported as a Divergence: the trace line,
-// the operation, what each engine observed, where their states differ, and a
-// short description of each engine's state. Expectations ("expect ...") are
-// checked against every engine; a failed one is reported and the run goes on.
-// There is no table of accepted divergences: none is accepted today.
+// A trace is a list of sections. An ordinary operation is a section of its
+// own: every engine applies it, then runs the deferred work it queued (the
+// model's settle(); the impl's worker threads, run to the end by its
+// scheduler), and the engines must report the same events (deliveries with
+// their digests, drops and kills with their reasons, refused sysctls,
+// namespace lifecycle) and the same snapshot (counters and gauges per
+// namespace). A run of "go OP" and "sched K" lines is a concurrent section:
+// the impl starts each go'd op on a thread of its own (sched/), the sched
+// lines make scheduling decisions, the rest is drained (RunOptions::strategy
+// picks, or the first runnable thread); then the impl's history (each op
+// and each run of deferred work, with its events and its invocation and
+// response times) must be linearizable against the model (runner/
+// linearize.h), and both must end in the same state. The first difference
+// stops the run and is reported as a Divergence: the trace line, the
+// operation, what each engine observed, where their states differ, the
+// impl's history for a concurrent section, and a short description of each
+// engine's state; an impl thread that fails (a refcount WARN, a broken
+// invariant), deadlocks or livelocks is one too. Expectations ("expect
+// ...") are checked against every engine; a failed one is reported and the
+// run goes on. There is no table of accepted divergences.
 #pragma once
 
 #include <functional>
@@ -19,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sched/strategy.h"
 #include "trace/engine.h"
 #include "trace/op.h"
 
@@ -27,9 +40,11 @@ namespace nv::runner {
 enum class EngineKind : uint8_t { kModel, kImpl };
 std::string_view engine_name(EngineKind kind);
 
-// One engine per subsystem, applied in order, as a single engine.
+// One engine per subsystem, applied in order, as a single engine. An impl
+// reports its deferred work's runs to `deferred` (null: nowhere).
 std::unique_ptr<trace::Engine> make_engine(EngineKind kind,
-                                           const std::vector<std::string>& mutants = {});
+                                           const std::vector<std::string>& mutants = {},
+                                           trace::DeferredLog* deferred = nullptr);
 
 // Which engine state the runner compares after each operation.
 enum class StateCheck : uint8_t {
@@ -52,6 +67,12 @@ struct RunOptions {
   std::vector<std::string> mutants;                      // injected into the impl; names must exist
   // Called for every event of every engine, in order (the JSON stream).
   std::function<void(std::string_view engine, uint32_t line, const trace::Event&)> on_event;
+  // Who decides, once a concurrent section's sched lines are used up (null:
+  // the first runnable thread). Its decisions are kept in RunResult::schedule
+  // so that with_schedule() turns the run into a trace that replays it.
+  sched::Strategy* strategy = nullptr;
+  uint64_t max_steps = 100000;    // decisions per section before it is a livelock
+  uint64_t max_states = 1000000;  // the linearizability search's budget
 };
 
 struct Divergence {
@@ -62,6 +83,8 @@ struct Divergence {
   std::vector<std::vector<trace::Event>> events;  // each engine's events for the op
   std::vector<std::string> state_diffs;           // "init IpReasmFails: model=1 impl=0"
   std::vector<std::string> descriptions;          // each engine's describe()
+  std::string history;         // a concurrent section's impl history, when not linearizable
+  std::string thread_failure;  // an impl thread failed, deadlocked or livelocked: how
 };
 
 struct ExpectFailure {
@@ -75,6 +98,9 @@ struct ExpectFailure {
 struct RunResult {
   size_t ops_run = 0;
   size_t deliveries = 0;  // of the first engine
+  // RunOptions::strategy's decisions: after the op of each index, the sched
+  // lines that reproduce them.
+  std::vector<std::pair<size_t, std::vector<uint32_t>>> schedule;
   std::optional<Divergence> divergence;
   std::vector<ExpectFailure> expect_failures;
 
@@ -83,6 +109,10 @@ struct RunResult {
 };
 
 RunResult run(const trace::Trace& trace, const RunOptions& options);
+
+// The trace with the strategy's decisions of `result` written in as sched
+// lines: replayed without a strategy, it runs exactly as `result` did.
+trace::Trace with_schedule(const trace::Trace& trace, const RunResult& result);
 
 // Multi-line human report of what went wrong ("" when ok).
 std::string format_failure(const RunResult& result);

@@ -22,10 +22,6 @@
 #include "trace/engine.h"
 #include "trace/registry.h"
 
-namespace nv::sched {
-class Scheduler;
-}
-
 namespace nv::runner {
 
 struct MutantInfo {
@@ -38,8 +34,9 @@ struct EngineContext {
   // The engine of the same kind already built for a subsystem this one
   // depends on (Subsystem::depends), or nullptr.
   std::function<trace::Engine*(std::string_view subsystem)> engine;
-  // The impl's scheduler: null for the model and in production mode.
-  sched::Scheduler* scheduler = nullptr;
+  // Impl only: where deferred work running on its own thread reports its
+  // runs (null: nowhere).
+  trace::DeferredLog* deferred = nullptr;
 };
 
 struct Subsystem {

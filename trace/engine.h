@@ -9,6 +9,8 @@
 // engine's namespaces) gets it when it is made (runner/subsystem.h).
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +19,18 @@
 #include "trace/op.h"
 
 namespace nv::trace {
+
+// Where an impl engine's deferred work reports itself when it runs on a
+// thread of its own (a namespace cleanup pass on its workqueue): each run is
+// an operation of the history the runner checks, the model's settle(). An
+// engine without a log (production, benchmarks) drops those events.
+class DeferredLog {
+ public:
+  virtual ~DeferredLog() = default;
+  // A run begins on the calling thread; its events go to the vector returned.
+  virtual std::vector<Event>& begin() = 0;
+  virtual void end() = 0;
+};
 
 class Engine {
  public:
@@ -40,6 +54,15 @@ class Engine {
   // die (trace/netns/netns_ops.h). The runner compares it for the
   // namespaces an operation names.
   virtual uint64_t digest(std::string_view ns) const = 0;
+  // A copy of this engine, standing on `deps` (the copies of the engines it
+  // depends on, made first) instead of the originals; nullptr where the
+  // engine cannot be copied. Models can: the linearizability check tries
+  // orders of a concurrent history on copies.
+  virtual std::unique_ptr<Engine> clone(
+      const std::function<Engine*(std::string_view subsystem)>& deps) const {
+    (void)deps;
+    return nullptr;
+  }
   // A few lines on the engine's state, for divergence reports.
   virtual std::string describe() const = 0;
 };

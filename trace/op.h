@@ -89,6 +89,9 @@ struct OpSpec {
   // fuzz decoder calls it so that every byte string becomes a valid trace.
   std::function<void(Op&)> normalize;
   ExpectFn expect;  // set for "expect ..." operations, which engines never see
+  // The runner's own operations (sched), which engines never see either and
+  // which cannot be started with "go".
+  bool runner_only = false;
 
   size_t field_index(std::string_view key) const;  // SIZE_MAX when absent
 };
@@ -101,7 +104,8 @@ struct Op {
 
   const OpSpec* spec = nullptr;
   Args args;
-  uint32_t line = 0;  // 1-based line in the source, 0 for a generated op
+  uint32_t line = 0;   // 1-based line in the source, 0 for a generated op
+  bool async = false;  // "go OP": started on a thread of its own, not waited for
 
   bool has(size_t i) const { return args[i].has_value(); }
   uint64_t u(size_t i) const { return std::get<uint64_t>(*args[i]); }
@@ -112,7 +116,9 @@ struct Op {
   const Addr& addr(size_t i) const { return std::get<Addr>(*args[i]); }
   const Data& data(size_t i) const { return std::get<Data>(*args[i]); }
 
-  friend bool operator==(const Op& a, const Op& b) { return a.spec == b.spec && a.args == b.args; }
+  friend bool operator==(const Op& a, const Op& b) {
+    return a.spec == b.spec && a.args == b.args && a.async == b.async;
+  }
 };
 
 struct Trace {

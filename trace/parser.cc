@@ -104,8 +104,15 @@ class LineParser {
  public:
   LineParser(const Registry& registry, LiveNames& live) : registry_(registry), live_(live) {}
 
-  // Parses one non-empty token list into *op.
-  std::optional<Error> parse(const std::vector<Token>& tokens, Op* op) {
+  // Parses one non-empty token list into *op: an operation, or "go" and
+  // an operation to start on a thread of its own.
+  std::optional<Error> parse(const std::vector<Token>& all_tokens, Op* op) {
+    std::vector<Token> tokens = all_tokens;
+    if (tokens[0].text == "go") {
+      if (tokens.size() == 1) return Error{tokens[0].col, "'go' needs an operation to start"};
+      op->async = true;
+      tokens.erase(tokens.begin());
+    }
     size_t next = 0;
     const OpSpec* spec = nullptr;
     if (tokens.size() >= 2) {
@@ -118,6 +125,8 @@ class LineParser {
         return Error{tokens[0].col, "unknown operation '" + std::string(tokens[0].text) + "'"};
       next = 1;
     }
+    if (op->async && (spec->expect || spec->runner_only))
+      return Error{tokens[0].col, "'" + spec->name + "' cannot be started with 'go'"};
     op->spec = spec;
     op->args.assign(spec->fields.size(), std::nullopt);
     std::vector<uint32_t> cols(spec->fields.size(), 0);

@@ -26,7 +26,7 @@ std::string format_value(const FieldSpec& field, const Value& value) {
 }  // namespace
 
 std::string print(const Op& op) {
-  std::string out = op.spec->name;
+  std::string out = op.async ? "go " + op.spec->name : op.spec->name;
   for (size_t i = 0; i < op.spec->fields.size(); ++i) {
     const FieldSpec& field = op.spec->fields[i];
     if (!op.args[i]) continue;

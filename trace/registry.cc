@@ -55,6 +55,12 @@ void register_core_ops(Registry& r) {
                         .kind = Kind::kDuration,
                         .positional = true,
                         .help = "250ms, 30s, 2m"}}});
+  r.add_op({.name = "sched",
+            .subsystem = "core",
+            .help = "a scheduling decision: run the K-th runnable thread (K modulo their "
+                    "number) to its next scheduling point",
+            .fields = {{.key = "K", .positional = true, .max = 255, .help = "which thread"}},
+            .runner_only = true});
   r.add_op(
       {.name = "sysctl",
        .subsystem = "core",

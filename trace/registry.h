@@ -2,7 +2,7 @@
 // (sysctl keys, counter names, address families) that the parser accepts.
 //
 // The core registers the operations every subsystem shares (tick, sysctl,
-// expect counter); the netns subsystem registers namespaces (netns add|del,
+// expect counter, and the runner's sched); the netns subsystem registers namespaces (netns add|del,
 // trace/netns/netns_ops.h); each subsystem then adds its
 // own operations and words. A Registry is built once at start-up (see
 // runner/subsystems.h) and is immutable afterwards.
@@ -44,6 +44,7 @@ class Registry {
 
 // Field indices of the core operations.
 namespace core {
+inline constexpr size_t kSchedK = 0;                                      // sched K
 inline constexpr size_t kTickDuration = 0;                                // tick DURATION
 inline constexpr size_t kSysctlNs = 0, kSysctlKey = 1, kSysctlValue = 2;  // sysctl NS KEY VALUE
 }  // namespace core

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <shared_mutex>
+
+#include "sched/rcu.h"
 
 namespace nv::netns {
 
@@ -21,7 +25,11 @@ Event device_event(std::string_view kind, std::string_view dev, std::string_view
 
 }  // namespace
 
-NetnsImpl::NetnsImpl(MutantSet mutants) : first_device_(pernet_.end()), mutants_(mutants) {
+NetnsImpl::NetnsImpl(MutantSet mutants, trace::DeferredLog* deferred)
+    : deferred_(deferred),
+      first_device_(pernet_.end()),
+      mutants_(mutants),
+      test_mode_(sched::current_scheduler() != nullptr) {
   init_net_ = new Net;
   init_net_->id = kInitNet;
   init_net_->name = "init";
@@ -37,6 +45,10 @@ NetnsImpl::NetnsImpl(MutantSet mutants) : first_device_(pernet_.end()), mutants_
 }
 
 NetnsImpl::~NetnsImpl() {
+  // A production worker may still run a pass: let it finish first. Under a
+  // scheduler, the runner ends the scheduler (and its worker thread) before
+  // the engines.
+  if (!test_mode_) netns_wq_.flush();
   for (auto& [name, dev] : devs_)
     if (dev->dev_list.is_linked()) dev->net->devices.erase(dev->net->devices.iterator_to(*dev));
   pernet_.clear();
@@ -54,6 +66,7 @@ NetnsImpl::Net* NetnsImpl::find(std::string_view name) const {
 }
 
 bool NetnsImpl::lookup(std::string_view name, NetId* id) const {
+  std::lock_guard lock(net_mutex_);
   const Net* n = find(name);
   if (n) *id = n->id;
   return n != nullptr;
@@ -117,6 +130,7 @@ void NetnsImpl::ops_exit(Pernet& p, const std::vector<Net*>& nets, std::vector<E
     if (p.ops) p.ops->exit(n->id);
     if (default_device && !mutants_.has(NetnsMutant::kPhysDevDeleted)) {
       // default_device_exit_net: physical devices go home to init.
+      std::lock_guard lock(net_mutex_);
       for (auto it = n->devices.begin(); it != n->devices.end();) {
         Dev& d = *it;
         if (!d.phys) {
@@ -141,6 +155,7 @@ void NetnsImpl::ops_exit(Pernet& p, const std::vector<Net*>& nets, std::vector<E
   batch.add("op", p.name).add("count", uint64_t(held.size()));
   if (default_device) {
     // default_device_exit_batch: one unregister_netdevice_many for the batch.
+    std::lock_guard lock(net_mutex_);
     uint64_t unregistered = 0;
     for (Net* n : nets) {
       if (std::find(held.begin(), held.end(), n->id) == held.end()) continue;
@@ -163,11 +178,16 @@ void NetnsImpl::ops_undo(const std::vector<Pernet*>& ops, const std::vector<Net*
       if (holds(*n, *p)) n->gen[p->id] = 0;
 }
 
+// copy_net_ns / setup_net: inits in list order under pernet_rwsem_ (read);
+// the name moves to the new namespace when it is linked.
 void NetnsImpl::setup_net(const std::string& name, std::vector<Event>& out) {
-  if (Net* old = find(name)) unbind(*old);  // the name goes to the new namespace
+  std::shared_lock pernet(pernet_rwsem_);
   auto n = std::make_unique<Net>();
-  n->id = next_id_++;
   n->name = name;
+  {
+    std::lock_guard lock(net_mutex_);
+    n->id = next_id_++;
+  }
   std::vector<Pernet*> done;  // newest first, as the unwind runs
   for (Pernet& p : pernet_) {
     if (ops_init(p, *n, out)) {
@@ -178,14 +198,17 @@ void NetnsImpl::setup_net(const std::string& name, std::vector<Event>& out) {
     out.push_back(pernet_event("netns-add-failed", "", label(name, n->id, false), n->id));
     return;
   }
+  std::lock_guard lock(net_mutex_);
+  if (Net* old = find(name)) unbind(*old);
   Net* net = n.release();
   net_list_.push_back(*net);
   by_name_[name] = net;
   by_id_[net->id] = net;
 }
 
+// put_net: the last reference queues the namespace and kicks the worker.
 void NetnsImpl::put_net(Net& n, std::vector<Event>& out) {
-  if (n.count.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (!n.count.dec_and_test()) return;
   n.dying = true;
   if (mutants_.has(NetnsMutant::kPutNoCleanup)) return;
   // llist_add: push onto the lock-free cleanup list.
@@ -195,10 +218,21 @@ void NetnsImpl::put_net(Net& n, std::vector<Event>& out) {
   } while (!cleanup_head_.compare_exchange_weak(head, &n, std::memory_order_release,
                                                 std::memory_order_relaxed));
   out.push_back(pernet_event("netns-queued", "", label_of(n), n.id));
+  netns_wq_.queue_work(cleanup_work_);
 }
 
-// cleanup_net: the whole list as one batch.
+void NetnsImpl::cleanup_work() {
+  std::vector<Event> dropped;
+  std::vector<Event>& out = deferred_ ? deferred_->begin() : dropped;
+  cleanup_net(out);
+  if (deferred_) deferred_->end();
+}
+
+// cleanup_net: the whole list as one batch, under pernet_rwsem_ (read) so
+// that no registration runs in the middle of it.
 void NetnsImpl::cleanup_net(std::vector<Event>& out) {
+  const bool racy = mutants_.has(NetnsMutant::kRegisterRace);
+  std::shared_lock pernet(pernet_rwsem_);
   std::vector<Net*> batch;
   for (Net* n = cleanup_head_.exchange(nullptr, std::memory_order_acquire); n; n = n->cleanup_next)
     batch.push_back(n);  // llist_del_all: newest first
@@ -206,20 +240,37 @@ void NetnsImpl::cleanup_net(std::vector<Event>& out) {
   Event start{"netns-cleanup", {}};
   start.add("batch", uint64_t(batch.size()));
   out.push_back(std::move(start));
-  // Don't let anyone else find us: unlink from net_namespace_list.
-  for (Net* n : batch) {
-    unbind(*n);
-    net_list_.erase(net_list_.iterator_to(*n));
-  }
+  // Don't let anyone else find us: unlink from net_namespace_list (the racy
+  // mutant leaves the batch listed until the end).
+  auto unlink = [&] {
+    std::lock_guard lock(net_mutex_);
+    for (Net* n : batch) {
+      unbind(*n);
+      if (n->list.is_linked()) net_list_.erase(net_list_.iterator_to(*n));
+    }
+  };
+  if (!racy) unlink();
   for (auto p = pernet_.rbegin(); p != pernet_.rend(); ++p) ops_pre_exit(*p, batch, out);
-  // synchronize_rcu(): one grace period for the whole batch.
+  // One grace period for the whole batch: no reader still sees the state
+  // pre_exit closed.
+  sched::synchronize_rcu();
   if (mutants_.has(NetnsMutant::kExitForward)) {
     for (Pernet& p : pernet_) ops_exit(p, batch, out);
   } else {
-    for (auto p = pernet_.rbegin(); p != pernet_.rend(); ++p) ops_exit(*p, batch, out);
+    for (auto p = pernet_.rbegin(); p != pernet_.rend(); ++p) {
+      ops_exit(*p, batch, out);
+      if (racy) {  // "let registration in between exits"
+        pernet.unlock();
+        pernet.lock();
+      }
+    }
   }
+  if (racy) unlink();
   for (Net* n : batch) std::fill(n->gen.begin(), n->gen.end(), 0);  // ops_free_list
-  // rcu_barrier(), then the namespaces go.
+  pernet.unlock();
+  // rcu_barrier(): every call_rcu of the exits has run; then the namespaces go.
+  sched::rcu_barrier();
+  std::lock_guard lock(net_mutex_);
   for (Net* n : batch) {
     out.push_back(pernet_event("netns-free", "", label_of(*n), n->id));
     by_id_.erase(n->id);
@@ -227,11 +278,12 @@ void NetnsImpl::cleanup_net(std::vector<Event>& out) {
   }
 }
 
-void NetnsImpl::settle(std::vector<Event>& out) {
-  if (cleanup_head_.load(std::memory_order_acquire)) cleanup_net(out);
+void NetnsImpl::settle(std::vector<Event>&) {
+  if (!sched::current_scheduler()) netns_wq_.flush();
 }
 
 bool NetnsImpl::register_pernet(std::string name, PernetOps* ops, bool device) {
+  std::lock_guard pernet(pernet_rwsem_);
   subsystems_.push_back(ops);
   auto p = std::make_unique<Pernet>();
   p->name = std::move(name);
@@ -244,15 +296,21 @@ bool NetnsImpl::register_pernet(std::string name, PernetOps* ops, bool device) {
 }
 
 void NetnsImpl::register_trace_op(const trace::Op& op, std::vector<Event>& out) {
+  std::lock_guard pernet(pernet_rwsem_);
   auto p = std::make_unique<Pernet>();
   p->name = op.name(fields::kPernetOp);
   p->device = op.u_or(fields::kPernetDevice, 0) != 0;
   if (op.has(fields::kPernetFail)) p->fail = NetId(op.u(fields::kPernetFail));
   Pernet& added = insert_pernet(std::move(p));
+  std::vector<Net*> nets;
+  {
+    std::lock_guard lock(net_mutex_);
+    for (Net& n : net_list_) nets.push_back(&n);
+  }
   std::vector<Net*> done;
-  for (Net& n : net_list_) {
-    if (ops_init(added, n, out)) {
-      done.push_back(&n);
+  for (Net* n : nets) {
+    if (ops_init(added, *n, out)) {
+      done.push_back(n);
       continue;
     }
     ops_undo({&added}, done, out);
@@ -267,12 +325,16 @@ void NetnsImpl::register_trace_op(const trace::Op& op, std::vector<Event>& out) 
 }
 
 void NetnsImpl::unregister_trace_op(const std::string& name, std::vector<Event>& out) {
+  std::lock_guard pernet(pernet_rwsem_);
   auto it = trace_ops_.find(name);
   if (it == trace_ops_.end()) return;  // its registration failed
   Pernet& p = *it->second;
   trace_ops_.erase(it);
   std::vector<Net*> nets;
-  for (Net& n : net_list_) nets.push_back(&n);
+  {
+    std::lock_guard lock(net_mutex_);
+    for (Net& n : net_list_) nets.push_back(&n);
+  }
   ops_undo({&p}, nets, out);
   if (first_device_ == pernet_.iterator_to(p)) first_device_ = std::next(first_device_);
   pernet_.erase(pernet_.iterator_to(p));
@@ -283,30 +345,37 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
     case op_id("netns add"):
       setup_net(op.name(fields::kName), out);
       break;
-    case op_id("netns del"):
-      if (Net* n = find(op.name(fields::kName))) put_net(*n, out);
-      break;
-    case op_id("netns get"): {
-      Net* n = find(op.name(fields::kGetNs));
-      // get_net on a dying namespace would resurrect it: refuse it.
-      uint32_t c = n ? n->count.load(std::memory_order_relaxed) : 0;
-      while (c != 0 && !n->count.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) {
+    case op_id("netns del"): {
+      // The name's user reference, dropped once.
+      Net* n;
+      {
+        std::lock_guard lock(net_mutex_);
+        n = find(op.name(fields::kName));
+        if (!n || !n->user_ref) break;
+        n->user_ref = false;
       }
-      refs_[op.name(fields::kGetRef)] = c != 0 ? n : nullptr;
+      put_net(*n, out);
+      break;
+    }
+    case op_id("netns get"): {
+      std::lock_guard lock(net_mutex_);
+      Net* n = find(op.name(fields::kGetNs));
+      // get_net on a dying namespace would resurrect it: the trace's get is
+      // refcount_inc_not_zero, and a refused one holds nothing.
+      refs_[op.name(fields::kGetRef)] = n && n->count.inc_not_zero() ? n : nullptr;
       break;
     }
     case op_id("netns maybe_get"): {
       const NetId want = NetId(op.u(fields::kMaybeNsid));
+      std::lock_guard lock(net_mutex_);
       auto it = by_id_.find(want);
       Net* n = it == by_id_.end() ? nullptr : it->second;
-      // maybe_get_net: refcount_inc_not_zero.
-      uint32_t c = n ? n->count.load(std::memory_order_relaxed) : 0;
-      while (c != 0 && !n->count.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) {
-      }
-      bool ok = c != 0;
-      if (n && !ok && mutants_.has(NetnsMutant::kMaybeGetDying)) {
-        n->count.fetch_add(1, std::memory_order_acq_rel);
+      bool ok = false;
+      if (n && mutants_.has(NetnsMutant::kMaybeGetDying)) {
+        n->count.inc();  // refcount_inc: from 0 it is a use after free
         ok = true;
+      } else if (n) {
+        ok = n->count.inc_not_zero();  // maybe_get_net
       }
       refs_[op.name(fields::kMaybeRef)] = ok ? n : nullptr;
       Event e{"netns-maybe-get", {}};
@@ -315,10 +384,15 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
       break;
     }
     case op_id("netns put"): {
-      auto it = refs_.find(op.name(fields::kPutRef));
-      if (it == refs_.end()) break;
-      if (it->second) put_net(*it->second, out);
-      refs_.erase(it);
+      Net* n;
+      {
+        std::lock_guard lock(net_mutex_);
+        auto it = refs_.find(op.name(fields::kPutRef));
+        if (it == refs_.end()) break;
+        n = it->second;
+        refs_.erase(it);
+      }
+      if (n) put_net(*n, out);
       break;
     }
     case op_id("pernet register"):
@@ -327,7 +401,8 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
     case op_id("pernet unregister"):
       unregister_trace_op(op.name(fields::kPernetOp), out);
       break;
-    case op_id("dev add"):
+    case op_id("dev add"): {
+      std::lock_guard lock(net_mutex_);
       if (Net* n = find(op.name(fields::kDevNs))) {
         auto d = std::make_unique<Dev>();
         d->name = op.name(fields::kDevName);
@@ -338,7 +413,9 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
         devs_[d->name] = std::move(d);
       }
       break;
+    }
     case op_id("dev del"): {
+      std::lock_guard lock(net_mutex_);
       auto it = devs_.find(op.name(fields::kDevDelName));
       if (it == devs_.end()) break;  // it went with its namespace
       Dev& d = *it->second;
@@ -348,6 +425,7 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
       break;
     }
     case op_id("dev move"): {
+      std::lock_guard lock(net_mutex_);
       auto it = devs_.find(op.name(fields::kMoveName));
       Net* to = find(op.name(fields::kMoveNs));
       if (it == devs_.end() || !to) break;
@@ -359,19 +437,24 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
       break;
     }
   }
+    // The invariants span every namespace: checked where no other thread can
+    // be half-way through changing them (production, or the scheduler's own
+    // context), never as an extra scheduling point that debug builds alone
+    // would have.
 #ifndef NDEBUG
-  if (auto e = find_invariant_violation()) {
-    std::fprintf(stderr, "netverify: NetnsImpl invariant broken: %s\n%s", e->c_str(),
-                 describe().c_str());
-    std::abort();
+  sched::Scheduler* s = sched::current_scheduler();
+  if (!s || !s->in_thread()) {
+    if (auto e = find_invariant_violation()) {
+      std::fprintf(stderr, "netverify: NetnsImpl invariant broken: %s\n%s", e->c_str(),
+                   describe().c_str());
+      std::abort();
+    }
   }
 #endif
 }
 
 NetGauges NetnsImpl::gauges(const Net& n) const {
-  NetGauges g{.refs = n.count.load(std::memory_order_relaxed),
-              .dying = n.dying,
-              .devices = n.devices.size()};
+  NetGauges g{.refs = n.count.read(), .dying = n.dying, .devices = n.devices.size()};
   for (uint8_t held : n.gen) g.pernet += held;
   return g;
 }
@@ -413,8 +496,7 @@ std::optional<std::string> NetnsImpl::find_invariant_violation() const {
   for (const auto& [name, n] : by_name_)
     if (!n->bound || n->name != name) return "by_name: " + name + " is not bound to its namespace";
   for (Net* n = cleanup_head_.load(std::memory_order_acquire); n; n = n->cleanup_next)
-    if (n->count.load(std::memory_order_relaxed) != 0 || !n->dying)
-      return "cleanup list: a namespace with references";
+    if (n->count.read() != 0 || !n->dying) return "cleanup list: a namespace with references";
   auto first =
       std::find_if(pernet_.begin(), pernet_.end(), [](const Pernet& p) { return p.device; });
   if (first != first_device_) return "pernet list: first_device is not the first device operation";

@@ -18,18 +18,27 @@
 //     data was not freed; its device list holds exactly the devices whose
 //     net is it.
 //
-// Concurrency: the trace's operations and the cleanup worker run one at a
-// time today (settle() runs the worker's pass); the pass is written as
-// cleanup_net is, so that it can run on a worker thread under
-// pernet_ops_rwsem (read) while registration takes it for writing.
-// Memory ordering: count is changed with acq_rel read-modify-writes, so the
-// pass that sees it reach 0 sees every write made under earlier references;
-// the cleanup list head is pushed with a release CAS and taken with an
-// acquire exchange (llist_add / llist_del_all).
+// Concurrency, as the kernel's: the trace's operations run on threads of
+// their own and the cleanup pass on the "netns" workqueue's worker (threads
+// of the scheduler in tests, real threads in production, sched/).
+//   * pernet_rwsem_ (pernet_ops_rwsem): written by pernet registration,
+//     read by setup_net and by a whole cleanup pass, so that registration
+//     excludes both; it guards the pernet list and every Net::gen.
+//   * net_mutex_ (net_rwsem and RTNL in one): guards net_list_, by_name_,
+//     by_id_, refs_, devs_ and every device list; taken inside pernet_rwsem_.
+//   * count is a refcount_t (sched::Refcount); the cleanup list is a
+//     lock-free llist.
+//   * A pass waits one grace period between pre_exit and exit and one
+//     rcu_barrier before freeing, for its whole batch (not per namespace).
+// Memory ordering: Refcount::dec_and_test is release + acquire on the last
+// drop, so the pass sees every write made under earlier references; the
+// cleanup list head is pushed with a release CAS and taken with an acquire
+// exchange (llist_add / llist_del_all), so the worker sees each Net whole.
 #pragma once
 
 #include <atomic>
 #include <boost/intrusive/list.hpp>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +46,10 @@
 #include <vector>
 
 #include "impl/netns/netns_mutants.h"
+#include "sched/mutex.h"
+#include "sched/refcount.h"
+#include "sched/rwsem.h"
+#include "sched/work_queue.h"
 #include "trace/engine.h"
 #include "trace/netns/netns_ops.h"
 
@@ -44,12 +57,15 @@ namespace nv::netns {
 
 class NetnsImpl final : public trace::Engine, public PernetHost {
  public:
-  explicit NetnsImpl(MutantSet mutants = {});
+  // Deferred passes report to `deferred` (null: their events are dropped).
+  explicit NetnsImpl(MutantSet mutants = {}, trace::DeferredLog* deferred = nullptr);
   ~NetnsImpl() override;
   NetnsImpl(const NetnsImpl&) = delete;
   NetnsImpl& operator=(const NetnsImpl&) = delete;
 
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
+  // Production mode: waits for the queued cleanup (flush_workqueue). Under
+  // a scheduler the runner runs the worker's thread instead.
   void settle(std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;
   uint64_t digest() const override;
@@ -58,6 +74,7 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
 
   bool register_pernet(std::string name, PernetOps* ops, bool device) override;
   bool lookup(std::string_view name, NetId* id) const override;
+  void rebind(PernetOps*, PernetOps*) override {}  // an impl is never copied
 
   std::optional<std::string> find_invariant_violation() const;
 
@@ -76,7 +93,8 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
     NetId id = 0;
     std::string name;
     bool bound = true;
-    std::atomic<uint32_t> count{1};  // net->ns.count
+    sched::Refcount count{1};  // net->ns.count
+    bool user_ref = true;      // the name's reference, until netns del drops it
     bool dying = false;
     Net* cleanup_next = nullptr;  // the cleanup llist
     ListHook list;                // net_namespace_list
@@ -109,12 +127,20 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
                 std::vector<trace::Event>& out);
   void setup_net(const std::string& name, std::vector<trace::Event>& out);
   void put_net(Net& n, std::vector<trace::Event>& out);
+  // The workqueue item: one pass, reported to deferred_.
+  void cleanup_work();
   void cleanup_net(std::vector<trace::Event>& out);
   void register_trace_op(const trace::Op& op, std::vector<trace::Event>& out);
   void unregister_trace_op(const std::string& name, std::vector<trace::Event>& out);
   void unbind(Net& n);
   NetGauges gauges(const Net& n) const;
   Net* find(std::string_view name) const;
+
+  // Declared first, so that they outlive the worker that may still be
+  // running a pass when the engine goes (the workqueue's destructor joins it).
+  sched::RwSem pernet_rwsem_;
+  mutable sched::Mutex net_mutex_;
+  trace::DeferredLog* deferred_;
 
   NetList net_list_;
   std::unordered_map<std::string, Net*> by_name_;
@@ -127,9 +153,12 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
   std::unordered_map<std::string, Net*> refs_;  // nullptr: a get that failed
   std::unordered_map<std::string, std::unique_ptr<Dev>> devs_;
   std::vector<PernetOps*> subsystems_;  // told of relabels
-  NetId next_id_ = 1;
+  NetId next_id_ = 1;                   // guarded by net_mutex_
   Net* init_net_ = nullptr;
   MutantSet mutants_;
+  const bool test_mode_;  // made under a scheduler: its worker is the scheduler's thread
+  sched::Work cleanup_work_{[this] { cleanup_work(); }};
+  sched::WorkQueue netns_wq_{"netns"};  // last: destroyed (joined) first
 };
 
 }  // namespace nv::netns

@@ -20,6 +20,18 @@ FragModel::FragModel() {
 
 FragModel::~FragModel() = default;
 
+FragModel::FragModel(const FragModel& other, netns::PernetHost& host)
+    : host_(&host), ns_(other.ns_), now_ms_(other.now_ms_), next_seq_(other.next_seq_) {
+  host.rebind(const_cast<FragModel*>(&other), this);
+}
+
+std::unique_ptr<trace::Engine> FragModel::clone(
+    const std::function<trace::Engine*(std::string_view)>& deps) const {
+  auto* host = dynamic_cast<netns::PernetHost*>(deps("netns"));
+  if (!host) return nullptr;
+  return std::unique_ptr<trace::Engine>(new FragModel(*this, *host));
+}
+
 bool FragModel::init(netns::NetId id, std::string_view label) {
   ns_[id].label = std::string(label);
   return true;

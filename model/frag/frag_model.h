@@ -38,6 +38,9 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
   // (whose events it drops): for tests, benchmarks and symbolic/.
   FragModel();
   ~FragModel() override;
+
+  std::unique_ptr<trace::Engine> clone(
+      const std::function<trace::Engine*(std::string_view)>& deps) const override;
   struct Key {
     Family family;
     trace::Addr src, dst;
@@ -111,6 +114,9 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
   Netns* find(std::string_view name);
   void reassemble(Netns& ns, const Fragment& f, const Key& key, bool oversize,
                   std::vector<trace::Event>& out);
+
+  // A copy of `other`'s state on `host`, a copy of other's host.
+  FragModel(const FragModel& other, netns::PernetHost& host);
 
   std::unique_ptr<trace::Engine> own_netns_;  // FragModel(): the netns model it stands on
   netns::PernetHost* host_;

@@ -28,6 +28,17 @@ NetnsModel::NetnsModel() {
   nets_[kInitNet].data.insert(kDefaultDevice);
 }
 
+std::unique_ptr<trace::Engine> NetnsModel::clone(
+    const std::function<trace::Engine*(std::string_view)>&) const {
+  return std::make_unique<NetnsModel>(*this);
+}
+
+void NetnsModel::rebind(PernetOps* from, PernetOps* to) {
+  for (Pernet& p : pernet_)
+    if (p.ops == from) p.ops = to;
+  std::replace(relabel_.begin(), relabel_.end(), from, to);
+}
+
 std::string NetnsModel::label_of(NetId id) const {
   const Net& n = nets_.at(id);
   return label(n.name, id, n.bound);
@@ -227,7 +238,9 @@ void NetnsModel::apply(const trace::Op& op, std::vector<Event>& out) {
       add(op.name(fields::kName), out);
       break;
     case op_id("netns del"):
-      if (lookup(op.name(fields::kName), &id)) put(id, out);
+      // The name's user reference, dropped once.
+      if (lookup(op.name(fields::kName), &id) && std::exchange(nets_.at(id).user_ref, false))
+        put(id, out);
       break;
     case op_id("netns get"): {
       std::optional<NetId>& ref = refs_[op.name(fields::kGetRef)];

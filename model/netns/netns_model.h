@@ -53,14 +53,19 @@ class NetnsModel final : public trace::Engine, public PernetHost {
   uint64_t digest(std::string_view ns) const override;
   std::string describe() const override;
 
+  std::unique_ptr<trace::Engine> clone(
+      const std::function<trace::Engine*(std::string_view)>& deps) const override;
+
   bool register_pernet(std::string name, PernetOps* ops, bool device) override;
   bool lookup(std::string_view name, NetId* id) const override;
+  void rebind(PernetOps* from, PernetOps* to) override;
 
  private:
   struct Net {
     std::string name;
     bool bound = true;           // the name still refers to this namespace
     uint32_t count = 1;          // net->ns.count
+    bool user_ref = true;        // the name's reference, until netns del drops it
     bool dying = false;          // on the cleanup list (count reached 0)
     std::set<std::string> data;  // operations whose init ran and whose data is not freed
   };

@@ -17,18 +17,38 @@ Subsystem netns_subsystem() {
       .make_model = [](const EngineContext&) -> std::unique_ptr<trace::Engine> {
         return std::make_unique<netns::NetnsModel>();
       },
-      .make_impl = [](const EngineContext&,
+      .make_impl = [](const EngineContext& ctx,
                       const std::vector<std::string>& mutants) -> std::unique_ptr<trace::Engine> {
         netns::MutantSet set;
         for (const std::string& m : mutants)
           set.set(*trace::mutant_by_name(netns::kNetnsMutants, m));
-        return std::make_unique<netns::NetnsImpl>(set);
+        return std::make_unique<netns::NetnsImpl>(set, ctx.deferred);
       },
       .mutants = {},
       .gen = gen::netns_trace,
-      .fuzz_ops = {"netns add", "netns del", "netns get", "netns put", "netns maybe_get",
-                   "pernet register", "pernet unregister", "dev add", "dev del", "dev move", "frag",
-                   "tick", "sysctl"},
+      .fuzz_ops = {"netns add",
+                   "netns del",
+                   "netns get",
+                   "netns put",
+                   "netns maybe_get",
+                   "pernet register",
+                   "pernet unregister",
+                   "dev add",
+                   "dev del",
+                   "dev move",
+                   "frag",
+                   "tick",
+                   "sysctl",
+                   "sched",
+                   "go netns add",
+                   "go netns del",
+                   "go netns put",
+                   "go netns maybe_get",
+                   "go pernet register",
+                   "go pernet unregister",
+                   "go frag",
+                   "go tick",
+                   "sched"},
       .fuzz_slot = 1};
   for (const auto& m : netns::kNetnsMutants)
     s.mutants.push_back({std::string(m.name), std::string(m.description)});

@@ -77,6 +77,9 @@ class PernetHost {
   virtual bool register_pernet(std::string name, PernetOps* ops, bool device) = 0;
   // The namespace a name is bound to.
   virtual bool lookup(std::string_view name, NetId* id) const = 0;
+  // A copy of the host keeps the original's pernet operations: a copy of a
+  // subsystem engine registered with it puts itself in its original's place.
+  virtual void rebind(PernetOps* from, PernetOps* to) = 0;
 };
 
 // A namespace's state as both engines report it (snapshot keys netns.*).
