@@ -91,6 +91,8 @@ const char* point_name(Point p) {
       return "queue_work";
     case Point::kRunWork:
       return "run_work";
+    case Point::kCancelWork:
+      return "cancel_delayed_work";
     case Point::kFlush:
       return "flush_workqueue";
     case Point::kTimer:

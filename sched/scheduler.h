@@ -42,6 +42,11 @@
 // naming it. Do not swallow Cancelled in catch (...) blocks: it is not a
 // std::exception, so catch (const std::exception&) lets it through.
 //
+// Exceptions: the C++ runtime keeps its "currently caught" exception stack per
+// OS thread, not per fiber, so a thread must not reach a scheduling point
+// inside a catch block (rethrowing there after a switch could rethrow another
+// fiber's exception). Throwing through points, and catching, is fine.
+//
 // Invariants (check() verifies them; debug builds check after every step):
 //   * live_ holds, in increasing id order, exactly the threads not kDone;
 //   * a kBlocked thread has a wait description (what it waits on);
@@ -104,6 +109,7 @@ enum class Point : uint8_t {
   kRcuBarrier,
   kQueueWork,
   kRunWork,
+  kCancelWork,
   kFlush,
   kTimer,
 };

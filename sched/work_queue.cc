@@ -1,5 +1,6 @@
 #include "sched/work_queue.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "sched/rcu.h"
@@ -55,7 +56,11 @@ bool WorkQueue::queue_delayed_work(DelayedWork& dwork, uint64_t delay_ms) {
     s->point(Point::kQueueWork);
     if (work.pending_.load(std::memory_order_relaxed)) return false;
     work.pending_.store(true, std::memory_order_relaxed);
-    s->add_timer(delay_ms, name_, [this, &work] { enqueue(work); });
+    dwork.timer_armed_ = true;
+    dwork.timer_ = s->add_timer(delay_ms, name_, [this, &dwork] {
+      dwork.timer_armed_ = false;
+      enqueue(dwork.work_);
+    });
     return true;
   }
   std::lock_guard lock(mu_);
@@ -109,6 +114,43 @@ void WorkQueue::worker_production() {
       cv_.wait_for(lock, std::chrono::milliseconds(wait_ms));
     }
   }
+}
+
+void WorkQueue::dequeue(Work& work) {
+  queue_.erase(std::find(queue_.begin(), queue_.end(), &work));
+  ++done_;  // flush() waits for it no longer
+  if (Scheduler* s = current_scheduler()) {
+    s->wake_all(flushers_);
+  } else {
+    flushed_cv_.notify_all();
+  }
+}
+
+bool WorkQueue::cancel_delayed_work(DelayedWork& dwork) {
+  Work& work = dwork.work_;
+  if (Scheduler* s = current_scheduler()) [[unlikely]] {
+    s->point(Point::kCancelWork);
+    if (!work.pending_.load(std::memory_order_relaxed)) return false;
+    if (dwork.timer_armed_) {
+      s->cancel_timer(dwork.timer_);
+      dwork.timer_armed_ = false;
+    } else {
+      dequeue(work);
+    }
+    work.pending_.store(false, std::memory_order_relaxed);
+    return true;
+  }
+  std::lock_guard lock(mu_);
+  if (!work.pending_.load(std::memory_order_relaxed)) return false;
+  auto it = std::find_if(delayed_.begin(), delayed_.end(),
+                         [&](const auto& entry) { return entry.second == &dwork; });
+  if (it != delayed_.end()) {
+    delayed_.erase(it);
+  } else {
+    dequeue(work);
+  }
+  work.pending_.store(false, std::memory_order_release);
+  return true;
 }
 
 void WorkQueue::flush() {

@@ -9,6 +9,10 @@
 //                                 otherwise dw is queued ms milliseconds from
 //                                 now (the virtual clock's timer in test mode,
 //                                 std::chrono::steady_clock in production).
+//   cancel_delayed_work(dw)       kernel cancel_delayed_work: true when dw was
+//                                 pending (its timer armed, or queued) and is
+//                                 no longer; false when it was idle or is
+//                                 already running (it does not wait for it).
 //   flush()                       kernel flush_workqueue: waits until every
 //                                 item queued before the call has run (delayed
 //                                 work whose timer has not fired is not waited
@@ -73,6 +77,9 @@ class DelayedWork {
  private:
   friend class WorkQueue;
   Work work_;
+  // Test mode: the virtual-clock timer while armed.
+  Scheduler::TimerId timer_ = 0;
+  bool timer_armed_ = false;
 };
 
 class WorkQueue {
@@ -84,12 +91,14 @@ class WorkQueue {
 
   bool queue_work(Work& work);
   bool queue_delayed_work(DelayedWork& dwork, uint64_t delay_ms);
+  bool cancel_delayed_work(DelayedWork& dwork);
   void flush();
-  // Items run so far.
+  // Items run so far (cancelled queued items count as run, for flush()).
   uint64_t executed() const;
 
  private:
   void enqueue(Work& work);  // production: mu_ held
+  void dequeue(Work& work);  // work is in queue_; production: mu_ held
   void worker_test(Scheduler& s);
   void worker_production();
 

@@ -83,6 +83,28 @@ TEST(WorkQueue, SelfRequeueingWorkIsPeriodic) {
   EXPECT_EQ(ran_at, (std::vector<uint64_t>{100, 200, 300}));
 }
 
+TEST(WorkQueue, CancelDelayedWorkStopsAPendingTimerOrQueuedItem) {
+  WorkQueue wq("gc");
+  int ran = 0;
+  DelayedWork gc([&] { ++ran; });
+  std::vector<bool> results;
+  Scheduler s;
+  s.spawn("arm and cancel", [&] {
+    wq.queue_delayed_work(gc, 100);
+    results.push_back(wq.cancel_delayed_work(gc));  // timer armed: cancelled
+    results.push_back(wq.cancel_delayed_work(gc));  // idle: nothing to cancel
+    wq.queue_delayed_work(gc, 0);                   // queued now
+    results.push_back(wq.cancel_delayed_work(gc));  // still queued: cancelled
+    wq.flush();                                     // must not wait for it
+  });
+  ReplayStrategy lowest({});
+  ASSERT_EQ(s.run(lowest, 1000), RunStatus::kOk) << s.describe();
+  EXPECT_EQ(results, (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(ran, 0);
+  EXPECT_EQ(s.pending_timers(), 0u);
+  EXPECT_EQ(s.now_ms(), 0u);
+}
+
 TEST(WorkQueue, ProductionOnARealWorkerThread) {
   std::atomic<int> ran{0};
   std::atomic<int> delayed_ran{0};
@@ -102,6 +124,10 @@ TEST(WorkQueue, ProductionOnARealWorkerThread) {
   EXPECT_EQ(delayed_ran.load(), 1);
   EXPECT_GE(now_ms() - start, 20u);
   EXPECT_EQ(wq.executed(), uint64_t(ran.load() + delayed_ran.load()));
+  DelayedWork never([&] { delayed_ran.fetch_add(100); });
+  EXPECT_TRUE(wq.queue_delayed_work(never, 60000));
+  EXPECT_TRUE(wq.cancel_delayed_work(never));
+  EXPECT_FALSE(never.pending());
 }
 
 }  // namespace
