@@ -1,9 +1,9 @@
 // netverify decode / encode: fuzz inputs <-> traces (fuzz/byte_trace.h).
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 
+#include "cli/exit_status.h"
 #include "cli/flags.h"
+#include "cli/output_file.h"
 #include "cli/trace_file.h"
 #include "fuzz/byte_trace.h"
 #include "runner/subsystem.h"
@@ -19,47 +19,68 @@ fuzz::ByteTraceOptions byte_options(const Args& args) {
 }
 
 int run_decode(const Args& args) {
-  std::ifstream in(args.positional[0], std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "netverify decode: %s: cannot read file\n", args.positional[0].c_str());
-    return 2;
+  std::string error;
+  // A fuzz input is bytes, not lines: only --max-bytes applies.
+  auto input = read_input(args.positional[0], args.input_limits().max_bytes, 0, &error);
+  if (!input) {
+    std::fprintf(stderr, "netverify decode: %s\n", error.c_str());
+    return kExitUsage;
   }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(input->data()),
+                                       input->size());
   std::fputs(trace::print(fuzz::decode(bytes, runner::registry(), byte_options(args))).c_str(),
              stdout);
-  return 0;
+  return kExitOk;
 }
 
 int run_encode(const Args& args) {
-  auto t = load_trace(args.positional[0]);
-  if (!t) return 2;
+  const std::string out = args.get("-o", "-");
+  std::optional<OutputFile> file;
   std::string error;
+  if (out != "-") {
+    int status;
+    file = OutputFile::create(out, &error, &status);
+    if (!file) {
+      std::fprintf(stderr, "netverify encode: -o %s\n", error.c_str());
+      return status;
+    }
+  }
+  auto t = load_trace(args.positional[0], args.input_limits());
+  if (!t) return kExitUsage;
   auto bytes = fuzz::encode(*t, runner::registry(), byte_options(args), &error);
   if (!bytes) {
     std::fprintf(stderr, "netverify encode: %s: %s\n", args.positional[0].c_str(), error.c_str());
-    return 2;
+    return kExitUsage;
   }
-  const std::string out = args.get("-o", "-");
-  FILE* f = out == "-" ? stdout : std::fopen(out.c_str(), "wb");
-  if (!f) {
-    std::fprintf(stderr, "netverify encode: %s: cannot write\n", out.c_str());
-    return 2;
+  const std::string_view data(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  if (!file) {
+    std::fwrite(data.data(), 1, data.size(), stdout);
+    return kExitOk;  // main() checks that stdout got it
   }
-  std::fwrite(bytes->data(), 1, bytes->size(), f);
-  if (f != stdout) std::fclose(f);
-  return 0;
+  if (!file->write(data, &error) || !file->commit(&error)) {
+    std::fprintf(stderr, "netverify encode: %s\n", error.c_str());
+    return kExitEnvironment;
+  }
+  return kExitOk;
 }
+
+constexpr Flag kSubsystemFlag{.name = "--subsystem",
+                              .value = "NAME",
+                              .help = "only this subsystem's operations (repeatable; default: all)",
+                              .type = FlagType::kSubsystem,
+                              .repeatable = true};
 
 }  // namespace
 
 const Command& decode_command() {
   static const Command kCommand{
       .name = "decode",
-      .usage = "decode FILE [--subsystem NAME]...",
+      .summary = "print the trace a fuzz input stands for",
+      .operands = "FILE",
       .help =
           "Prints the trace a fuzz input stands for. Every byte string decodes to a\n"
           "valid trace; the fuzz targets see exactly this trace.",
-      .flags = {{"--subsystem", "NAME", "decode as the target of this subsystem (default: all)"}},
+      .flags = {kSubsystemFlag, kInputLimitFlags[0]},  // bytes, not lines
       .min_positional = 1,
       .max_positional = 1,
       .run = run_decode};
@@ -69,13 +90,17 @@ const Command& decode_command() {
 const Command& encode_command() {
   static const Command kCommand{
       .name = "encode",
-      .usage = "encode TRACE [-o FILE] [--subsystem NAME]...",
+      .summary = "write the fuzz input that decodes to a trace",
+      .operands = "TRACE",
       .help =
           "Writes the fuzz input bytes that decode to TRACE (expectations are left\n"
           "out; namespaces other than a..h are renamed to free names of a..h), so that\n"
           "hand-written traces and corpora/ seed the fuzzers.",
-      .flags = {{"-o", "FILE", "output file (default: stdout)"},
-                {"--subsystem", "NAME", "encode for this subsystem's target (default: all)"}},
+      .flags = reads_input({{.name = "-o",
+                             .value = "FILE",
+                             .help = "output file, written atomically (default, or -: stdout)",
+                             .type = FlagType::kOutputPath},
+                            kSubsystemFlag}),
       .min_positional = 1,
       .max_positional = 1,
       .run = run_encode};

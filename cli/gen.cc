@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <string>
 
+#include "cli/exit_status.h"
 #include "cli/flags.h"
 #include "properties/gen/frag_gen.h"
 #include "trace/value.h"
@@ -10,14 +11,9 @@ namespace nv::cli {
 namespace {
 
 int run_gen(const Args& args) {
-  std::string error;
-  auto seed = trace::parse_uint(args.get("--seed", "0"), &error);
-  auto size = trace::parse_uint(args.get("--size", "50"), &error);
-  auto ops = trace::parse_uint(args.get("--ops", "1000000"), &error);
-  if (!seed || !size || *size > 1000 || !ops) {
-    std::fprintf(stderr, "netverify gen: --seed and --ops take numbers, --size 0..1000\n");
-    return 2;
-  }
+  // Validated by the flag table.
+  const std::optional<uint64_t> seed = args.uint("--seed", 0), size = args.uint("--size", 50),
+                                ops = args.uint("--ops", 1000000);
   std::string text = gen::generate_trace(*seed, int(*size));
   // Keep the header and the first --ops operations.
   size_t end = text.find('\n');
@@ -26,7 +22,7 @@ int run_gen(const Args& args) {
   if (end != std::string::npos) text.resize(end + 1);
   std::printf("# netverify gen --seed %llu --size %llu\n%s", (unsigned long long)*seed,
               (unsigned long long)*size, text.c_str());
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace
@@ -34,14 +30,23 @@ int run_gen(const Args& args) {
 const Command& gen_command() {
   static const Command kCommand{
       .name = "gen",
-      .usage = "gen [--seed N] [--size N] [--ops N]",
+      .summary = "print a random trace from the property generators",
       .help =
           "Prints a random fragment trace built by the same generators the property\n"
           "tests use. The same seed and size always print the same trace.",
-      .flags = {{"--seed", "N", "random seed (default 0)"},
-                {"--size", "N",
-                 "rapidcheck size, 0..1000: larger means longer traces (default 50)"},
-                {"--ops", "N", "print at most the first N operations"}},
+      .flags = {{.name = "--seed",
+                 .value = "N",
+                 .help = "random seed (default 0)",
+                 .type = FlagType::kUint},
+                {.name = "--size",
+                 .value = "N",
+                 .help = "rapidcheck size, 0..1000: larger means longer traces (default 50)",
+                 .type = FlagType::kUint,
+                 .max = 1000},
+                {.name = "--ops",
+                 .value = "N",
+                 .help = "print at most the first N operations",
+                 .type = FlagType::kUint}},
       .min_positional = 0,
       .max_positional = 0,
       .run = run_gen};
