@@ -123,7 +123,8 @@ int run_export(const Args& args) {
   const std::string out = args.get("-o", "");
   const bool ether = args.get("--link", "ether") == "ether";
   std::string error;
-  // "-o -": libpcap writes standard output, which main() checks.
+  // "-o -": standard output, opened anew as /dev/stdout (libpcap closes
+  // the stream it writes, and the check of its writes covers it).
   std::optional<OutputFile> file;
   if (out != "-") {
     int status;
@@ -135,7 +136,7 @@ int run_export(const Args& args) {
   }
   auto trace = load_trace(path, args.input_limits());
   if (!trace) return kExitUsage;
-  auto writer = kernel::PcapWriter::open(file ? file->write_path() : out,
+  auto writer = kernel::PcapWriter::open(file ? file->write_path() : "/dev/stdout",
                                          ether ? kernel::kLinkEthernet : kernel::kLinkRaw, &error);
   if (!writer) {
     std::fprintf(stderr, "netverify pcap-export: %s\n", error.c_str());
@@ -164,7 +165,7 @@ int run_export(const Args& args) {
                  namespaces.size());
   // The summary goes where it cannot mix with a capture on stdout.
   std::fprintf(file ? stdout : stderr, "wrote %zu packets over %s to %s\n", packets,
-               trace::format_duration_ms(now_ms).c_str(), out.c_str());
+               trace::format_duration_ms(now_ms).c_str(), file ? out.c_str() : "standard output");
   return kExitOk;
 }
 
