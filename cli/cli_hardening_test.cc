@@ -352,8 +352,7 @@ TEST_F(CliContract, EveryFlagValueIsCheckedTheSameEverywhere) {
   EXPECT_EQ(message_of["--subsystem abc!"], "unknown subsystem 'abc!' for --subsystem (known: " +
                                                 runner::subsystems()[0].name + ")\n");
   EXPECT_EQ(run("gen --size 1001").status, cli::kExitUsage);
-  EXPECT_EQ(run("gen --seed -1").out,
-            "netverify gen: bad --seed '-1' (expected a number)\n");
+  EXPECT_EQ(run("gen --seed -1").out, "netverify gen: bad --seed '-1' (expected a number)\n");
   EXPECT_EQ(run("gen --size 1000 --ops 1").status, cli::kExitOk);
   EXPECT_EQ(run("gen --seed 1 --seed 2").out, "netverify gen: option '--seed' given twice\n");
   EXPECT_EQ(run("mutants --cases 0").out,
@@ -428,13 +427,18 @@ TEST_F(CliContract, MinimizePrintsItsResultToStderrWhenWritingFails) {
 TEST_F(CliContract, FilesAreReplacedAtomically) {
   const std::string min = corpus("regressions/no-trim.trace");
   struct Writer {
-    std::string ok, fails;  // OUT where the output goes
+    std::string ok, fails;      // OUT where the output goes
+    std::string verify, shows;  // a command reading OUT, and what it prints
   };
   const std::vector<Writer> writers = {
-      {"encode " + good_ + " -o OUT", "encode " + invalid_ + " -o OUT"},
-      {"minimize " + min + " --inject frag-no-trim -o OUT", "minimize " + good_ + " -o OUT"},
-      {"pcap-export " + good_ + " -o OUT", "pcap-export " + invalid_ + " -o OUT"},
-      {"kernel " + good_ + " --capture OUT", "kernel " + invalid_ + " --capture OUT"},
+      {"encode " + good_ + " -o OUT", "encode " + invalid_ + " -o OUT", "decode OUT",
+       "frag init v4 id=1 off=32 len=8 mf=0\n"},
+      {"minimize " + min + " --inject frag-no-trim -o OUT", "minimize " + good_ + " -o OUT",
+       "replay OUT --inject frag-no-trim", "DIVERGENCE at line 4"},
+      {"pcap-export " + good_ + " -o OUT", "pcap-export " + invalid_ + " -o OUT", "pcap-import OUT",
+       "3 frames, 3 fragments"},
+      {"kernel " + good_ + " --capture OUT", "kernel " + invalid_ + " --capture OUT",
+       "pcap-import OUT", "3 frames, 3 fragments"},
   };
   for (const Writer& w : writers) {
     const std::string d = dir_ + "/atomic";
@@ -451,7 +455,8 @@ TEST_F(CliContract, FilesAreReplacedAtomically) {
     r = run(at(w.ok));
     if (r.status == cli::kExitSkipped) continue;  // kernel: unprivileged
     EXPECT_EQ(r.status, cli::kExitOk) << w.ok << "\n" << r.out;
-    EXPECT_NE(read_file(out), "old") << w.ok;
+    Result v = run(at(w.verify));
+    EXPECT_NE(v.out.find(w.shows), std::string::npos) << w.ok << "\n" << v.out;
     EXPECT_EQ(entries(d), std::set<std::string>{"out"}) << w.ok;
     struct stat st;
     ASSERT_EQ(stat(out.c_str(), &st), 0);
