@@ -505,7 +505,7 @@ struct Row {
   std::string ok, usage, finding, environment;
 };
 
-class ExitStatusTable : public CliContract {
+class CliExitStatus : public CliContract {
  protected:
   void SetUp() override {
     CliContract::SetUp();
@@ -544,7 +544,7 @@ class ExitStatusTable : public CliContract {
   }
 };
 
-TEST_F(ExitStatusTable, EveryCommandKeepsTheTable) {
+TEST_F(CliExitStatus, EveryCommandKeepsTheTable) {
   const std::string no_trim = corpus("regressions/no-trim.trace");
   const std::vector<Row> rows = {
       {"replay", "replay IN", "replay DIR", "replay " + no_trim + " --inject frag-no-trim",
@@ -603,7 +603,7 @@ TEST_F(ExitStatusTable, EveryCommandKeepsTheTable) {
   EXPECT_EQ(run_full("replay --help").status, cli::kExitEnvironment);
 }
 
-TEST_F(ExitStatusTable, SkippedForLackOfPrivilege) {
+TEST_F(CliExitStatus, SkippedForLackOfPrivilege) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to drop privileges";
   if (cli_test::sh("command -v setpriv").status != 0) GTEST_SKIP() << "no setpriv";
   for (const std::string args :
@@ -614,7 +614,7 @@ TEST_F(ExitStatusTable, SkippedForLackOfPrivilege) {
   }
 }
 
-TEST_F(ExitStatusTable, AnOddCaptureIsBadInputNotAnInternalError) {
+TEST_F(CliExitStatus, AnOddCaptureIsBadInputNotAnInternalError) {
   Result r = run(fill("pcap-import FARPCAP"));
   EXPECT_EQ(r.status, cli::kExitUsage);
   EXPECT_NE(r.out.find(fill("netverify pcap-import: FARPCAP: frame 2: the clock jumps by")),
@@ -622,7 +622,7 @@ TEST_F(ExitStatusTable, AnOddCaptureIsBadInputNotAnInternalError) {
       << r.out;
 }
 
-TEST_F(ExitStatusTable, CheckSaysInvalidIsTwoWhateverElseFailed) {
+TEST_F(CliExitStatus, CheckSaysInvalidIsTwoWhateverElseFailed) {
   fs::copy_file(invalid_, dir_ + "/fail/invalid.trace");
   Result r = run(fill("check FAILDIR"));
   EXPECT_EQ(r.status, cli::kExitUsage) << r.out;
@@ -631,7 +631,7 @@ TEST_F(ExitStatusTable, CheckSaysInvalidIsTwoWhateverElseFailed) {
 }
 
 // The table README.md gives is the one --help prints.
-TEST(ExitStatusDoc, ReadmeHasTheTableOfHelp) {
+TEST(CliExitStatusDoc, ReadmeHasTheTableOfHelp) {
   Result r = run("--help");
   const size_t at = r.out.find("exit status (every command):\n");
   ASSERT_NE(at, std::string::npos) << r.out;
