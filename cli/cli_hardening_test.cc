@@ -349,6 +349,11 @@ TEST_F(CliContract, EveryFlagValueIsCheckedTheSameEverywhere) {
   EXPECT_EQ(message_of["--ns ?"],
             "bad --ns '?' (expected a namespace name: 1 to 32 of a-z A-Z 0-9 _ - .)\n");
   EXPECT_EQ(message_of["--dict ?"], "--dict ?: No such file or directory\n");
+  EXPECT_EQ(run("mutants --dict /dev/zero").out,
+            "netverify mutants: --dict /dev/zero: is a device, not a file or directory\n");
+  EXPECT_TRUE(run("frobnicate" + std::string(100, 'x'))
+                  .out.starts_with("netverify: unknown command 'frobnicate" + std::string(30, 'x') +
+                                   "...'\n"));
   EXPECT_EQ(message_of["--subsystem abc!"], "unknown subsystem 'abc!' for --subsystem (known: " +
                                                 runner::subsystems()[0].name + ")\n");
   EXPECT_EQ(run("gen --size 1001").status, cli::kExitUsage);

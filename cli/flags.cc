@@ -131,10 +131,16 @@ std::optional<std::string> check_value(const Flag& flag, std::string_view value)
     case FlagType::kNamespace:
       if (trace::valid_name(value)) return std::nullopt;
       return bad + "a namespace name: 1 to 32 of a-z A-Z 0-9 _ - .)";
-    case FlagType::kInputPath:
-      if (!value.empty() && access(std::string(value).c_str(), R_OK) == 0) return std::nullopt;
-      return std::string(flag.name) + " " + trace::excerpt(value, 200) + ": " +
-             (value.empty() ? "empty path" : std::strerror(errno));
+    case FlagType::kInputPath: {
+      const std::string where = std::string(flag.name) + " " + trace::excerpt(value, 200) + ": ";
+      struct stat st;
+      if (value.empty()) return where + "empty path";
+      if (access(std::string(value).c_str(), R_OK) != 0) return where + std::strerror(errno);
+      if (stat(std::string(value).c_str(), &st) == 0 &&
+          (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+        return where + "is a device, not a file or directory";
+      return std::nullopt;
+    }
     case FlagType::kOutputPath: {
       const std::string path(value);
       const std::string where = std::string(flag.name) + " " + trace::excerpt(value, 200) + ": ";

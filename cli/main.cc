@@ -9,6 +9,7 @@
 #include "cli/exit_status.h"
 #include "cli/flags.h"
 #include "cli/output_file.h"
+#include "trace/parser.h"
 
 #ifndef NV_VERSION
 #error "NV_VERSION comes from project(... VERSION ...) in CMakeLists.txt"
@@ -87,7 +88,7 @@ int run(const std::vector<std::string>& argv) {
     }
     return c->run(*parsed);
   }
-  std::fprintf(stderr, "netverify: unknown command '%s'\n", args[0].c_str());
+  std::fprintf(stderr, "netverify: unknown command '%s'\n", nv::trace::excerpt(args[0]).c_str());
   usage(stderr);
   return kExitUsage;
 }

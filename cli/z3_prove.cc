@@ -11,6 +11,7 @@
 #include "cli/flags.h"
 #include "cli/output_file.h"
 #include "symbolic/frag_proofs.h"
+#include "trace/parser.h"
 
 namespace nv::cli {
 namespace {
@@ -38,7 +39,8 @@ int run_z3_prove(const Args& args) {
     bool known = false;
     for (const symbolic::Proof& p : symbolic::proofs()) known = known || p.name == name;
     if (!known) {
-      std::fprintf(stderr, "netverify z3-prove: unknown proof '%s'; known:", name.c_str());
+      std::fprintf(stderr,
+                   "netverify z3-prove: unknown proof '%s'; known:", trace::excerpt(name).c_str());
       for (const symbolic::Proof& p : symbolic::proofs())
         std::fprintf(stderr, " %s", p.name.c_str());
       std::fprintf(stderr, "\n");
