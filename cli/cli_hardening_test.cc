@@ -704,6 +704,11 @@ TEST(CliHelp, UsageLinesListEveryOption) {
     for (const auto& [flag, value] : usage_flags(command)) in_usage.insert(flag);
     EXPECT_EQ(options, in_usage) << usage;
     EXPECT_FALSE(options.empty() && command != "z3-prove" && command != "list") << command;
+    // A command with operands says that -- ends the options.
+    const bool operands = usage.find(" " + command + " [-") == std::string::npos &&
+                          usage != "usage: netverify " + command;
+    EXPECT_EQ(r.out.find("\n  --                    end of options") != std::string::npos, operands)
+        << command;
   }
   EXPECT_TRUE(run("replay --help")
                   .out.starts_with(

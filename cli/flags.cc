@@ -303,17 +303,21 @@ std::string exit_status_text() {
 
 std::string help_text(const Command& command) {
   std::string out = usage_line(command) + "\n\n" + std::string(command.help) + "\n";
-  if (!command.flags.empty()) out += "\noptions:\n";
-  for (const Flag& f : command.flags) {
-    std::string left = "  " + std::string(f.name);
-    if (!f.value.empty()) left += " " + std::string(f.value);
+  std::vector<std::pair<std::string, std::string_view>> options;
+  for (const Flag& f : command.flags)
+    options.emplace_back(std::string(f.name) + (f.value.empty() ? "" : " ") + std::string(f.value),
+                         f.help);
+  if (command.max_positional > 0)
+    options.emplace_back("--", "end of options: what follows is an operand");
+  if (!options.empty()) out += "\noptions:\n";
+  for (const auto& [name, help] : options) {
+    std::string left = "  " + name;
     if (left.size() < 24)
       left.resize(24, ' ');
     else
       left += "\n" + std::string(24, ' ');
-    out += left + std::string(f.help) + "\n";
+    out += left + std::string(help) + "\n";
   }
-  out += "  --                    end of options: what follows is an operand\n";
   out += "\n" + exit_status_text();
   return out;
 }

@@ -52,8 +52,9 @@ std::optional<std::string> read_input(const std::string& path, uint64_t max_byte
   if (S_ISREG(st.st_mode) && uint64_t(st.st_size) <= max_bytes) text.reserve(size_t(st.st_size));
   // Where the next byte goes: its line, and the length of that line so far.
   uint64_t line = 1, line_len = 0;
+  std::string why;
   char buf[1 << 16];
-  for (;;) {
+  while (why.empty()) {
     const ssize_t n = read(fd, buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
@@ -62,24 +63,28 @@ std::optional<std::string> read_input(const std::string& path, uint64_t max_byte
       return std::nullopt;
     }
     if (n == 0) break;
-    for (ssize_t i = 0; i < n; ++i) {
-      if (text.size() == max_bytes) {
-        *error = position(path, line, line_len + 1) + "input longer than " +
-                 std::to_string(max_bytes) + " bytes (--max-bytes)";
-        close(fd);
-        return std::nullopt;
+    // The bytes within the limits, counted line by line.
+    size_t keep = 0;
+    for (; keep < size_t(n); ++keep) {
+      if (text.size() + keep == max_bytes) {
+        why = "input longer than " + std::to_string(max_bytes) + " bytes (--max-bytes)";
+        break;
       }
-      if (buf[i] == '\n') {
+      if (buf[keep] == '\n') {
         ++line;
         line_len = 0;
       } else if (++line_len > max_line && max_line != 0) {
-        *error = position(path, line, line_len) + "line longer than " + std::to_string(max_line) +
-                 " bytes (--max-line)";
-        close(fd);
-        return std::nullopt;
+        why = "line longer than " + std::to_string(max_line) + " bytes (--max-line)";
+        break;
       }
-      text.push_back(buf[i]);
     }
+    text.append(buf, keep);
+  }
+  if (!why.empty()) {
+    // At the first byte past the limit.
+    *error = position(path, line, line_len + (why.ends_with("(--max-line)") ? 0 : 1)) + why;
+    close(fd);
+    return std::nullopt;
   }
   close(fd);
   return text;
