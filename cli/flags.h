@@ -85,7 +85,7 @@ struct Command;
 // command does not declare, or with a getter of another type, aborts.
 class Args {
  public:
-  Args(const Command& command) : command_(&command) {}
+  explicit Args(const Command& command) : command_(&command) {}
 
   std::vector<std::string> positional;
 
