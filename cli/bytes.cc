@@ -1,9 +1,9 @@
 // netverify decode / encode: fuzz inputs <-> traces (fuzz/byte_trace.h).
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 
+#include "cli/exit_status.h"
 #include "cli/flags.h"
+#include "cli/output_file.h"
 #include "cli/trace_file.h"
 #include "fuzz/byte_trace.h"
 #include "fuzz/harness.h"
@@ -13,64 +13,73 @@
 namespace nv::cli {
 namespace {
 
-// The decoder options of --target's fuzz target; std::nullopt (after
-// saying why) for an unknown target.
-std::optional<fuzz::ByteTraceOptions> byte_options(const Args& args, const char* command) {
-  const std::string target = args.get("--target", std::string(fuzz::kAllTarget));
-  if (auto o = fuzz::target_options(target)) return o;
-  std::string names;
-  for (const std::string& t : fuzz::target_names()) names += " " + t;
-  std::fprintf(stderr, "netverify %s: unknown target '%s' (one of:%s)\n", command, target.c_str(),
-               names.c_str());
-  return std::nullopt;
+// The decoder options of --target's fuzz target (validated by the flag table).
+fuzz::ByteTraceOptions byte_options(const Args& args) {
+  return *fuzz::target_options(args.get("--target", std::string(fuzz::kAllTarget)));
 }
 
 int run_decode(const Args& args) {
-  std::ifstream in(args.positional[0], std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "netverify decode: %s: cannot read file\n", args.positional[0].c_str());
-    return 2;
+  std::string error;
+  // A fuzz input is bytes, not lines: only --max-bytes applies.
+  auto input = read_input(args.positional[0], args.input_limits().max_bytes, 0, &error);
+  if (!input) {
+    std::fprintf(stderr, "netverify decode: %s\n", error.c_str());
+    return kExitUsage;
   }
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
-  const auto options = byte_options(args, "decode");
-  if (!options) return 2;
-  std::fputs(trace::print(fuzz::decode(bytes, runner::registry(), *options)).c_str(), stdout);
-  return 0;
+  const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(input->data()),
+                                       input->size());
+  std::fputs(trace::print(fuzz::decode(bytes, runner::registry(), byte_options(args))).c_str(),
+             stdout);
+  return kExitOk;
 }
 
 int run_encode(const Args& args) {
-  auto t = load_trace(args.positional[0]);
-  if (!t) return 2;
-  const auto options = byte_options(args, "encode");
-  if (!options) return 2;
+  const std::string out = args.get("-o", "-");
+  std::optional<OutputFile> file;
   std::string error;
-  auto bytes = fuzz::encode(*t, runner::registry(), *options, &error);
+  if (out != "-") {
+    int status;
+    file = OutputFile::create(out, &error, &status);
+    if (!file) {
+      std::fprintf(stderr, "netverify encode: -o %s\n", error.c_str());
+      return status;
+    }
+  }
+  auto t = load_trace(args.positional[0], args.input_limits());
+  if (!t) return kExitUsage;
+  auto bytes = fuzz::encode(*t, runner::registry(), byte_options(args), &error);
   if (!bytes) {
     std::fprintf(stderr, "netverify encode: %s: %s\n", args.positional[0].c_str(), error.c_str());
-    return 2;
+    return kExitUsage;
   }
-  const std::string out = args.get("-o", "-");
-  FILE* f = out == "-" ? stdout : std::fopen(out.c_str(), "wb");
-  if (!f) {
-    std::fprintf(stderr, "netverify encode: %s: cannot write\n", out.c_str());
-    return 2;
+  const std::string_view data(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  if (!file) {
+    std::fwrite(data.data(), 1, data.size(), stdout);
+    return kExitOk;  // main() checks that stdout got it
   }
-  std::fwrite(bytes->data(), 1, bytes->size(), f);
-  if (f != stdout) std::fclose(f);
-  return 0;
+  if (!file->write(data, &error) || !file->commit(&error)) {
+    std::fprintf(stderr, "netverify encode: %s\n", error.c_str());
+    return kExitEnvironment;
+  }
+  return kExitOk;
 }
+
+constexpr Flag kTargetFlag{.name = "--target",
+                           .value = "NAME",
+                           .help = "as this fuzz target does: a subsystem's, or all (default)",
+                           .type = FlagType::kFuzzTarget};
 
 }  // namespace
 
 const Command& decode_command() {
   static const Command kCommand{
       .name = "decode",
-      .usage = "decode FILE [--target NAME]",
+      .summary = "print the trace a fuzz input stands for",
+      .operands = "FILE",
       .help =
           "Prints the trace a fuzz input stands for. Every byte string decodes to a\n"
           "valid trace; the fuzz targets see exactly this trace.",
-      .flags = {{"--target", "NAME",
-                 "decode as this fuzz target does: a subsystem or all (default)"}},
+      .flags = {kTargetFlag, kInputLimitFlags[0]},  // bytes, not lines
       .min_positional = 1,
       .max_positional = 1,
       .run = run_decode};
@@ -80,13 +89,17 @@ const Command& decode_command() {
 const Command& encode_command() {
   static const Command kCommand{
       .name = "encode",
-      .usage = "encode TRACE [-o FILE] [--target NAME]",
+      .summary = "write the fuzz input that decodes to a trace",
+      .operands = "TRACE",
       .help =
           "Writes the fuzz input bytes that decode to TRACE (expectations are left\n"
           "out; namespaces other than a..h are renamed to free names of a..h), so that\n"
           "hand-written traces and corpora/ seed the fuzzers.",
-      .flags = {{"-o", "FILE", "output file (default: stdout)"},
-                {"--target", "NAME", "encode for this fuzz target: a subsystem or all (default)"}},
+      .flags = reads_input({{.name = "-o",
+                             .value = "FILE",
+                             .help = "output file, written atomically (default, or -: stdout)",
+                             .type = FlagType::kOutputPath},
+                            kTargetFlag}),
       .min_positional = 1,
       .max_positional = 1,
       .run = run_encode};

@@ -3,11 +3,12 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 
+#include "cli/exit_status.h"
 #include "cli/flags.h"
 #include "cli/trace_file.h"
 #include "runner/runner.h"
+#include "runner/subsystem.h"
 
 namespace nv::cli {
 namespace {
@@ -16,70 +17,64 @@ struct Row {
   std::string path;
   size_t ops = 0;
   std::string result;
-  bool ok = false;
+  int status = kExitOk;
 };
 
-Row check_one(const std::string& path) {
-  Row row{path, 0, "", false};
-  auto trace = load_trace(path);
-  if (!trace) {
+Row check_one(const std::string& path, const InputLimits& limits) {
+  Row row{path, 0, "", kExitUsage};
+  auto file = load_trace_file(path, limits);
+  if (!file) {
     row.result = "INVALID";
     return row;
   }
+  const trace::Trace* trace = &file->trace;
   row.ops = trace->ops.size();
   runner::RunResult r = runner::run(*trace, {});
   if (!r.ok()) {
     std::fprintf(stderr, "%s:\n%s", path.c_str(), runner::format_failure(r).c_str());
     row.result = r.divergence ? "DIVERGENCE line " + std::to_string(r.divergence->line)
                               : "EXPECT line " + std::to_string(r.expect_failures[0].line);
+    row.status = kExitFinding;
     return row;
   }
   // A regression trace must also catch the mutant it was written for.
-  std::vector<std::string> mutants = declared_mutants(path);
-  if (!valid_mutants(mutants)) {
-    row.result = "UNKNOWN MUTANT";
-    return row;
+  std::vector<std::string> mutants = declared_mutants_in_text(file->text);
+  for (const std::string& m : mutants) {
+    if (!runner::subsystem_of_mutant(m)) {
+      std::fprintf(stderr, "%s: %s\n", path.c_str(), unknown_mutant_message(m).c_str());
+      row.result = "UNKNOWN MUTANT";
+      return row;
+    }
   }
   for (const std::string& m : mutants) {
     runner::RunOptions options;
     options.mutants = {m};
     if (runner::run(*trace, options).ok()) {
       row.result = "MISSED " + m;
+      row.status = kExitFinding;
       return row;
     }
   }
-  row.ok = true;
+  row.status = kExitOk;
   row.result = mutants.empty() ? "ok" : "ok, detects " + std::to_string(mutants.size()) + " mutant";
   return row;
 }
 
 int run_check(const Args& args) {
   const std::string dir = args.positional[0];
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
-    std::fprintf(stderr, "netverify check: %s: not a directory\n", dir.c_str());
-    return 2;
-  }
   std::vector<std::string> paths;
-  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-       it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (ec) break;
-    if (it->is_regular_file() && it->path().extension() == ".trace")
-      paths.push_back(it->path().string());
-  }
-  std::sort(paths.begin(), paths.end());
-  if (paths.empty()) {
-    std::fprintf(stderr, "netverify check: no .trace files under %s\n", dir.c_str());
-    return 2;
-  }
+  if (!trace_files_under(dir, "check", &paths)) return kExitUsage;
+  const InputLimits limits = args.input_limits();
   const bool tty = isatty(STDERR_FILENO);
   std::vector<Row> rows;
   size_t width = 5, failed = 0, ops = 0;
+  bool invalid = false;
   for (size_t i = 0; i < paths.size(); ++i) {
     if (tty) std::fprintf(stderr, "\r\033[K[%zu/%zu] %s", i + 1, paths.size(), paths[i].c_str());
-    rows.push_back(check_one(paths[i]));
+    rows.push_back(check_one(paths[i], limits));
     width = std::max(width, paths[i].size());
-    failed += !rows.back().ok;
+    failed += rows.back().status != kExitOk;
+    invalid |= rows.back().status == kExitUsage;
     ops += rows.back().ops;
   }
   if (tty) std::fprintf(stderr, "\r\033[K");
@@ -88,7 +83,8 @@ int run_check(const Args& args) {
     std::printf("%-*s %6zu  %s\n", int(width), r.path.c_str(), r.ops, r.result.c_str());
   std::printf("\n%zu traces, %zu operations: %zu passed, %zu failed\n", rows.size(), ops,
               rows.size() - failed, failed);
-  return failed ? 1 : 0;
+  // An invalid trace is the input's fault (2), whatever else failed.
+  return invalid ? kExitUsage : failed ? kExitFinding : kExitOk;
 }
 
 }  // namespace
@@ -96,12 +92,14 @@ int run_check(const Args& args) {
 const Command& check_command() {
   static const Command kCommand{
       .name = "check",
-      .usage = "check DIR",
+      .summary = "replay every trace under a directory through model and impl",
+      .operands = "DIR",
       .help =
           "Replays every *.trace file under DIR through model and impl. A trace that\n"
           "declares '# mutant: NAME' must also fail with that mutant injected. Prints a\n"
-          "table and exits 1 if any trace fails, 2 if DIR holds no traces.",
-      .flags = {},
+          "table and exits 1 if any trace fails or misses its mutant, 2 if DIR holds no\n"
+          "traces or an invalid one (or one declaring an unknown mutant).",
+      .flags = reads_input({}),
       .min_positional = 1,
       .max_positional = 1,
       .run = run_check};

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <string>
 
+#include "cli/exit_status.h"
 #include "cli/flags.h"
 #include "properties/differential.h"
 #include "runner/subsystem.h"
@@ -11,22 +12,10 @@ namespace nv::cli {
 namespace {
 
 int run_gen(const Args& args) {
-  std::string error;
-  auto seed = trace::parse_uint(args.get("--seed", "0"), &error);
-  auto size = trace::parse_uint(args.get("--size", "50"), &error);
-  auto ops = trace::parse_uint(args.get("--ops", "1000000"), &error);
-  if (!seed || !size || *size > 1000 || !ops) {
-    std::fprintf(stderr, "netverify gen: --seed and --ops take numbers, --size 0..1000\n");
-    return 2;
-  }
+  // Validated by the flag table.
+  const std::optional<uint64_t> seed = args.uint("--seed", 0), size = args.uint("--size", 50),
+                                ops = args.uint("--ops", 1000000);
   const std::string subsystem = args.get("--subsystem", "frag");
-  if (!runner::find_subsystem(subsystem)) {
-    std::string names;
-    for (const runner::Subsystem& s : runner::subsystems()) names += " " + s.name;
-    std::fprintf(stderr, "netverify gen: unknown subsystem '%s' (one of:%s)\n", subsystem.c_str(),
-                 names.c_str());
-    return 2;
-  }
   std::string text = props::generate_trace(subsystem, *seed, int(*size));
   // Keep the header and the first --ops operations.
   size_t end = text.find('\n');
@@ -35,7 +24,7 @@ int run_gen(const Args& args) {
   if (end != std::string::npos) text.resize(end + 1);
   std::printf("# netverify gen --subsystem %s --seed %llu --size %llu\n%s", subsystem.c_str(),
               (unsigned long long)*seed, (unsigned long long)*size, text.c_str());
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace
@@ -43,16 +32,27 @@ int run_gen(const Args& args) {
 const Command& gen_command() {
   static const Command kCommand{
       .name = "gen",
-      .usage = "gen [--subsystem NAME] [--seed N] [--size N] [--ops N]",
+      .summary = "print a random trace from a subsystem's property generator",
       .help =
           "Prints a random trace built by a subsystem's generator, the one the property\n"
           "tests use. The same subsystem, seed and size always print the same trace.",
-      .flags = {{"--subsystem", "NAME",
-                 "whose generator (default frag; netverify list names them)"},
-                {"--seed", "N", "random seed (default 0)"},
-                {"--size", "N",
-                 "rapidcheck size, 0..1000: larger means longer traces (default 50)"},
-                {"--ops", "N", "print at most the first N operations"}},
+      .flags = {{.name = "--subsystem",
+                 .value = "NAME",
+                 .help = "whose generator (default frag; netverify list names them)",
+                 .type = FlagType::kSubsystem},
+                {.name = "--seed",
+                 .value = "N",
+                 .help = "random seed (default 0)",
+                 .type = FlagType::kUint},
+                {.name = "--size",
+                 .value = "N",
+                 .help = "rapidcheck size, 0..1000: larger means longer traces (default 50)",
+                 .type = FlagType::kUint,
+                 .max = 1000},
+                {.name = "--ops",
+                 .value = "N",
+                 .help = "print at most the first N operations",
+                 .type = FlagType::kUint}},
       .min_positional = 0,
       .max_positional = 0,
       .run = run_gen};

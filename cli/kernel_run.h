@@ -3,22 +3,25 @@
 // (cli/kernel.cc).
 #pragma once
 
-#include <optional>
-#include <string>
-
 #include "cli/flags.h"
 #include "kernel/kernel_engine.h"
 
 namespace nv::cli {
 
 // The --max-sleep flag of every such command.
-inline constexpr Flag kMaxSleepFlag{"--max-sleep", "S",
-                                    "refuse traces whose ticks add up to more than S seconds "
-                                    "(or 500ms, 2m; default 10)"};
+inline constexpr Flag kMaxSleepFlag{.name = "--max-sleep",
+                                    .value = "S",
+                                    .help =
+                                        "refuse traces whose ticks add up to more than S "
+                                        "seconds (or 500ms, 2m; default 10)",
+                                    .type = FlagType::kDuration};
 
-// Kernel options from the flags; on a bad value prints an error and returns
-// std::nullopt.
-std::optional<kernel::KernelOptions> kernel_options(const Args& args, const char* command);
+// Kernel options from the flags (validated by parse_args).
+kernel::KernelOptions kernel_options(const Args& args);
+
+// The exit status of a kernel run (cli/exit_status.h): a failed system call
+// is an environment failure.
+int kernel_exit_status(const kernel::KernelResult& result);
 
 // `netverify replay TRACE --engine kernel`: the same as `netverify kernel`.
 int run_kernel_only(const Args& args);

@@ -1,8 +1,11 @@
-// netverify list: the subsystems, their mutants and ops, and the fuzz
-// targets, all from the registry (runner/subsystem.h).
+// netverify list: what this build knows, from the subsystem list
+// (runner/subsystem.h): every subsystem with its mutants and fuzz target,
+// and every operation; with --fuzz-targets only the fuzz targets' names,
+// which the scripts read.
+#include <algorithm>
 #include <cstdio>
-#include <string>
 
+#include "cli/exit_status.h"
 #include "cli/flags.h"
 #include "fuzz/harness.h"
 #include "runner/subsystem.h"
@@ -13,17 +16,25 @@ namespace {
 int run_list(const Args& args) {
   if (args.has("--fuzz-targets")) {
     for (const std::string& t : fuzz::target_names()) std::printf("%s\n", t.c_str());
-    return 0;
+    return kExitOk;
   }
+  std::printf("subsystems, their fuzz targets and mutants (--inject MUTANT):\n");
+  size_t width = 0;
+  for (const runner::Subsystem& s : runner::subsystems())
+    for (const runner::MutantInfo& m : s.mutants) width = std::max(width, m.name.size());
   for (const runner::Subsystem& s : runner::subsystems()) {
-    std::printf("%s\n  ops:", s.name.c_str());
-    for (const auto& op : runner::registry().ops())
-      if (op->subsystem == s.name) std::printf(" %s,", op->name.c_str());
-    std::printf("\n  fuzz target: fuzz_%s\n", s.name.c_str());
+    std::printf("  %s (fuzz_%s)\n", s.name.c_str(), s.name.c_str());
     for (const runner::MutantInfo& m : s.mutants)
-      std::printf("  mutant %-32s %s\n", m.name.c_str(), m.help.c_str());
+      std::printf("    %-*s  %s\n", int(width), m.name.c_str(), m.help.c_str());
   }
-  return 0;
+  std::printf("\noperations (docs/trace.md):\n");
+  width = 0;
+  for (const auto& op : runner::registry().ops()) width = std::max(width, op->name.size());
+  for (const auto& op : runner::registry().ops()) {
+    std::printf("  %-*s  %-6s  %s\n", int(width), op->name.c_str(), op->subsystem.c_str(),
+                op->help.c_str());
+  }
+  return kExitOk;
 }
 
 }  // namespace
@@ -31,11 +42,16 @@ int run_list(const Args& args) {
 const Command& list_command() {
   static const Command kCommand{
       .name = "list",
-      .usage = "list [--fuzz-targets]",
+      .summary = "name every subsystem, its mutants and fuzz target, and every operation",
       .help =
-          "Names every subsystem with its ops, fuzz target and mutants; with\n"
-          "--fuzz-targets, only the fuzz targets' names, one a line (the scripts read it).",
-      .flags = {{"--fuzz-targets", "", "print the fuzz targets only"}},
+          "Prints every subsystem with its fuzz target and mutants (the names --inject\n"
+          "takes, each with the historical bug it reintroduces), then every operation,\n"
+          "with its subsystem and help. With --fuzz-targets, only the fuzz targets, one\n"
+          "a line: what the build makes and the scripts run.",
+      .flags = {{.name = "--fuzz-targets",
+                 .value = "",
+                 .help = "print the fuzz targets' names only",
+                 .type = FlagType::kSwitch}},
       .min_positional = 0,
       .max_positional = 0,
       .run = run_list};

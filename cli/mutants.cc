@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/exit_status.h"
 #include "cli/flags.h"
 #include "properties/differential.h"
 #include "runner/minimize.h"
@@ -69,24 +70,12 @@ FuzzOutcome fuzz_for(const std::string& fuzzer, const std::string& seeds, const 
 }
 
 int run_mutants(const Args& args) {
-  std::string error;
-  auto seconds = trace::parse_uint(args.get("--seconds", "60"), &error);
-  auto cases = trace::parse_uint(args.get("--cases", "100"), &error);
-  if (!seconds || !cases || *cases == 0) {
-    std::fprintf(stderr, "netverify mutants: --seconds and --cases take numbers\n");
-    return 2;
-  }
+  // Validated by the flag table (numbers; paths that exist and can be read).
+  const std::optional<uint64_t> seconds = args.uint("--seconds", 60),
+                                cases = args.uint("--cases", 100);
   const std::string fuzzer = args.get("--fuzzer", "");
   const std::string seeds = args.get("--seeds", "");
   const std::string dict = args.get("--dict", "");
-  for (const auto& [flag, path] :
-       {std::pair{"--fuzzer", fuzzer}, {"--seeds", seeds}, {"--dict", dict}}) {
-    if (!path.empty() && access(path.c_str(), R_OK) != 0) {
-      std::fprintf(stderr, "netverify mutants: %s %s: %s\n", flag, path.c_str(),
-                   std::strerror(errno));
-      return 2;
-    }
-  }
   const auto dir = std::filesystem::temp_directory_path() / "nv-mutants";
   std::filesystem::create_directories(dir);
   setenv("NV_FAILURE_DIR", dir.c_str(), 1);
@@ -119,7 +108,7 @@ int run_mutants(const Args& args) {
     }
   }
   std::filesystem::remove_all(dir);
-  return missed ? 1 : 0;
+  return missed ? kExitFinding : kExitOk;
 }
 
 }  // namespace
@@ -127,7 +116,7 @@ int run_mutants(const Args& args) {
 const Command& mutants_command() {
   static const Command kCommand{
       .name = "mutants",
-      .usage = "mutants [--seconds S] [--cases N] [--fuzzer PATH] [--seeds DIR] [--dict FILE]",
+      .summary = "the mutation report: which mutants the properties and fuzzers catch",
       .help =
           "The mutation report: each registered mutant against the differential property\n"
           "(rapidcheck, seed 1, up to N cases) and, with --fuzzer, against that libFuzzer\n"
@@ -135,12 +124,28 @@ const Command& mutants_command() {
           "regression reproducers). Prints which caught\n"
           "it, how fast, and the size of its minimized reproducer. Exit 1 if any mutant\n"
           "was missed.",
-      .flags = {{"--seconds", "S", "fuzzing budget per mutant (default 60)"},
-                {"--cases", "N", "property budget per mutant (default 100)"},
-                {"--fuzzer", "PATH", "libFuzzer target, e.g. build/fuzz/fuzz_frag"},
-                {"--seeds", "DIR",
-                 "seed corpus for the fuzzer (default: none, start from nothing)"},
-                {"--dict", "FILE", "libFuzzer dictionary, e.g. fuzz/byte_trace.dict"}},
+      .flags = {{.name = "--seconds",
+                 .value = "S",
+                 .help = "fuzzing budget per mutant (default 60)",
+                 .type = FlagType::kUint},
+                {.name = "--cases",
+                 .value = "N",
+                 .help = "property budget per mutant (default 100)",
+                 .type = FlagType::kUint,
+                 .min = 1,
+                 .max = INT32_MAX},
+                {.name = "--fuzzer",
+                 .value = "PATH",
+                 .help = "libFuzzer target, e.g. build/fuzz/fuzz_frag",
+                 .type = FlagType::kInputPath},
+                {.name = "--seeds",
+                 .value = "DIR",
+                 .help = "seed corpus for the fuzzer (default: none, start from nothing)",
+                 .type = FlagType::kInputPath},
+                {.name = "--dict",
+                 .value = "FILE",
+                 .help = "libFuzzer dictionary, e.g. fuzz/byte_trace.dict",
+                 .type = FlagType::kInputPath}},
       .min_positional = 0,
       .max_positional = 0,
       .run = run_mutants};

@@ -1,6 +1,7 @@
 // netverify replay: run one trace through the engines.
 #include <cstdio>
 
+#include "cli/exit_status.h"
 #include "cli/flags.h"
 #include "cli/kernel_run.h"
 #include "cli/trace_file.h"
@@ -16,22 +17,17 @@ int run_replay(const Args& args) {
   if (engine == "all") return run_replay_all(args);
   if (engine == "kernel") return run_kernel_only(args);
   runner::RunOptions options;
-  if (engine == "model") {
+  if (engine == "model")
     options.engines = {runner::EngineKind::kModel};
-  } else if (engine == "impl") {
+  else if (engine == "impl")
     options.engines = {runner::EngineKind::kImpl};
-  } else if (engine != "both") {
-    std::fprintf(stderr, "netverify replay: --engine must be model, impl, both, kernel or all\n");
-    return 2;
-  }
   options.mutants = args.all("--inject");
-  if (!valid_mutants(options.mutants)) return 2;
   if (!options.mutants.empty() && engine == "model") {
     std::fprintf(stderr, "netverify replay: mutants live in the impl; use --engine impl or both\n");
-    return 2;
+    return kExitUsage;
   }
-  auto trace = load_trace(path);
-  if (!trace) return 2;
+  auto trace = load_trace(path, args.input_limits());
+  if (!trace) return kExitUsage;
 
   const bool json = args.has("--json");
   const std::string first_engine(runner::engine_name(options.engines[0]));
@@ -53,7 +49,7 @@ int run_replay(const Args& args) {
     std::printf("ok: %zu operations, %zu deliveries; %s %s\n", result.ops_run, result.deliveries,
                 names.c_str(), options.engines.size() > 1 ? "agree" : "ran");
   }
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace
@@ -61,16 +57,21 @@ int run_replay(const Args& args) {
 const Command& replay_command() {
   static const Command kCommand{
       .name = "replay",
-      .usage = "replay TRACE [--engine model|impl|both|kernel|all] [--json] [--inject MUTANT]...",
+      .summary = "run a trace through model and impl (or the kernel) and compare them",
+      .operands = "TRACE",
       .help =
           "Runs TRACE through the chosen engines, comparing them after every operation\n"
           "and checking its expectations. Exit status: 0 the engines agree and every\n"
           "expectation holds; 1 a divergence or a failed expectation; 2 invalid trace\n"
-          "or command line; 77 (--engine all) the kernel engine cannot run here.",
-      .flags = {{"--engine", "ENGINE", "model, impl, both (default), kernel, or all three"},
-                {"--json", "", "write one JSON event per line on stdout"},
-                {"--inject", "MUTANT", "switch on a mutant in the impl (repeatable)"},
-                kMaxSleepFlag},
+          "or command line; 3 (--engine kernel, all) a system call failed; 77\n"
+          "(--engine kernel, all) the kernel engine cannot run here.",
+      .flags = reads_input({{.name = "--engine",
+                             .value = "model|impl|both|kernel|all",
+                             .help = "model, impl, both (default), kernel, or all three",
+                             .type = FlagType::kChoice},
+                            kJsonFlag,
+                            kInjectFlag,
+                            kMaxSleepFlag}),
       .min_positional = 1,
       .max_positional = 1,
       .run = run_replay};

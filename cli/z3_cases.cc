@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 #include <thread>
 
+#include "cli/exit_status.h"
 #include "cli/flags.h"
+#include "cli/output_file.h"
 #include "symbolic/frag_cases.h"
 
 namespace nv::cli {
@@ -35,12 +36,18 @@ bool prepare(const fs::path& dir, std::string* error) {
   return true;
 }
 
+// Writes one file atomically; on failure prints why and returns false.
 bool write_file(const fs::path& path, const std::string& text) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  return bool(out);
+  std::string error;
+  if (ec) {
+    error = path.parent_path().string() + ": " + ec.message();
+  } else if (write_file_atomically(path.string(), text, &error) == kExitOk) {
+    return true;
+  }
+  std::fprintf(stderr, "netverify z3-cases: %s\n", error.c_str());
+  return false;
 }
 
 int run_z3_cases(const Args& args) {
@@ -48,29 +55,22 @@ int run_z3_cases(const Args& args) {
   std::string error;
   if (dir.empty()) {
     std::fprintf(stderr, "netverify z3-cases: -o DIR is required\n");
-    return 2;
+    return kExitUsage;
   }
   if (!prepare(dir, &error)) {
     std::fprintf(stderr, "netverify z3-cases: %s\n", error.c_str());
-    return 2;
+    return kExitUsage;
   }
   symbolic::Cases cases;
   try {
     cases = symbolic::enumerate_cases(std::max(1u, std::thread::hardware_concurrency()));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "netverify z3-cases: %s\n", e.what());
-    return 1;
+    return kExitEnvironment;
   }
-  for (const auto& [path, text] : cases.files) {
-    if (!write_file(dir / path, text)) {
-      std::fprintf(stderr, "netverify z3-cases: cannot write %s\n", (dir / path).c_str());
-      return 1;
-    }
-  }
-  if (!write_file(dir / kIndex, cases.index())) {
-    std::fprintf(stderr, "netverify z3-cases: cannot write %s\n", (dir / kIndex).c_str());
-    return 1;
-  }
+  for (const auto& [path, text] : cases.files)
+    if (!write_file(dir / path, text)) return kExitEnvironment;
+  if (!write_file(dir / kIndex, cases.index())) return kExitEnvironment;
   std::printf("%s", cases.summary().c_str());
   if (args.has("--infeasible")) {
     for (const symbolic::CaseResult& c : cases.cases)
@@ -80,7 +80,7 @@ int run_z3_cases(const Args& args) {
   std::printf("wrote %zu traces and %s (every case, the infeasible ones too%s) under %s\n",
               cases.files.size(), kIndex,
               args.has("--infeasible") ? "" : "; --infeasible prints them", dir.c_str());
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace
@@ -88,7 +88,7 @@ int run_z3_cases(const Args& args) {
 const Command& z3_cases_command() {
   static const Command kCommand{
       .name = "z3-cases",
-      .usage = "z3-cases -o DIR [--infeasible]",
+      .summary = "write the boundary cases of the reassembly rule, found by Z3, as traces",
       .help =
           "Enumerates, with Z3, every outcome of the reassembly decision\n"
           "(model/frag/frag_rule.h), every relation of a fragment to the queued runs, and\n"
@@ -97,8 +97,14 @@ const Command& z3_cases_command() {
           "(with `expect` lines stating what the model decides) and DIR/cases.txt listing\n"
           "every case with its trace or \"infeasible\". The output is the same on every run.\n"
           "DIR must be absent, empty, or an earlier output, which is replaced.",
-      .flags = {{"-o", "DIR", "where to write (corpora/z3 is the committed copy)"},
-                {"--infeasible", "", "also list the infeasible cases on stdout"}},
+      .flags = {{.name = "-o",
+                 .value = "DIR",
+                 .help = "where to write (corpora/z3 is the committed copy)",
+                 .required = true},
+                {.name = "--infeasible",
+                 .value = "",
+                 .help = "also list the infeasible cases on stdout",
+                 .type = FlagType::kSwitch}},
       .min_positional = 0,
       .max_positional = 0,
       .run = run_z3_cases};

@@ -6,10 +6,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 
+#include "cli/exit_status.h"
 #include "cli/flags.h"
+#include "cli/output_file.h"
 #include "symbolic/frag_proofs.h"
+#include "trace/parser.h"
 
 namespace nv::cli {
 namespace {
@@ -19,15 +21,12 @@ std::string write_failure(const std::string& name, const std::string& text) {
   const char* env = std::getenv("NV_FAILURE_DIR");
   const std::filesystem::path dir = env && *env ? env : ".";
   const std::filesystem::path path = dir / ("z3-prove-" + name + ".failure.trace");
-  const std::filesystem::path tmp = path.string() + ".tmp" + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    if (!out) return "";
+  std::string error;
+  if (write_file_atomically(path.string(), text, &error) != kExitOk) {
+    std::fprintf(stderr, "netverify z3-prove: %s\n", error.c_str());
+    return "";
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  return ec ? "" : path.string();
+  return path.string();
 }
 
 int run_z3_prove(const Args& args) {
@@ -40,14 +39,16 @@ int run_z3_prove(const Args& args) {
     bool known = false;
     for (const symbolic::Proof& p : symbolic::proofs()) known = known || p.name == name;
     if (!known) {
-      std::fprintf(stderr, "netverify z3-prove: unknown proof '%s'; known:", name.c_str());
+      std::fprintf(stderr,
+                   "netverify z3-prove: unknown proof '%s'; known:", trace::excerpt(name).c_str());
       for (const symbolic::Proof& p : symbolic::proofs())
         std::fprintf(stderr, " %s", p.name.c_str());
       std::fprintf(stderr, "\n");
-      return 2;
+      return kExitUsage;
     }
   }
   int failed = 0;
+  bool lost = false;
   for (const symbolic::Proof* p : chosen) {
     const symbolic::ProofResult r = symbolic::prove(*p);
     std::printf("%s\n", r.report.c_str());
@@ -55,11 +56,14 @@ int run_z3_prove(const Args& args) {
     ++failed;
     if (!r.counterexample_trace.empty()) {
       const std::string file = write_failure(p->name, r.counterexample_trace);
-      if (!file.empty()) std::printf("  reproduce: netverify replay %s\n", file.c_str());
+      if (!file.empty())
+        std::printf("  reproduce: netverify replay %s\n", file.c_str());
+      else
+        lost = true;
     }
   }
-  std::fflush(stdout);
-  return failed ? 1 : 0;
+  // A counterexample that could not be written is lost: 3 outranks 1.
+  return lost ? kExitEnvironment : failed ? kExitFinding : kExitOk;
 }
 
 }  // namespace
@@ -67,7 +71,8 @@ int run_z3_prove(const Args& args) {
 const Command& z3_prove_command() {
   static const Command kCommand{
       .name = "z3-prove",
-      .usage = "z3-prove [PROOF...]",
+      .summary = "prove properties of the reassembly rule with Z3",
+      .operands = "[PROOF]...",
       .help =
           "Proves, with Z3, properties of the reassembly decision (model/frag/frag_rule.h)\n"
           "for every fragment within the trace ranges and every queue of up to 3 runs:\n"

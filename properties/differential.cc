@@ -3,10 +3,11 @@
 #include <rapidcheck.h>
 
 #include "properties/failure.h"
-#include "properties/frag/frag_gen.h"
 #include "runner/runner.h"
 #include "runner/subsystem.h"
+#include "sched/pct_strategy.h"
 #include "trace/parser.h"
+#include "trace/printer.h"
 
 namespace nv::props {
 namespace {
@@ -20,13 +21,21 @@ std::string failure_name(const std::vector<std::string>& mutants) {
 }  // namespace
 
 void differential_property(std::string_view subsystem, const std::vector<std::string>& mutants) {
-  const std::string text = *runner::find_subsystem(subsystem)->gen();
-  trace::ParseResult parsed = trace::parse(text, runner::registry());
+  const std::string generated = *runner::find_subsystem(subsystem)->gen();
+  trace::ParseResult parsed = trace::parse(generated, runner::registry());
   RC_ASSERT(!parsed.error.has_value());
+  // Concurrent sections are drained by PCT (Burckhardt et al., ASPLOS 2010)
+  // with a generated seed and depth; the failure is saved with its schedule
+  // written in as sched lines, so that replay needs no seed.
+  const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
+  const uint32_t depth = *rc::gen::inRange<uint32_t>(1, 4);
+  sched::PctStrategy pct(seed, depth, /*max_steps=*/200);
   runner::RunOptions options;
   options.mutants = mutants;
+  options.strategy = &pct;
   runner::RunResult result = runner::run(parsed.trace, options);
   if (result.ok()) return;
+  const std::string text = trace::print(runner::with_schedule(parsed.trace, result));
   const std::string path = save_failure(failure_name(mutants), text);
   RC_FAIL(runner::format_failure(result) + "trace written to " + path +
           "\nreplay: " + replay_command(path, mutants) + "\n" + text);

@@ -54,6 +54,11 @@ class Engine {
   // die (trace/netns/netns_ops.h). The runner compares it for the
   // namespaces an operation names.
   virtual uint64_t digest(std::string_view ns) const = 0;
+  // A 64-bit hash of the engine's whole state, not just of what snapshot()
+  // shows (queue contents, the pernet list's order): two states with equal
+  // fingerprints are taken to be equal by the linearizability search's memo,
+  // so a model that clone()s must override it.
+  virtual uint64_t fingerprint() const { return digest(); }
   // A copy of this engine, standing on `deps` (the copies of the engines it
   // depends on, made first) instead of the originals; nullptr where the
   // engine cannot be copied. Models can: the linearizability check tries

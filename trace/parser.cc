@@ -63,10 +63,10 @@ std::optional<std::string> parse_value(const FieldSpec& f, std::string_view text
       std::string known;
       for (const auto& w : *f.words) known += (known.empty() ? "" : "|") + w;
       if (known.size() > 120) known = known.substr(0, 117) + "...";
-      return "unknown " + f.key + " '" + std::string(text) + "' (expected " + known + ")";
+      return "unknown " + f.key + " '" + excerpt(text) + "' (expected " + known + ")";
     }
     case Kind::kName:
-      if (!valid_name(text)) return "bad namespace name '" + std::string(text) + "'";
+      if (!valid_name(text)) return "bad namespace name '" + excerpt(text) + "'";
       *out = std::string(text);
       return std::nullopt;
     case Kind::kDuration: {
@@ -121,8 +121,7 @@ class LineParser {
     }
     if (!spec) {
       spec = registry_.find(tokens[0].text);
-      if (!spec)
-        return Error{tokens[0].col, "unknown operation '" + std::string(tokens[0].text) + "'"};
+      if (!spec) return Error{tokens[0].col, "unknown operation '" + excerpt(tokens[0].text) + "'"};
       next = 1;
     }
     if (op->async && (spec->expect || spec->runner_only))
@@ -149,12 +148,12 @@ class LineParser {
       const Token& t = tokens[next];
       size_t eq = t.text.find('=');
       if (eq == std::string_view::npos)
-        return Error{t.col, "unexpected '" + std::string(t.text) + "' (expected key=value)"};
+        return Error{t.col, "unexpected '" + excerpt(t.text) + "' (expected key=value)"};
       std::string_view key = t.text.substr(0, eq);
       size_t idx = spec->field_index(key);
       if (idx == SIZE_MAX || spec->fields[idx].positional)
-        return Error{t.col, "unknown key '" + std::string(key) + "' for '" + spec->name + "'"};
-      if (op->args[idx]) return Error{t.col, "duplicate key '" + std::string(key) + "'"};
+        return Error{t.col, "unknown key '" + excerpt(key) + "' for '" + spec->name + "'"};
+      if (op->args[idx]) return Error{t.col, "duplicate key '" + excerpt(key) + "'"};
       Value v;
       if (auto e = parse_value(spec->fields[idx], t.text.substr(eq + 1), &v))
         return Error{uint32_t(t.col + eq + 1), *e};
@@ -243,6 +242,41 @@ ParseResult parse(std::string_view text, const Registry& registry) {
     result.trace.ops.push_back(std::move(op));
   }
   return result;
+}
+
+std::string excerpt(std::string_view text, size_t max_bytes) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (size_t i = 0; i < text.size() && i < max_bytes; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    switch (c) {
+      case '\0':
+        out += "\\0";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      default:
+        if (c >= 0x20 && c < 0x7f) {
+          out += char(c);
+        } else {
+          out += "\\x";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        }
+    }
+  }
+  if (text.size() > max_bytes) out += "...";
+  return out;
 }
 
 std::string format_diagnostic(std::string_view file, const Diagnostic& d) {

@@ -30,6 +30,12 @@ struct ParseResult {
 
 ParseResult parse(std::string_view text, const Registry& registry);
 
+// `text` as an error message quotes it: at most `max_bytes` of it, then
+// "...", and every byte outside printable ASCII escaped (\0, \t, \r, \n,
+// \xEF, and \\ for a backslash), so that a message never carries a whole
+// 10 MB token or an invisible byte such as a byte-order mark.
+std::string excerpt(std::string_view text, size_t max_bytes = 40);
+
 // "FILE:LINE:COL: message"
 std::string format_diagnostic(std::string_view file, const Diagnostic& d);
 

@@ -420,7 +420,7 @@ std::string FragImpl::describe() const {
                " proto=" + std::to_string(q->key.proto()) + " len=" + std::to_string(q->len) +
                " meat=" + std::to_string(q->meat) + (q->first_in ? " first" : "") +
                (q->last_in ? " last" : "") + " deadline=" + std::to_string(q->timer.deadline_ms) +
-               "ms runs=";
+               "ms seq=" + std::to_string(q->timer.seq) + " runs=";
         q->runs.for_each_run([&](uint32_t off, uint32_t end) {
           out += "[" + std::to_string(off) + "," + std::to_string(end) + ")";
         });

@@ -118,9 +118,10 @@ TEST(FragImpl, DuplicateLastFragmentLeavesACompleteQueueUntilItTimesOut) {
   EXPECT_EQ(d.run("frag init v6 id=1 off=0 len=16 mf=1\n"
                   "frag init v6 id=1 off=8 len=8 mf=0\n"),
             std::vector<std::string>{"drop ns=init family=v6 id=1 off=8 len=8 reason=dup"});
-  EXPECT_EQ(d.impl.describe(),
-            "now=0ms\n"
-            "  init v6 id=1 proto=0 len=16 meat=16 first last deadline=60000ms runs=[0,16)\n");
+  EXPECT_EQ(
+      d.impl.describe(),
+      "now=0ms\n"
+      "  init v6 id=1 proto=0 len=16 meat=16 first last deadline=60000ms seq=0 runs=[0,16)\n");
   EXPECT_EQ(d.run("frag init v6 id=1 off=0 len=8 mf=1\ntick 60s\n"),
             (std::vector<std::string>{"drop ns=init family=v6 id=1 off=0 len=8 reason=dup",
                                       "kill ns=init family=v6 id=1 reason=timeout"}));
@@ -296,7 +297,7 @@ TEST(FragImpl, DescribeListsQueuesWithTheirRuns) {
       "frag init v4 id=1 off=24 len=8 mf=0\n");
   EXPECT_EQ(d.impl.describe(),
             "now=0ms\n"
-            "  init v4 id=1 proto=253 len=32 meat=24 first last deadline=30000ms "
+            "  init v4 id=1 proto=253 len=32 meat=24 first last deadline=30000ms seq=0 "
             "runs=[0,8)[16,32)\n");
 }
 

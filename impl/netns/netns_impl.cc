@@ -181,6 +181,9 @@ void NetnsImpl::ops_undo(const std::vector<Pernet*>& ops, const std::vector<Net*
 // copy_net_ns / setup_net: inits in list order under pernet_rwsem_ (read);
 // the name moves to the new namespace when it is linked.
 void NetnsImpl::setup_net(const std::string& name, std::vector<Event>& out) {
+  // One setup at a time, so that a namespace's identity and its name's
+  // binding are taken at once (the old kernels' net_mutex).
+  std::lock_guard setup(setup_mutex_);
   std::shared_lock pernet(pernet_rwsem_);
   auto n = std::make_unique<Net>();
   n->name = name;
@@ -207,6 +210,8 @@ void NetnsImpl::setup_net(const std::string& name, std::vector<Event>& out) {
 }
 
 // put_net: the last reference queues the namespace and kicks the worker.
+// The caller holds net_mutex_, so that the namespace it found and the label
+// the event carries are those of one instant.
 void NetnsImpl::put_net(Net& n, std::vector<Event>& out) {
   if (!n.count.dec_and_test()) return;
   n.dying = true;
@@ -297,6 +302,14 @@ bool NetnsImpl::register_pernet(std::string name, PernetOps* ops, bool device) {
 
 void NetnsImpl::register_trace_op(const trace::Op& op, std::vector<Event>& out) {
   std::lock_guard pernet(pernet_rwsem_);
+  const std::string& name = op.name(fields::kPernetOp);
+  if (std::any_of(pernet_.begin(), pernet_.end(),
+                  [&](const Pernet& p) { return p.name == name; })) {  // a name twice: refused
+    Event exists{"pernet-register-failed", {}};
+    exists.add("op", op.name(fields::kPernetOp));
+    out.push_back(std::move(exists));
+    return;
+  }
   auto p = std::make_unique<Pernet>();
   p->name = op.name(fields::kPernetOp);
   p->device = op.u_or(fields::kPernetDevice, 0) != 0;
@@ -347,13 +360,10 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
       break;
     case op_id("netns del"): {
       // The name's user reference, dropped once.
-      Net* n;
-      {
-        std::lock_guard lock(net_mutex_);
-        n = find(op.name(fields::kName));
-        if (!n || !n->user_ref) break;
-        n->user_ref = false;
-      }
+      std::lock_guard lock(net_mutex_);
+      Net* n = find(op.name(fields::kName));
+      if (!n || !n->user_ref) break;
+      n->user_ref = false;
       put_net(*n, out);
       break;
     }
@@ -384,14 +394,11 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
       break;
     }
     case op_id("netns put"): {
-      Net* n;
-      {
-        std::lock_guard lock(net_mutex_);
-        auto it = refs_.find(op.name(fields::kPutRef));
-        if (it == refs_.end()) break;
-        n = it->second;
-        refs_.erase(it);
-      }
+      std::lock_guard lock(net_mutex_);
+      auto it = refs_.find(op.name(fields::kPutRef));
+      if (it == refs_.end()) break;
+      Net* n = it->second;
+      refs_.erase(it);
       if (n) put_net(*n, out);
       break;
     }
@@ -403,7 +410,8 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
       break;
     case op_id("dev add"): {
       std::lock_guard lock(net_mutex_);
-      if (Net* n = find(op.name(fields::kDevNs))) {
+      Net* n = find(op.name(fields::kDevNs));
+      if (n && !devs_.count(op.name(fields::kDevName))) {
         auto d = std::make_unique<Dev>();
         d->name = op.name(fields::kDevName);
         d->net = n;
@@ -477,9 +485,31 @@ uint64_t NetnsImpl::digest(std::string_view ns) const {
 std::string NetnsImpl::describe() const {
   size_t queued = 0;
   for (Net* n = cleanup_head_.load(std::memory_order_acquire); n; n = n->cleanup_next) ++queued;
-  std::string out = "netns impl: " + std::to_string(by_id_.size()) + " namespaces, " +
+  std::string out = "netns: " + std::to_string(by_id_.size()) + " namespaces, " +
                     std::to_string(queued) + " on the cleanup list; pernet:";
   for (const Pernet& p : pernet_) out += " " + p.name + (p.device ? "(dev)" : "");
+  out += "\n";
+  // NetnsModel::describe's format, line for line.
+  std::vector<const Net*> nets;
+  for (const auto& [id, n] : by_id_) nets.push_back(n);
+  std::sort(nets.begin(), nets.end(), [](const Net* a, const Net* b) { return a->id < b->id; });
+  for (const Net* n : nets) {
+    out += "  " + label_of(*n) + " nsid=" + std::to_string(n->id) +
+           " refs=" + std::to_string(n->count.read()) + " user=" + std::to_string(n->user_ref) +
+           " dying=" + std::to_string(n->dying) + " data=";
+    std::vector<std::string> data;
+    for (const auto& p : pernet_store_)
+      if (holds(*n, *p)) data.push_back(p->name);
+    std::sort(data.begin(), data.end());
+    for (const std::string& op : data) out += op + ",";
+    out += " devices=";
+    for (const Dev& d : n->devices) out += d.name + (d.phys ? "(phys)," : ",");
+    out += "\n";
+  }
+  std::vector<std::pair<std::string, const Net*>> refs(refs_.begin(), refs_.end());
+  std::sort(refs.begin(), refs.end());
+  out += "  refs:";
+  for (const auto& [ref, n] : refs) out += " " + ref + "=" + (n ? std::to_string(n->id) : "-");
   return out + "\n";
 }
 

@@ -24,6 +24,8 @@
 //   * pernet_rwsem_ (pernet_ops_rwsem): written by pernet registration,
 //     read by setup_net and by a whole cleanup pass, so that registration
 //     excludes both; it guards the pernet list and every Net::gen.
+//   * setup_mutex_: one setup_net at a time, so that a namespace's identity
+//     (next_id_) and its name's binding are taken in one order;
 //   * net_mutex_ (net_rwsem and RTNL in one): guards net_list_, by_name_,
 //     by_id_, refs_, devs_ and every device list; taken inside pernet_rwsem_.
 //   * count is a refcount_t (sched::Refcount); the cleanup list is a
@@ -126,7 +128,7 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
   void ops_undo(const std::vector<Pernet*>& ops, const std::vector<Net*>& nets,
                 std::vector<trace::Event>& out);
   void setup_net(const std::string& name, std::vector<trace::Event>& out);
-  void put_net(Net& n, std::vector<trace::Event>& out);
+  void put_net(Net& n, std::vector<trace::Event>& out);  // net_mutex_ held
   // The workqueue item: one pass, reported to deferred_.
   void cleanup_work();
   void cleanup_net(std::vector<trace::Event>& out);
@@ -138,6 +140,7 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
 
   // Declared first, so that they outlive the worker that may still be
   // running a pass when the engine goes (the workqueue's destructor joins it).
+  sched::Mutex setup_mutex_;  // one setup_net at a time; outermost
   sched::RwSem pernet_rwsem_;
   mutable sched::Mutex net_mutex_;
   trace::DeferredLog* deferred_;

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "model/netns/netns_model.h"
+#include "trace/digest.h"
 
 namespace nv::frag {
 
@@ -23,6 +24,34 @@ FragModel::~FragModel() = default;
 FragModel::FragModel(const FragModel& other, netns::PernetHost& host)
     : host_(&host), ns_(other.ns_), now_ms_(other.now_ms_), next_seq_(other.next_seq_) {
   host.rebind(const_cast<FragModel*>(&other), this);
+}
+
+uint64_t FragModel::fingerprint() const {
+  trace::Digest d;
+  d.add(now_ms_).add(next_seq_);
+  for (const auto& [id, ns] : ns_) {
+    d.add(id).add(digest(ns)).add(ns.dead).add(trace::Digest(ns.label).value());
+    for (int f = 0; f < 2; ++f) {
+      d.add(ns.sysctls.high_thresh[f]).add(ns.sysctls.low_thresh[f]).add(ns.sysctls.time_s[f]);
+      for (const auto& [key, q] : ns.fam[f].queues) {
+        d.add(key.id).add(key.proto).add(q.len).add(q.meat).add(q.deadline_ms).add(q.seq);
+        d.add(q.first_in).add(q.last_in).add(q.rid);
+        for (const Run& r : q.runs) {
+          d.add(r.off).add(r.end);
+          for (const Frag& fr : r.frags)
+            d.add(fr.off)
+                .add(fr.truesize)
+                .add(fr.proto)
+                .add(trace::Digest(std::string_view(reinterpret_cast<const char*>(fr.bytes.data()),
+                                                    fr.bytes.size()))
+                         .value());
+        }
+      }
+    }
+    d.add(ns.sysctls.max_dist);
+    for (const auto& [addr, rid] : ns.peer_rid) d.add(rid);
+  }
+  return d.value();
 }
 
 std::unique_ptr<trace::Engine> FragModel::clone(
@@ -322,7 +351,7 @@ std::string FragModel::describe() const {
                " proto=" + std::to_string(key.proto) + " len=" + std::to_string(q.len) +
                " meat=" + std::to_string(q.meat) + (q.first_in ? " first" : "") +
                (q.last_in ? " last" : "") + " deadline=" + std::to_string(q.deadline_ms) +
-               "ms runs=";
+               "ms seq=" + std::to_string(q.seq) + " runs=";
         for (const Run& r : q.runs)
           out += "[" + std::to_string(r.off) + "," + std::to_string(r.end) + ")";
         out += "\n";

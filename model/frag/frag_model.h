@@ -41,6 +41,7 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
 
   std::unique_ptr<trace::Engine> clone(
       const std::function<trace::Engine*(std::string_view)>& deps) const override;
+  uint64_t fingerprint() const override;
   struct Key {
     Family family;
     trace::Addr src, dst;

@@ -33,6 +33,30 @@ std::unique_ptr<trace::Engine> NetnsModel::clone(
   return std::make_unique<NetnsModel>(*this);
 }
 
+uint64_t NetnsModel::fingerprint() const {
+  trace::Digest d;
+  auto text = [&](std::string_view t) { d.add(trace::Digest(t).value()); };
+  for (const auto& [id, n] : nets_) {
+    d.add(id).add(n.bound).add(n.count).add(n.user_ref).add(n.dying).add(n.data.size());
+    text(n.name);
+    for (const std::string& op : n.data) text(op);
+  }
+  for (const Pernet& p : pernet_) {
+    text(p.name);
+    d.add(p.device).add(p.fail.value_or(UINT32_MAX) + 1ull);
+  }
+  for (NetId id : cleanup_list_) d.add(id);
+  for (const auto& [ref, id] : refs_) {
+    text(ref);
+    d.add(id.value_or(UINT32_MAX) + 1ull);
+  }
+  for (const Device& dev : devices_) {
+    text(dev.name);
+    d.add(dev.net).add(dev.phys);
+  }
+  return d.add(next_id_).value();
+}
+
 void NetnsModel::rebind(PernetOps* from, PernetOps* to) {
   for (Pernet& p : pernet_)
     if (p.ops == from) p.ops = to;
@@ -134,8 +158,6 @@ void NetnsModel::undo(const std::vector<const Pernet*>& ops, const std::vector<N
 
 // 1. setup_net
 void NetnsModel::add(const std::string& name, std::vector<Event>& out) {
-  NetId old;
-  if (lookup(name, &old)) unbind(old);  // the name goes to the new namespace
   const NetId id = next_id_++;
   nets_.emplace(id, Net{.name = name});
   std::vector<const Pernet*> done;
@@ -149,6 +171,11 @@ void NetnsModel::add(const std::string& name, std::vector<Event>& out) {
     out.push_back(pernet_event("netns-add-failed", "", label(name, id, false), id));
     return;
   }
+  // Created: the name goes to the new namespace.
+  NetId old;
+  nets_.at(id).bound = false;
+  if (lookup(name, &old)) unbind(old);
+  nets_.at(id).bound = true;
 }
 
 // 3. put_net
@@ -200,6 +227,15 @@ void NetnsModel::register_trace_op(const trace::Op& op, std::vector<Event>& out)
   Pernet added{.name = op.name(fields::kPernetOp),
                .device = op.u_or(fields::kPernetDevice, 0) != 0};
   if (op.has(fields::kPernetFail)) added.fail = NetId(op.u(fields::kPernetFail));
+  // A name registered twice (the trace's go lines reordered): the second
+  // registration is refused.
+  for (const Pernet& p : pernet_) {
+    if (p.name != added.name) continue;
+    Event exists{"pernet-register-failed", {}};
+    exists.add("op", added.name);
+    out.push_back(std::move(exists));
+    return;
+  }
   auto at = added.device ? pernet_.end()
                          : std::find_if(pernet_.begin(), pernet_.end(),
                                         [](const Pernet& p) { return p.device; });
@@ -243,7 +279,9 @@ void NetnsModel::apply(const trace::Op& op, std::vector<Event>& out) {
         put(id, out);
       break;
     case op_id("netns get"): {
+      // A reference name the trace reuses names the new reference from now on.
       std::optional<NetId>& ref = refs_[op.name(fields::kGetRef)];
+      ref.reset();
       if (lookup(op.name(fields::kGetNs), &id) && nets_.at(id).count > 0) {
         ++nets_.at(id).count;
         ref = id;
@@ -252,6 +290,7 @@ void NetnsModel::apply(const trace::Op& op, std::vector<Event>& out) {
     }
     case op_id("netns maybe_get"): {
       std::optional<NetId>& ref = refs_[op.name(fields::kMaybeRef)];
+      ref.reset();
       const NetId want = NetId(op.u(fields::kMaybeNsid));
       auto it = nets_.find(want);
       const bool ok = it != nets_.end() && it->second.count > 0;
@@ -278,7 +317,10 @@ void NetnsModel::apply(const trace::Op& op, std::vector<Event>& out) {
       unregister_trace_op(op.name(fields::kPernetOp), out);
       break;
     case op_id("dev add"):
-      if (lookup(op.name(fields::kDevNs), &id)) {
+      // A device name in use (go lines reordered) is refused, as
+      // register_netdevice refuses a duplicate.
+      if (find_device(op.name(fields::kDevName)) == devices_.end() &&
+          lookup(op.name(fields::kDevNs), &id)) {
         devices_.push_back({op.name(fields::kDevName), id, op.u_or(fields::kDevPhys, 0) != 0});
         out.push_back(device_event("dev-add", op.name(fields::kDevName), label_of(id)));
       }
@@ -332,9 +374,23 @@ uint64_t NetnsModel::digest(std::string_view ns) const {
 }
 
 std::string NetnsModel::describe() const {
-  std::string out = "netns model: " + std::to_string(nets_.size()) + " namespaces, " +
+  std::string out = "netns: " + std::to_string(nets_.size()) + " namespaces, " +
                     std::to_string(cleanup_list_.size()) + " on the cleanup list; pernet:";
   for (const Pernet& p : pernet_) out += " " + p.name + (p.device ? "(dev)" : "");
+  out += "\n";
+  // One line per namespace, then the references: NetnsImpl writes the same.
+  for (const auto& [id, n] : nets_) {
+    out += "  " + label_of(id) + " nsid=" + std::to_string(id) +
+           " refs=" + std::to_string(n.count) + " user=" + std::to_string(n.user_ref) +
+           " dying=" + std::to_string(n.dying) + " data=";
+    for (const std::string& op : n.data) out += op + ",";
+    out += " devices=";
+    for (const Device& d : devices_)
+      if (d.net == id) out += d.name + (d.phys ? "(phys)," : ",");
+    out += "\n";
+  }
+  out += "  refs:";
+  for (const auto& [ref, id] : refs_) out += " " + ref + "=" + (id ? std::to_string(*id) : "-");
   return out + "\n";
 }
 

@@ -55,6 +55,7 @@ class NetnsModel final : public trace::Engine, public PernetHost {
 
   std::unique_ptr<trace::Engine> clone(
       const std::function<trace::Engine*(std::string_view)>& deps) const override;
+  uint64_t fingerprint() const override;
 
   bool register_pernet(std::string name, PernetOps* ops, bool device) override;
   bool lookup(std::string_view name, NetId* id) const override;

@@ -9,10 +9,18 @@ using Kind = NetnsStep::Kind;
 
 constexpr const char* kNs[] = {"init", "a", "b", "c"};
 
+// Operations a trace may start with "go" (the others set the scene).
+bool can_race(Kind k) {
+  return k == Kind::kAdd || k == Kind::kDel || k == Kind::kPut || k == Kind::kMaybeGet ||
+         k == Kind::kRegister || k == Kind::kUnregister || k == Kind::kFrag || k == Kind::kTick;
+}
+
 rc::Gen<NetnsStep> step() {
   return rc::gen::apply(
-      [](Kind kind, uint8_t ns, uint8_t other, uint32_t value, bool flag) {
-        return NetnsStep{kind, ns, other, value, flag};
+      [](Kind kind, uint8_t ns, uint8_t other, uint32_t value, bool flag, bool go) {
+        // maybe_get names an identity: mostly one the trace has just made.
+        if (kind == Kind::kMaybeGet) value %= 4;
+        return NetnsStep{kind, ns, other, value, flag, can_race(kind) && go};
       },
       rc::gen::weightedElement<Kind>({{6, Kind::kAdd},
                                       {5, Kind::kDel},
@@ -27,7 +35,7 @@ rc::Gen<NetnsStep> step() {
                                       {4, Kind::kFrag},
                                       {1, Kind::kTick}}),
       rc::gen::inRange<uint8_t>(0, 4), rc::gen::inRange<uint8_t>(0, 3),
-      rc::gen::inRange<uint32_t>(0, 8), rc::gen::arbitrary<bool>());
+      rc::gen::inRange<uint32_t>(0, 8), rc::gen::arbitrary<bool>(), rc::gen::arbitrary<bool>());
 }
 
 }  // namespace
@@ -39,8 +47,8 @@ rc::Gen<std::vector<NetnsStep>> netns_steps() {
 std::string render(const std::vector<NetnsStep>& steps) {
   std::set<std::string> ns = {"init"}, refs, devs, ops;
   std::string out = "netverify-trace 1\n";
-  auto line = [&](const std::string& text) { out += text + "\n"; };
   for (const NetnsStep& s : steps) {
+    auto line = [&](const std::string& text) { out += (s.async ? "go " : "") + text + "\n"; };
     const std::string name = kNs[s.ns];
     const std::string ref = "r" + std::to_string(s.other);
     const std::string dev = "d" + std::to_string(s.other);

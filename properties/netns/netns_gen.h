@@ -7,8 +7,11 @@
 // (subsystem or device, some with an init that fails for one namespace) and
 // unregistered, devices added, deleted and moved, fragments queued in the
 // namespaces so that teardown has reassembly state to dismantle, and clock
-// ticks. render() keeps only the steps that are valid where they stand
-// (a name must be alive to be used), so every shrink is still a valid trace.
+// ticks. About a third of the steps that can race are started with "go", so
+// that runs of them race each other and the cleanup worker (the property
+// runs them under a PCT scheduler, runner::RunOptions::strategy). render()
+// keeps only the steps that are valid where they stand (a name must be alive
+// to be used), so every shrink is still a valid trace.
 #pragma once
 
 #include <rapidcheck.h>
@@ -39,6 +42,7 @@ struct NetnsStep {
   uint8_t other = 0;   // ref, device or pernet operation index
   uint32_t value = 0;  // maybe_get identity, fail identity + 1 (0: none), frag id, tick ms
   bool flag = false;   // device operation; physical device
+  bool async = false;  // started with "go"
 };
 
 rc::Gen<std::vector<NetnsStep>> netns_steps();
