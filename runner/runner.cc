@@ -43,9 +43,9 @@ class EngineSet final : public trace::Engine {
     return out;
   }
   uint64_t fingerprint() const override {
-    trace::Digest d;
-    for (const auto& e : engines_) d.add(e->fingerprint());
-    return d.value();
+    trace::Fingerprint f;
+    for (const auto& e : engines_) f.add(e->fingerprint());
+    return f.value();
   }
   std::unique_ptr<trace::Engine> clone(
       const std::function<trace::Engine*(std::string_view)>&) const override {
@@ -377,10 +377,12 @@ class Run {
     d2.op_index = op_index;
     d2.line = op.line;
     d2.op = trace::print(op);
+    // "failure: refcount_t: addition on 0; ...": what went wrong first (the
+    // signature keeps it), then who and where.
+    const auto& failure = sched_->failure();
     d2.thread_failure =
-        std::string(sched::status_name(status)) + ": " +
-        (sched_->failure() ? sched_->failure()->thread_name + ": " + sched_->failure()->message
-                           : "") +
+        std::string(sched::status_name(status)) +
+        (failure ? ": " + failure->message + "\n  in thread '" + failure->thread_name + "'" : "") +
         "\n" + sched_->describe();
     result.divergence = std::move(d2);
     return false;

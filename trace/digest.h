@@ -55,4 +55,29 @@ class Digest {
   uint64_t sum_ = 0;
 };
 
+// A chained hash of a whole state (Engine::fingerprint): every value goes
+// through the splitmix64 finalizer with all that came before, so order and
+// position matter at any length (Digest's sum shares constants past 64
+// values, which a fingerprint cannot afford: it keys a memo).
+class Fingerprint {
+ public:
+  Fingerprint& add(uint64_t v) {
+    h_ = splitmix64(h_ ^ v) + 0x9e3779b97f4a7c15ull;
+    return *this;
+  }
+  Fingerprint& add(std::string_view text) {
+    add(text.size());
+    for (size_t i = 0; i < text.size(); i += 8) {
+      uint64_t w = 0;
+      std::memcpy(&w, text.data() + i, std::min<size_t>(8, text.size() - i));
+      add(w);
+    }
+    return *this;
+  }
+  uint64_t value() const { return splitmix64(h_); }
+
+ private:
+  uint64_t h_ = 0;
+};
+
 }  // namespace nv::trace

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "impl/netns/netns_impl.h"
+#include "sched/rcu.h"
 
 namespace nv::frag {
 namespace {
@@ -98,14 +99,21 @@ void FragImpl::exit(netns::NetId id) {
 }
 
 void FragImpl::relabel(netns::NetId id, std::string_view label) {
-  FragNetns& ns = *ns_.at(id);
-  ns.name = std::string(label);
-  if (last_ns_ == &ns) last_ns_ = nullptr;
+  auto it = ns_.find(id);
+  if (it == ns_.end()) return;  // its exit already ran
+  it->second->name = std::string(label);
+  if (last_ns_ == it->second.get()) last_ns_ = nullptr;
 }
 
 void FragImpl::apply(const trace::Op& op, std::vector<trace::Event>& out) {
   using trace::op_id;
   EventSink sink(out);
+  // Receive and expiry run in softirq context, under rcu_read_lock(): a
+  // namespace's cleanup pass waits for them at its grace period. Only under
+  // the runner's scheduler (production callers of apply are single-threaded
+  // tests that need no RCU registration).
+  std::optional<sched::RcuReadGuard> rcu;
+  if (sched::current_scheduler() && op.spec->subsystem != "netns") rcu.emplace();
   if (own_netns_ && op.spec->subsystem == "netns") {
     std::vector<trace::Event> dropped;
     own_netns_->apply(op, dropped);

@@ -142,7 +142,7 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
   // running a pass when the engine goes (the workqueue's destructor joins it).
   sched::Mutex setup_mutex_;  // one setup_net at a time; outermost
   sched::RwSem pernet_rwsem_;
-  mutable sched::Mutex net_mutex_;
+  sched::Mutex net_mutex_;
   trace::DeferredLog* deferred_;
 
   NetList net_list_;

@@ -27,31 +27,29 @@ FragModel::FragModel(const FragModel& other, netns::PernetHost& host)
 }
 
 uint64_t FragModel::fingerprint() const {
-  trace::Digest d;
-  d.add(now_ms_).add(next_seq_);
+  trace::Fingerprint f;
+  f.add(now_ms_).add(next_seq_);
   for (const auto& [id, ns] : ns_) {
-    d.add(id).add(digest(ns)).add(ns.dead).add(trace::Digest(ns.label).value());
-    for (int f = 0; f < 2; ++f) {
-      d.add(ns.sysctls.high_thresh[f]).add(ns.sysctls.low_thresh[f]).add(ns.sysctls.time_s[f]);
-      for (const auto& [key, q] : ns.fam[f].queues) {
-        d.add(key.id).add(key.proto).add(q.len).add(q.meat).add(q.deadline_ms).add(q.seq);
-        d.add(q.first_in).add(q.last_in).add(q.rid);
+    f.add(id).add(digest(ns)).add(ns.dead).add(ns.label).add(ns.sysctls.max_dist);
+    for (int fi = 0; fi < 2; ++fi) {
+      f.add(ns.sysctls.high_thresh[fi]).add(ns.sysctls.low_thresh[fi]).add(ns.sysctls.time_s[fi]);
+      for (const auto& [key, q] : ns.fam[fi].queues) {
+        f.add(key.id).add(key.proto).add(q.len).add(q.meat).add(q.deadline_ms).add(q.seq);
+        f.add(q.first_in).add(q.last_in).add(q.rid).add(q.runs.size());
         for (const Run& r : q.runs) {
-          d.add(r.off).add(r.end);
+          f.add(r.off).add(r.end).add(r.frags.size());
           for (const Frag& fr : r.frags)
-            d.add(fr.off)
+            f.add(fr.off)
                 .add(fr.truesize)
                 .add(fr.proto)
-                .add(trace::Digest(std::string_view(reinterpret_cast<const char*>(fr.bytes.data()),
-                                                    fr.bytes.size()))
-                         .value());
+                .add(std::string_view(reinterpret_cast<const char*>(fr.bytes.data()),
+                                      fr.bytes.size()));
         }
       }
     }
-    d.add(ns.sysctls.max_dist);
-    for (const auto& [addr, rid] : ns.peer_rid) d.add(rid);
+    for (const auto& [addr, rid] : ns.peer_rid) f.add(rid);
   }
-  return d.value();
+  return f.value();
 }
 
 std::unique_ptr<trace::Engine> FragModel::clone(
@@ -78,7 +76,7 @@ void FragModel::exit(netns::NetId id) {
 }
 
 void FragModel::relabel(netns::NetId id, std::string_view label) {
-  ns_.at(id).label = std::string(label);
+  if (auto it = ns_.find(id); it != ns_.end()) it->second.label = std::string(label);
 }
 
 FragModel::Netns* FragModel::find(std::string_view name) {

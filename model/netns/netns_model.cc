@@ -34,27 +34,18 @@ std::unique_ptr<trace::Engine> NetnsModel::clone(
 }
 
 uint64_t NetnsModel::fingerprint() const {
-  trace::Digest d;
-  auto text = [&](std::string_view t) { d.add(trace::Digest(t).value()); };
+  trace::Fingerprint f;
   for (const auto& [id, n] : nets_) {
-    d.add(id).add(n.bound).add(n.count).add(n.user_ref).add(n.dying).add(n.data.size());
-    text(n.name);
-    for (const std::string& op : n.data) text(op);
+    f.add(id).add(n.name).add(n.bound).add(n.count).add(n.user_ref).add(n.dying);
+    f.add(n.data.size());
+    for (const std::string& op : n.data) f.add(op);
   }
-  for (const Pernet& p : pernet_) {
-    text(p.name);
-    d.add(p.device).add(p.fail.value_or(UINT32_MAX) + 1ull);
-  }
-  for (NetId id : cleanup_list_) d.add(id);
-  for (const auto& [ref, id] : refs_) {
-    text(ref);
-    d.add(id.value_or(UINT32_MAX) + 1ull);
-  }
-  for (const Device& dev : devices_) {
-    text(dev.name);
-    d.add(dev.net).add(dev.phys);
-  }
-  return d.add(next_id_).value();
+  for (const Pernet& p : pernet_)
+    f.add(p.name).add(p.device).add(p.fail.value_or(UINT32_MAX) + 1ull);
+  for (NetId id : cleanup_list_) f.add(id);
+  for (const auto& [ref, id] : refs_) f.add(ref).add(id.value_or(UINT32_MAX) + 1ull);
+  for (const Device& dev : devices_) f.add(dev.name).add(dev.net).add(dev.phys);
+  return f.add(next_id_).add(pernet_.size()).add(devices_.size()).value();
 }
 
 void NetnsModel::rebind(PernetOps* from, PernetOps* to) {

@@ -1,5 +1,6 @@
 #include "properties/netns/netns_gen.h"
 
+#include <map>
 #include <set>
 
 namespace nv::gen {
@@ -18,8 +19,6 @@ bool can_race(Kind k) {
 rc::Gen<NetnsStep> step() {
   return rc::gen::apply(
       [](Kind kind, uint8_t ns, uint8_t other, uint32_t value, bool flag, bool go) {
-        // maybe_get names an identity: mostly one the trace has just made.
-        if (kind == Kind::kMaybeGet) value %= 4;
         return NetnsStep{kind, ns, other, value, flag, can_race(kind) && go};
       },
       rc::gen::weightedElement<Kind>({{6, Kind::kAdd},
@@ -33,7 +32,8 @@ rc::Gen<NetnsStep> step() {
                                       {1, Kind::kDevDel},
                                       {2, Kind::kDevMove},
                                       {4, Kind::kFrag},
-                                      {1, Kind::kTick}}),
+                                      {1, Kind::kTick},
+                                      {5, Kind::kRace}}),
       rc::gen::inRange<uint8_t>(0, 4), rc::gen::inRange<uint8_t>(0, 3),
       rc::gen::inRange<uint32_t>(0, 8), rc::gen::arbitrary<bool>(), rc::gen::arbitrary<bool>());
 }
@@ -46,6 +46,13 @@ rc::Gen<std::vector<NetnsStep>> netns_steps() {
 
 std::string render(const std::vector<NetnsStep>& steps) {
   std::set<std::string> ns = {"init"}, refs, devs, ops;
+  // Identities in creation order, as both engines hand them out (a failed
+  // creation uses one too): maybe_get names one of the last few made.
+  std::vector<uint32_t> made = {0};
+  auto recent = [&](uint32_t k) {
+    return made[made.size() - 1 - k % std::min<size_t>(made.size(), 3)];
+  };
+  std::map<std::string, uint32_t> id_of = {{"init", 0}};
   std::string out = "netverify-trace 1\n";
   for (const NetnsStep& s : steps) {
     auto line = [&](const std::string& text) { out += (s.async ? "go " : "") + text + "\n"; };
@@ -55,7 +62,21 @@ std::string render(const std::vector<NetnsStep>& steps) {
     const std::string op = "p" + std::to_string(s.other);
     switch (s.kind) {
       case Kind::kAdd:
-        if (ns.insert(name).second) line("netns add " + name);
+        if (ns.insert(name).second) {
+          line("netns add " + name);
+          id_of[name] = uint32_t(made.size());
+          made.push_back(uint32_t(made.size()));
+        }
+        break;
+      case Kind::kRace:
+        // A namespace's last reference dropped while something else reaches
+        // for it: maybe_get by identity, a registration, a reference put.
+        if (name == "init" || !ns.erase(name)) break;
+        out += "go netns del " + name + "\n";
+        if (s.other % 3 == 0 && refs.insert(ref).second)
+          out += "go netns maybe_get " + std::to_string(id_of[name]) + " " + ref + "\n";
+        if (s.other % 3 == 1 && ops.insert(op).second) out += "go pernet register " + op + "\n";
+        if (s.other % 3 == 2 && refs.erase(ref)) out += "go netns put " + ref + "\n";
         break;
       case Kind::kDel:
         if (name != "init" && ns.erase(name)) line("netns del " + name);
@@ -64,7 +85,8 @@ std::string render(const std::vector<NetnsStep>& steps) {
         if (ns.count(name) && refs.insert(ref).second) line("netns get " + name + " " + ref);
         break;
       case Kind::kMaybeGet:
-        if (refs.insert(ref).second) line("netns maybe_get " + std::to_string(s.value) + " " + ref);
+        if (refs.insert(ref).second)
+          line("netns maybe_get " + std::to_string(recent(s.value)) + " " + ref);
         break;
       case Kind::kPut:
         if (refs.erase(ref)) line("netns put " + ref);

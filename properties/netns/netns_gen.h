@@ -7,7 +7,8 @@
 // (subsystem or device, some with an init that fails for one namespace) and
 // unregistered, devices added, deleted and moved, fragments queued in the
 // namespaces so that teardown has reassembly state to dismantle, and clock
-// ticks. About a third of the steps that can race are started with "go", so
+// ticks, and targeted races (a namespace's last reference dropped while
+// something reaches for it). Half the steps that can race start with "go", so
 // that runs of them race each other and the cleanup worker (the property
 // runs them under a PCT scheduler, runner::RunOptions::strategy). render()
 // keeps only the steps that are valid where they stand (a name must be alive
@@ -35,12 +36,13 @@ struct NetnsStep {
     kDevDel,
     kDevMove,
     kFrag,
-    kTick
+    kTick,
+    kRace,  // go netns del NAME racing a maybe_get, a registration or a put
   };
   Kind kind = Kind::kAdd;
   uint8_t ns = 0;      // namespace name index ("init", "a", "b", "c")
   uint8_t other = 0;   // ref, device or pernet operation index
-  uint32_t value = 0;  // maybe_get identity, fail identity + 1 (0: none), frag id, tick ms
+  uint32_t value = 0;  // which recent identity maybe_get names; fail; frag id; tick
   bool flag = false;   // device operation; physical device
   bool async = false;  // started with "go"
 };
