@@ -251,15 +251,18 @@ void NetnsImpl::cleanup_net(std::vector<Event>& out) {
   Event start{"netns-cleanup", {}};
   start.add("batch", uint64_t(batch.size()));
   out.push_back(std::move(start));
-  // Don't let anyone else find us: unlink from net_namespace_list (the racy
-  // mutant leaves the batch listed until the end).
+  // Don't let anyone else find us: unbind the names and unlink from
+  // net_namespace_list (the racy mutant leaves the batch listed, where a
+  // registration finds it, until the end).
   auto unlink = [&] {
     std::lock_guard lock(net_mutex_);
-    for (Net* n : batch) {
-      unbind(*n);
+    for (Net* n : batch)
       if (n->list.is_linked()) net_list_.erase(net_list_.iterator_to(*n));
-    }
   };
+  {
+    std::lock_guard lock(net_mutex_);
+    for (Net* n : batch) unbind(*n);
+  }
   if (!racy) unlink();
   for (auto p = pernet_.rbegin(); p != pernet_.rend(); ++p) ops_pre_exit(*p, batch, out);
   // One grace period for the whole batch: no reader still sees the state

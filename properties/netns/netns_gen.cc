@@ -68,16 +68,29 @@ std::string render(const std::vector<NetnsStep>& steps) {
           made.push_back(uint32_t(made.size()));
         }
         break;
-      case Kind::kRace:
+      case Kind::kRace: {
         // A namespace's last reference dropped while something else reaches
         // for it: maybe_get by identity, a registration, a reference put.
-        if (name == "init" || !ns.erase(name)) break;
-        out += "go netns del " + name + "\n";
+        // The victim: made first if needed (never init).
+        const std::string victim = kNs[1 + s.ns % 3];
+        if (ns.insert(victim).second) {
+          out += "netns add " + victim + "\n";
+          id_of[victim] = uint32_t(made.size());
+          made.push_back(uint32_t(made.size()));
+        }
+        ns.erase(victim);
+        out += "go netns del " + victim + "\n";
         if (s.other % 3 == 0 && refs.insert(ref).second)
-          out += "go netns maybe_get " + std::to_string(id_of[name]) + " " + ref + "\n";
-        if (s.other % 3 == 1 && ops.insert(op).second) out += "go pernet register " + op + "\n";
+          out += "go netns maybe_get " + std::to_string(id_of[victim]) + " " + ref + "\n";
+        if (s.other % 3 == 1) {  // a device and a subsystem operation
+          for (const char* add : {"p8 device=1", "p9"}) {
+            const std::string reg(add);
+            if (ops.insert(reg.substr(0, 2)).second) out += "go pernet register " + reg + "\n";
+          }
+        }
         if (s.other % 3 == 2 && refs.erase(ref)) out += "go netns put " + ref + "\n";
         break;
+      }
       case Kind::kDel:
         if (name != "init" && ns.erase(name)) line("netns del " + name);
         break;
