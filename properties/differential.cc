@@ -53,9 +53,14 @@ Detection detect(const std::vector<std::string>& mutants, uint64_t seed, int max
   params.disableShrinking = !shrink;
   params.seed = seed;
   params.maxSuccess = max_success;
-  const runner::Subsystem* owner =
-      mutants.empty() ? nullptr : runner::subsystem_of_mutant(mutants[0]);
-  const std::string subsystem = owner ? owner->name : "frag";
+  // The generator of the mutant's subsystem, or of the one that reaches it.
+  std::string subsystem = "frag";
+  if (const runner::Subsystem* owner =
+          mutants.empty() ? nullptr : runner::subsystem_of_mutant(mutants[0])) {
+    subsystem = owner->name;
+    for (const runner::MutantInfo& m : owner->mutants)
+      if (m.name == mutants[0] && !m.found_by.empty()) subsystem = m.found_by;
+  }
   rc::detail::TestResult result = rc::detail::checkTestable(
       [&] { differential_property(subsystem, mutants); }, rc::detail::TestMetadata{}, params);
   Detection d;

@@ -27,6 +27,9 @@ namespace nv::runner {
 struct MutantInfo {
   std::string name;  // "frag-no-trim": prefixed by its subsystem
   std::string help;  // the historical bug it reintroduces
+  // The subsystem whose generator reaches the bug, when not its own (a
+  // fragment bug that shows only while a namespace dies).
+  std::string found_by = {};
 };
 
 // What an engine factory gets.

@@ -361,7 +361,8 @@ void FragImpl::advance(uint64_t ms, DeliverSink& sink) {
   // first (ip_expire / ip6_frag_expire): a failure and a timeout.
   while (FragQueue* q = timers_.pop_expired(now_ms_)) {
     FragNetns& ns = *q->ns;
-    if (ns.dead) continue;  // ip_expire: the queue waits for fqdir_exit
+    // ip_expire: in a dead namespace the queue waits for fqdir_exit.
+    if (ns.dead && !mutants_.has(FragMutant::kExpireDead)) continue;
     const Family family = q->family;
     const uint32_t id = q->key.id();
     ns.counters.fails[int(family)]++;

@@ -25,8 +25,9 @@ enum class FragMutant : uint8_t {
   kV6KeyNexthdr,
   kNoTrim,
   kOversizeAccept,
+  kExpireDead,
 };
-inline constexpr size_t kFragMutantCount = 6;
+inline constexpr size_t kFragMutantCount = 7;
 
 using MutantSet = trace::MutantSet<FragMutant, kFragMutantCount>;
 using FragMutantInfo = trace::MutantInfo<FragMutant>;
@@ -49,6 +50,9 @@ inline constexpr std::array<FragMutantInfo, kFragMutantCount> kFragMutants = {{
      "its full length"},
     {FragMutant::kOversizeAccept, "frag-oversize-accept",
      "the 65535-byte limit on the reassembled IPv4 datagram is not checked (ping of death)"},
+    {FragMutant::kExpireDead, "frag-expire-dead",
+     "a queue timer that fires while its namespace is being dismantled expires the queue "
+     "anyway (ip_expire without the fqdir->dead check: the 2019 dismantle use-after-free)"},
 }};
 
 inline std::optional<FragMutant> frag_mutant_by_name(std::string_view name) {

@@ -33,8 +33,8 @@ rc::Gen<NetnsStep> step() {
                                       {2, Kind::kDevMove},
                                       {4, Kind::kFrag},
                                       {1, Kind::kTick},
-                                      {5, Kind::kRace}}),
-      rc::gen::inRange<uint8_t>(0, 4), rc::gen::inRange<uint8_t>(0, 3),
+                                      {8, Kind::kRace}}),
+      rc::gen::inRange<uint8_t>(0, 4), rc::gen::inRange<uint8_t>(0, 4),
       rc::gen::inRange<uint32_t>(0, 8), rc::gen::arbitrary<bool>(), rc::gen::arbitrary<bool>());
 }
 
@@ -70,25 +70,36 @@ std::string render(const std::vector<NetnsStep>& steps) {
         break;
       case Kind::kRace: {
         // A namespace's last reference dropped while something else reaches
-        // for it: maybe_get by identity, a registration, a reference put.
-        // The victim: made first if needed (never init).
+        // for it: maybe_get by its identity, registrations, a reference put,
+        // or the timer of a queue it holds. The victim is made if needed
+        // (never init).
         const std::string victim = kNs[1 + s.ns % 3];
         if (ns.insert(victim).second) {
           out += "netns add " + victim + "\n";
           id_of[victim] = uint32_t(made.size());
           made.push_back(uint32_t(made.size()));
         }
+        if (s.other == 3) out += "frag " + victim + " v4 id=1 off=0 len=8 mf=1\n";
         ns.erase(victim);
         out += "go netns del " + victim + "\n";
-        if (s.other % 3 == 0 && refs.insert(ref).second)
-          out += "go netns maybe_get " + std::to_string(id_of[victim]) + " " + ref + "\n";
-        if (s.other % 3 == 1) {  // a device and a subsystem operation
-          for (const char* add : {"p8 device=1", "p9"}) {
-            const std::string reg(add);
-            if (ops.insert(reg.substr(0, 2)).second) out += "go pernet register " + reg + "\n";
-          }
+        switch (s.other) {
+          case 0:
+            if (refs.insert(ref).second)
+              out += "go netns maybe_get " + std::to_string(id_of[victim]) + " " + ref + "\n";
+            break;
+          case 1:  // a device and a subsystem operation
+            for (const char* add : {"p8 device=1", "p9"}) {
+              const std::string reg(add);
+              if (ops.insert(reg.substr(0, 2)).second) out += "go pernet register " + reg + "\n";
+            }
+            break;
+          case 2:
+            if (refs.erase(ref)) out += "go netns put " + ref + "\n";
+            break;
+          default:
+            out += "go tick 31s\n";
+            break;
         }
-        if (s.other % 3 == 2 && refs.erase(ref)) out += "go netns put " + ref + "\n";
         break;
       }
       case Kind::kDel:
