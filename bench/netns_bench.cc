@@ -224,7 +224,7 @@ void register_benchmarks() {
                                    c)
           ->Arg(n)
           ->UseManualTime()
-          ->Iterations(n >= 4096 ? 2 : 5)
+          ->Iterations(n >= 4096 ? 5 : 10)
           ->Unit(benchmark::kMillisecond);
 }
 
