@@ -25,10 +25,11 @@ Event device_event(std::string_view kind, std::string_view dev, std::string_view
 
 }  // namespace
 
-NetnsImpl::NetnsImpl(MutantSet mutants, trace::DeferredLog* deferred)
+NetnsImpl::NetnsImpl(MutantSet mutants, trace::DeferredLog* deferred, Cleanup cleanup)
     : deferred_(deferred),
       first_device_(pernet_.end()),
       mutants_(mutants),
+      cleanup_(cleanup),
       test_mode_(sched::current_scheduler() != nullptr) {
   init_net_ = new Net;
   init_net_->id = kInitNet;
@@ -48,7 +49,7 @@ NetnsImpl::~NetnsImpl() {
   // A production worker may still run a pass: let it finish first. Under a
   // scheduler, the runner ends the scheduler (and its worker thread) before
   // the engines.
-  if (!test_mode_) netns_wq_.flush();
+  if (!test_mode_) drain();
   for (auto& [name, dev] : devs_)
     if (dev->dev_list.is_linked()) dev->net->devices.erase(dev->net->devices.iterator_to(*dev));
   pernet_.clear();
@@ -239,14 +240,27 @@ void NetnsImpl::cleanup_work() {
   if (deferred_) deferred_->end();
 }
 
-// cleanup_net: the whole list as one batch, under pernet_rwsem_ (read) so
-// that no registration runs in the middle of it.
+// cleanup_net: the whole list as one batch (Cleanup::kOneAtATime: its
+// newest namespace alone), under pernet_rwsem_ (read) so that no
+// registration runs in the middle of it.
 void NetnsImpl::cleanup_net(std::vector<Event>& out) {
   const bool racy = mutants_.has(NetnsMutant::kRegisterRace);
   std::shared_lock pernet(pernet_rwsem_);
   std::vector<Net*> batch;
-  for (Net* n = cleanup_head_.exchange(nullptr, std::memory_order_acquire); n; n = n->cleanup_next)
-    batch.push_back(n);  // llist_del_all: newest first
+  if (cleanup_ == Cleanup::kOneAtATime) {
+    // llist_del_first: safe against concurrent llist_add because this worker
+    // is the list's only consumer (no node leaves it and comes back: no ABA).
+    // The acquire pairs with put_net's release CAS, as below.
+    Net* n = cleanup_head_.load(std::memory_order_acquire);
+    while (n && !cleanup_head_.compare_exchange_weak(n, n->cleanup_next, std::memory_order_acquire,
+                                                     std::memory_order_acquire)) {
+    }
+    if (n) batch.push_back(n);
+  } else {
+    for (Net* n = cleanup_head_.exchange(nullptr, std::memory_order_acquire); n;
+         n = n->cleanup_next)
+      batch.push_back(n);  // llist_del_all: newest first
+  }
   if (batch.empty()) return;
   Event start{"netns-cleanup", {}};
   start.add("batch", uint64_t(batch.size()));
@@ -290,10 +304,26 @@ void NetnsImpl::cleanup_net(std::vector<Event>& out) {
     by_id_.erase(n->id);
     delete n;
   }
+  // The old design's other work items, one per namespace still queued.
+  if (cleanup_ == Cleanup::kOneAtATime && cleanup_head_.load(std::memory_order_relaxed))
+    netns_wq_.queue_work(cleanup_work_);
+}
+
+// flush_workqueue waits only for the items queued before it: a requeued
+// one-at-a-time pass may run after it returns, with the list already empty
+// (it took the last namespace). So flush until a flush runs nothing: then
+// no item was queued or running when it began.
+void NetnsImpl::drain() {
+  if (cleanup_ == Cleanup::kBatched) return netns_wq_.flush();
+  uint64_t ran;
+  do {
+    ran = netns_wq_.executed();
+    netns_wq_.flush();
+  } while (netns_wq_.executed() != ran || cleanup_head_.load(std::memory_order_acquire));
 }
 
 void NetnsImpl::settle(std::vector<Event>&) {
-  if (!sched::current_scheduler()) netns_wq_.flush();
+  if (!sched::current_scheduler()) drain();
 }
 
 bool NetnsImpl::register_pernet(std::string name, PernetOps* ops, bool device) {

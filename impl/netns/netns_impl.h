@@ -57,10 +57,27 @@
 
 namespace nv::netns {
 
+// How a cleanup pass takes dying namespaces off the cleanup list. A design
+// switch for comparing the two (bench/netns_bench.cc), not a mutant: both
+// free every namespace correctly.
+enum class Cleanup : uint8_t {
+  // Since 2.6.33 ("netns: Batch network namespace destruction", E. W.
+  // Biederman, 2009): a pass takes the whole list (llist_del_all) and waits
+  // one grace period and one rcu_barrier for all of it.
+  kBatched,
+  // Before it: one work item per namespace (struct net's work_struct), each
+  // running cleanup_net for its namespace alone, with a grace period and an
+  // rcu_barrier of its own. Here a pass takes one namespace (llist_del_first:
+  // the newest, where the old work items ran oldest first; the order does not
+  // change the cost) and requeues the work while the list is not empty.
+  kOneAtATime,
+};
+
 class NetnsImpl final : public trace::Engine, public PernetHost {
  public:
   // Deferred passes report to `deferred` (null: their events are dropped).
-  explicit NetnsImpl(MutantSet mutants = {}, trace::DeferredLog* deferred = nullptr);
+  explicit NetnsImpl(MutantSet mutants = {}, trace::DeferredLog* deferred = nullptr,
+                     Cleanup cleanup = Cleanup::kBatched);
   ~NetnsImpl() override;
   NetnsImpl(const NetnsImpl&) = delete;
   NetnsImpl& operator=(const NetnsImpl&) = delete;
@@ -132,6 +149,9 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
   // The workqueue item: one pass, reported to deferred_.
   void cleanup_work();
   void cleanup_net(std::vector<trace::Event>& out);
+  // Production: flush_workqueue; one at a time, until no pass is left (a
+  // pass requeues itself, after the flush's snapshot).
+  void drain();
   void register_trace_op(const trace::Op& op, std::vector<trace::Event>& out);
   void unregister_trace_op(const std::string& name, std::vector<trace::Event>& out);
   void unbind(Net& n);
@@ -159,6 +179,7 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
   NetId next_id_ = 1;                   // guarded by net_mutex_
   Net* init_net_ = nullptr;
   MutantSet mutants_;
+  const Cleanup cleanup_;
   const bool test_mode_;  // made under a scheduler: its worker is the scheduler's thread
   sched::Work cleanup_work_{[this] { cleanup_work(); }};
   sched::WorkQueue netns_wq_{"netns"};  // last: destroyed (joined) first
