@@ -130,10 +130,13 @@ uint64_t NetnsImpl::data_held(const Net& n) {
 // until ops_free_list runs after every exit.
 void NetnsImpl::ops_exit(Pernet& p, const std::vector<Net*>& nets, std::vector<Event>& out) {
   std::vector<NetId> held;
+  std::vector<uint8_t> exited(nets.size(), 0);  // by position in `nets`
   const bool default_device = p.device && p.name == kDefaultDevice;
-  for (Net* n : nets) {
+  for (size_t i = 0; i < nets.size(); ++i) {
+    Net* n = nets[i];
     if (!holds(*n, p)) continue;
     held.push_back(n->id);
+    exited[i] = 1;
     if (p.ops) p.ops->exit(n->id);
     if (default_device && !mutants_.has(NetnsMutant::kPhysDevDeleted)) {
       // default_device_exit_net: physical devices go home to init.
@@ -164,9 +167,9 @@ void NetnsImpl::ops_exit(Pernet& p, const std::vector<Net*>& nets, std::vector<E
     // default_device_exit_batch: one unregister_netdevice_many for the batch.
     std::lock_guard lock(net_mutex_);
     uint64_t unregistered = 0;
-    for (Net* n : nets) {
-      if (std::find(held.begin(), held.end(), n->id) == held.end()) continue;
-      n->devices.clear_and_dispose([&](Dev* d) {
+    for (size_t i = 0; i < nets.size(); ++i) {
+      if (!exited[i]) continue;
+      nets[i]->devices.clear_and_dispose([&](Dev* d) {
         ++unregistered;
         devs_.erase(d->name);
       });
@@ -267,18 +270,19 @@ void NetnsImpl::cleanup_net(std::vector<Event>& out) {
   out.push_back(std::move(start));
   // Don't let anyone else find us: unbind the names and unlink from
   // net_namespace_list (the racy mutant leaves the batch listed, where a
-  // registration finds it, until the end).
+  // registration finds it, until the end); then every pre_exit, with no
+  // scheduling point in between, so that nothing sees a namespace that is
+  // unnamed but not yet closed (the model does all of a pass at once).
   auto unlink = [&] {
-    std::lock_guard lock(net_mutex_);
     for (Net* n : batch)
       if (n->list.is_linked()) net_list_.erase(net_list_.iterator_to(*n));
   };
   {
     std::lock_guard lock(net_mutex_);
     for (Net* n : batch) unbind(*n);
+    if (!racy) unlink();
+    for (auto p = pernet_.rbegin(); p != pernet_.rend(); ++p) ops_pre_exit(*p, batch, out);
   }
-  if (!racy) unlink();
-  for (auto p = pernet_.rbegin(); p != pernet_.rend(); ++p) ops_pre_exit(*p, batch, out);
   // One grace period for the whole batch: no reader still sees the state
   // pre_exit closed.
   sched::synchronize_rcu();
@@ -293,7 +297,10 @@ void NetnsImpl::cleanup_net(std::vector<Event>& out) {
       }
     }
   }
-  if (racy) unlink();
+  if (racy) {
+    std::lock_guard lock(net_mutex_);
+    unlink();
+  }
   for (Net* n : batch) std::fill(n->gen.begin(), n->gen.end(), 0);  // ops_free_list
   pernet.unlock();
   // rcu_barrier(): every call_rcu of the exits has run; then the namespaces go.

@@ -8,11 +8,11 @@
 // unregistered, devices added, deleted and moved, fragments queued in the
 // namespaces so that teardown has reassembly state to dismantle, and clock
 // ticks, and targeted races (a namespace's last reference dropped while
-// something reaches for it). Half the steps that can race start with "go", so
-// that runs of them race each other and the cleanup worker (the property
-// runs them under a PCT scheduler, runner::RunOptions::strategy). render()
-// keeps only the steps that are valid where they stand (a name must be alive
-// to be used), so every shrink is still a valid trace.
+// something reaches for it; a timer race comes with the sched lines that
+// put the tick inside the cleanup pass, give or take a few steps). Half the steps that can race
+// start with "go", so that runs of them race each other and the cleanup worker (the property runs
+// them under a PCT scheduler, runner::RunOptions::strategy). render() keeps only the steps that are
+// valid where they stand (a name must be alive to be used), so every shrink is still a valid trace.
 #pragma once
 
 #include <rapidcheck.h>
