@@ -93,7 +93,16 @@ int run_mutants(const Args& args) {
             failing.error ? std::nullopt : runner::minimize(failing.trace, {.mutants = {m.name}});
         if (min) repro = std::to_string(min->trace.ops.size()) + " ops";
       }
-      FuzzOutcome f = fuzz_for(fuzzer, seeds, dict, m.name, *seconds);
+      // A folder of fuzz targets: the one of the subsystem whose ops reach
+      // the mutant, with that target's seeds when --seeds holds one folder
+      // per target (corpora/fuzz).
+      const std::string target = m.found_by.empty() ? s.name : m.found_by;
+      std::string mutant_fuzzer = fuzzer, mutant_seeds = seeds;
+      if (!fuzzer.empty() && std::filesystem::is_directory(fuzzer))
+        mutant_fuzzer = (std::filesystem::path(fuzzer) / ("fuzz_" + target)).string();
+      if (!seeds.empty() && std::filesystem::is_directory(std::filesystem::path(seeds) / target))
+        mutant_seeds = (std::filesystem::path(seeds) / target).string();
+      FuzzOutcome f = fuzz_for(mutant_fuzzer, mutant_seeds, dict, m.name, *seconds);
       char fuzz[64];
       if (!f.ran) {
         std::snprintf(fuzz, sizeof(fuzz), "not run");
@@ -120,8 +129,10 @@ const Command& mutants_command() {
       .help =
           "The mutation report: each registered mutant against the differential property\n"
           "(rapidcheck, seed 1, up to N cases) and, with --fuzzer, against that libFuzzer\n"
-          "target for up to S seconds (NV_INJECT plants the mutant; the seeds exclude the\n"
-          "regression reproducers). Prints which caught\n"
+          "target (a folder: each mutant's subsystem's fuzz_NAME in it) for up to S\n"
+          "seconds (NV_INJECT plants the mutant; the seeds exclude the regression\n"
+          "reproducers; a --seeds folder with one folder per target gives each its own).\n"
+          "Prints which caught\n"
           "it, how fast, and the size of its minimized reproducer. Exit 1 if any mutant\n"
           "was missed.",
       .flags = {{.name = "--seconds",
@@ -136,7 +147,7 @@ const Command& mutants_command() {
                  .max = INT32_MAX},
                 {.name = "--fuzzer",
                  .value = "PATH",
-                 .help = "libFuzzer target, e.g. build/fuzz/fuzz_frag",
+                 .help = "libFuzzer target, or a folder of them (build/fuzz)",
                  .type = FlagType::kInputPath},
                 {.name = "--seeds",
                  .value = "DIR",

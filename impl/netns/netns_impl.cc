@@ -13,18 +13,6 @@ namespace nv::netns {
 using trace::Event;
 using trace::op_id;
 
-namespace {
-
-constexpr const char* kDefaultDevice = "default_device";
-
-Event device_event(std::string_view kind, std::string_view dev, std::string_view ns) {
-  Event e{std::string(kind), {}};
-  e.add("dev", std::string(dev)).add("ns", std::string(ns));
-  return e;
-}
-
-}  // namespace
-
 NetnsImpl::NetnsImpl(MutantSet mutants, trace::DeferredLog* deferred, Cleanup cleanup)
     : deferred_(deferred),
       first_device_(pernet_.end()),
@@ -39,7 +27,7 @@ NetnsImpl::NetnsImpl(MutantSet mutants, trace::DeferredLog* deferred, Cleanup cl
   by_id_[kInitNet] = init_net_;
   // default_device_ops: the first device operation, registered at boot.
   auto p = std::make_unique<Pernet>();
-  p->name = kDefaultDevice;
+  p->name = std::string(kDefaultDevice);
   p->device = true;
   std::vector<Event> ignored;
   ops_init(insert_pernet(std::move(p)), *init_net_, ignored);

@@ -9,23 +9,11 @@ namespace nv::netns {
 using trace::Event;
 using trace::op_id;
 
-namespace {
-
-constexpr const char* kDefaultDevice = "default_device";
-
-Event device_event(std::string_view kind, std::string_view dev, std::string_view ns) {
-  Event e{std::string(kind), {}};
-  e.add("dev", std::string(dev)).add("ns", std::string(ns));
-  return e;
-}
-
-}  // namespace
-
 NetnsModel::NetnsModel() {
   nets_.emplace(kInitNet, Net{.name = "init"});
   // 5. default_device_ops, registered at boot as the first device operation.
-  pernet_.push_back({.name = kDefaultDevice, .device = true});
-  nets_[kInitNet].data.insert(kDefaultDevice);
+  pernet_.push_back({.name = std::string(kDefaultDevice), .device = true});
+  nets_[kInitNet].data.insert(std::string(kDefaultDevice));
 }
 
 std::unique_ptr<trace::Engine> NetnsModel::clone(

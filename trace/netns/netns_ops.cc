@@ -26,6 +26,12 @@ uint64_t NetGauges::digest(std::string_view label) const {
   return trace::Digest(label).add(refs).add(dying).add(devices).add(pernet).value();
 }
 
+trace::Event device_event(std::string_view kind, std::string_view dev, std::string_view ns) {
+  trace::Event e{std::string(kind), {}};
+  e.add("dev", std::string(dev)).add("ns", std::string(ns));
+  return e;
+}
+
 trace::Event pernet_event(std::string_view kind, std::string_view op, std::string_view label,
                           NetId id) {
   trace::Event e{std::string(kind), {}};

@@ -92,7 +92,12 @@ struct NetGauges {
   uint64_t digest(std::string_view label) const;
 };
 
+// default_device_ops (net/core/dev.c): the first device operation, which
+// every netns engine registers at boot.
+inline constexpr std::string_view kDefaultDevice = "default_device";
+
 // Events.
+trace::Event device_event(std::string_view kind, std::string_view dev, std::string_view ns);
 trace::Event pernet_event(std::string_view kind, std::string_view op, std::string_view label,
                           NetId id);
 
