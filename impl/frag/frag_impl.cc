@@ -107,20 +107,24 @@ void FragImpl::relabel(netns::NetId id, std::string_view label) {
 
 void FragImpl::apply(const trace::Op& op, std::vector<trace::Event>& out) {
   using trace::op_id;
-  EventSink sink(out);
-  // Receive and expiry run in softirq context, under rcu_read_lock(): a
-  // namespace's cleanup pass waits for them at its grace period. Only under
-  // the runner's scheduler (production callers of apply are single-threaded
-  // tests that need no RCU registration).
-  std::optional<sched::RcuReadGuard> rcu;
-  if (sched::current_scheduler() && op.spec->subsystem != "netns") rcu.emplace();
   if (own_netns_ && op.spec->subsystem == "netns") {
     std::vector<trace::Event> dropped;
     own_netns_->apply(op, dropped);
     own_netns_->settle(dropped);
     return;
   }
-  switch (op.spec->id) {
+  // Another subsystem's op touches nothing here (in production the netns
+  // worker may be running this engine's pernet exits on its own thread).
+  const uint64_t id = op.spec->id;
+  if (id != op_id("frag") && id != op_id("tick") && id != op_id("sysctl")) return;
+  EventSink sink(out);
+  // Receive and expiry run in softirq context, under rcu_read_lock(): a
+  // namespace's cleanup pass waits for them at its grace period. Only under
+  // the runner's scheduler (production callers of apply are single-threaded
+  // tests that need no RCU registration).
+  std::optional<sched::RcuReadGuard> rcu;
+  if (sched::current_scheduler()) rcu.emplace();
+  switch (id) {
     case op_id("frag"): {
       Fragment f = fragment_of(op);
       auto payload = std::make_unique_for_overwrite<uint8_t[]>(f.len);

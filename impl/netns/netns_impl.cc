@@ -486,6 +486,9 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
 #ifndef NDEBUG
   sched::Scheduler* s = sched::current_scheduler();
   if (!s || !s->in_thread()) {
+    // In production the worker may be in a pass: check under its locks.
+    std::shared_lock pernet(pernet_rwsem_);
+    std::lock_guard lock(net_mutex_);
     if (auto e = find_invariant_violation()) {
       std::fprintf(stderr, "netverify: NetnsImpl invariant broken: %s\n%s", e->c_str(),
                    describe().c_str());
