@@ -14,6 +14,8 @@
 #include <tuple>
 #include <vector>
 
+#include "impl/frag/frag_impl.h"
+#include "impl/netns/netns_impl.h"
 #include "properties/differential.h"
 #include "properties/netns/netns_gen.h"
 #include "runner/runner.h"
@@ -145,6 +147,46 @@ RC_GTEST_PROP(NetnsProperties, TeardownPairsAndOrdersExits, ()) {
       if (e.kind == "counters" && line == 0) left.insert(text_of(e, "ns"));
     RC_ASSERT(left == std::set<std::string>{"init"});
   }
+}
+
+// A batch leaves the same end state as tearing the same namespaces down one
+// at a time (the pre-2.6.33 design, NetnsImpl::Cleanup::kOneAtATime): build
+// namespaces with devices, pernet data and fragment queues, drop them all,
+// and compare. Production mode, so the worker runs on a real thread and
+// takes whatever batches the dels leave it.
+RC_GTEST_PROP(NetnsProperties, BatchEndsAsOneAtATime, ()) {
+  const int n = *rc::gen::inRange(1, 24);
+  std::string text = "pernet register p0\npernet register p1 device=1\n";
+  for (int i = 0; i < n; ++i) {
+    const std::string ns = "n" + std::to_string(i);
+    text += "netns add " + ns + "\n";
+    if (*rc::gen::arbitrary<bool>())
+      text += "dev add " + ns + " d" + std::to_string(i) + (i % 2 ? " phys=1\n" : "\n");
+    if (*rc::gen::arbitrary<bool>()) text += "frag " + ns + " v4 id=1 off=0 len=8 mf=1\n";
+  }
+  for (int i : *rc::gen::unique<std::vector<int>>(n, rc::gen::inRange(0, n)))
+    text += "netns del n" + std::to_string(i) + "\n";
+  const trace::ParseResult parsed = trace::parse(text, runner::registry());
+  RC_ASSERT(!parsed.error);
+  auto end_state = [&](netns::Cleanup cleanup) {
+    netns::NetnsImpl host({}, nullptr, cleanup);
+    frag::FragImpl frag(host, {});
+    std::vector<trace::Event> events;
+    for (const trace::Op& op : parsed.trace.ops) {
+      host.apply(op, events);
+      frag.apply(op, events);
+    }
+    host.settle(events);  // every pass, however the worker batched them
+    trace::Snapshot snap;
+    host.snapshot(snap);
+    frag.snapshot(snap);
+    return std::pair(snap, host.describe() + frag.describe());
+  };
+  const auto batched = end_state(netns::Cleanup::kBatched);
+  const auto one_at_a_time = end_state(netns::Cleanup::kOneAtATime);
+  RC_ASSERT(batched.first == one_at_a_time.first);
+  RC_ASSERT(batched.second == one_at_a_time.second);
+  RC_ASSERT(batched.first.ns.size() == 1u);  // init alone
 }
 
 }  // namespace
