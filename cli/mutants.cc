@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -82,8 +83,10 @@ int run_mutants(const Args& args) {
 
   std::printf("%-30s %-22s %-20s %s\n", "mutant", "properties", "fuzzer", "reproducer");
   int missed = 0;
+  const std::vector<std::string>& only = args.all("--mutant");
   for (const auto& s : runner::subsystems()) {
     for (const auto& m : s.mutants) {
+      if (!only.empty() && std::find(only.begin(), only.end(), m.name) == only.end()) continue;
       props::Detection d = props::detect({m.name}, /*seed=*/1, int(*cases), /*shrink=*/false);
       std::string prop = d.detected ? "after " + std::to_string(d.cases + 1) + " cases" : "MISSED";
       std::string repro = "-";
@@ -156,7 +159,12 @@ const Command& mutants_command() {
                 {.name = "--dict",
                  .value = "FILE",
                  .help = "libFuzzer dictionary, e.g. fuzz/byte_trace.dict",
-                 .type = FlagType::kInputPath}},
+                 .type = FlagType::kInputPath},
+                {.name = "--mutant",
+                 .value = "MUTANT",
+                 .help = "only this mutant (repeatable; default: every one)",
+                 .type = FlagType::kMutant,
+                 .repeatable = true}},
       .min_positional = 0,
       .max_positional = 0,
       .run = run_mutants};
