@@ -47,6 +47,16 @@ std::vector<size_t> by_invoke(const std::vector<HistoryOp>& history) {
   return ranked;
 }
 
+std::vector<size_t> by_response(const std::vector<HistoryOp>& history) {
+  std::vector<size_t> ranked(history.size());
+  for (size_t i = 0; i < ranked.size(); ++i) ranked[i] = i;
+  std::stable_sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) {
+    return std::pair(history[a].response, history[a].invoke) <
+           std::pair(history[b].response, history[b].invoke);
+  });
+  return ranked;
+}
+
 bool is_chain(const std::vector<HistoryOp>& history, const std::vector<size_t>& ranked) {
   for (size_t r = 1; r < ranked.size(); ++r) {
     if (history[ranked[r - 1]].response >= history[ranked[r]].invoke) return false;

@@ -128,6 +128,8 @@ inline uint64_t OpSet::hash() const {
 
 // Op indices by invoke time (ties by index): the order candidates are tried in.
 std::vector<size_t> by_invoke(const std::vector<HistoryOp>& history);
+// Op indices by response time (ties by invoke, then index).
+std::vector<size_t> by_response(const std::vector<HistoryOp>& history);
 
 // Whether `ranked` (by_invoke) is a chain in real-time order: each op returns
 // before the next one is invoked, so it is the only possible linearization.
@@ -139,7 +141,11 @@ class Linearizer {
  public:
   Linearizer(const std::vector<HistoryOp>& history, const Model& initial,
              const LinearizeOptions& options)
-      : history_(history), initial_(initial), options_(options), ranked_(by_invoke(history)) {}
+      : history_(history),
+        initial_(initial),
+        options_(options),
+        ranked_(by_invoke(history)),
+        tries_(by_response(history)) {}
 
   LinearizeResult run() {
     if (is_chain(history_, ranked_)) return sequential_pass();
@@ -200,14 +206,17 @@ class Linearizer {
     return bound;
   }
 
-  // Tries the minimal ops of rank `from` on, in rank order. On the first that
-  // the model accepts and that leads to an unseen configuration, adds it to
-  // `placed` and returns its rank and the model state after it.
+  // Tries the minimal ops of try-rank `from` on, in response order (an
+  // atomic op's effect falls in its interval, so the order ops returned in
+  // is the likeliest witness: a correct history is then walked straight
+  // through). On the first that the model accepts and that leads to an
+  // unseen configuration, adds it to `placed` and returns its try-rank and
+  // the model state after it.
   std::optional<std::pair<size_t, Model>> advance(const Model& state, OpSet& placed, size_t from) {
     const uint64_t bound = minimal_bound(placed);
-    for (size_t r = from; r < ranked_.size() && history_[ranked_[r]].invoke <= bound; ++r) {
-      const size_t op = ranked_[r];
-      if (placed.contains(op)) continue;
+    for (size_t r = from; r < tries_.size(); ++r) {
+      const size_t op = tries_[r];
+      if (placed.contains(op) || history_[op].invoke > bound) continue;
       if (!spend()) return std::nullopt;
       Model next = state;
       if (!next.step(op)) continue;
@@ -224,7 +233,7 @@ class Linearizer {
   void note_dead_end(const std::vector<Frame>& path, const OpSet& placed) {
     if (result_.failing_op != kNoOp && path.size() <= result_.longest.size()) return;
     result_.longest.clear();
-    for (const Frame& f : path) result_.longest.push_back(ranked_[f.rank]);
+    for (const Frame& f : path) result_.longest.push_back(tries_[f.rank]);
     const uint64_t bound = minimal_bound(placed);
     for (size_t op : ranked_) {
       if (!placed.contains(op) && history_[op].invoke <= bound) {
@@ -246,7 +255,7 @@ class Linearizer {
       if (result_.budget_exhausted) {
         if (path.size() > result_.longest.size()) {
           result_.longest.clear();
-          for (const Frame& f : path) result_.longest.push_back(ranked_[f.rank]);
+          for (const Frame& f : path) result_.longest.push_back(tries_[f.rank]);
         }
         result_.failing_op = kNoOp;
         return std::move(result_);
@@ -259,7 +268,7 @@ class Linearizer {
       }
       note_dead_end(path, placed);
       if (path.empty()) return std::move(result_);
-      placed.erase(ranked_[path.back().rank]);
+      placed.erase(tries_[path.back().rank]);
       state = std::move(path.back().before);
       from = path.back().rank + 1;
       path.pop_back();
@@ -267,14 +276,15 @@ class Linearizer {
     result_.linearizable = true;
     result_.longest.clear();
     result_.failing_op = kNoOp;
-    for (const Frame& f : path) result_.order.push_back(ranked_[f.rank]);
+    for (const Frame& f : path) result_.order.push_back(tries_[f.rank]);
     return std::move(result_);
   }
 
   const std::vector<HistoryOp>& history_;
   const Model& initial_;
   const LinearizeOptions& options_;
-  const std::vector<size_t> ranked_;
+  const std::vector<size_t> ranked_;  // by invoke: the chain test and the fast path
+  const std::vector<size_t> tries_;   // by response: the search's order of candidates
   std::unordered_set<Config, ConfigHash> seen_;
   LinearizeResult result_;
 };
@@ -282,7 +292,7 @@ class Linearizer {
 }  // namespace internal
 
 // Whether `history` is linearizable with respect to `initial` (see the top of
-// this file). Deterministic: candidates are tried in invoke order.
+// this file). Deterministic: candidates are tried in response order.
 template <LinearizeModel Model>
 LinearizeResult linearize(const std::vector<HistoryOp>& history, const Model& initial,
                           const LinearizeOptions& options = {}) {

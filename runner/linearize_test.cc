@@ -265,7 +265,9 @@ TEST(Linearize, TouchingIntervalsAreConcurrent) {
 }
 
 // Enqueue 1 is invoked first but must take effect after enqueue 2, which a
-// dequeue returns before enqueue 1 returns (the search tries enqueue 1 first):
+// dequeue returns before enqueue 1 returns (the search tries candidates in
+// response order, so it finds the witness that places enqueue 1 last of
+// the three overlapping ops):
 //   0: [0, 10) enq 1
 //   1: [1, 5)  enq 2
 //   2: [6, 8)  deq -> 2
@@ -278,7 +280,7 @@ TEST(Linearize, QueueReordersOverlappingEnqueues) {
   h.add(1, 11, 12, deq(1));
   LinearizeResult r = linearize(h.history, Queue(h.ops));
   expect_witness(h.history, Queue(h.ops), r);
-  EXPECT_EQ(r.order, (std::vector<size_t>{1, 0, 2, 3}));
+  EXPECT_EQ(r.order, (std::vector<size_t>{1, 2, 0, 3}));
 
   // Once enqueue 1 returns before enqueue 2 is invoked, FIFO forbids it.
   h.history[0].response = 1;

@@ -536,6 +536,7 @@ class Run {
       model.stale = false;
       d.state_diffs = diff_snapshots(runs_);
     }
+    d.undecided = lin.budget_exhausted;
     d.state_diffs.push_back(
         lin.budget_exhausted ? "linearizability undecided: the search budget ran out"
                              : "not linearizable: no order of the concurrent operations of lines " +

@@ -84,6 +84,7 @@ struct Divergence {
   std::vector<std::string> state_diffs;           // "init IpReasmFails: model=1 impl=0"
   std::vector<std::string> descriptions;          // each engine's describe()
   std::string history;         // a concurrent section's impl history, when not linearizable
+  bool undecided = false;      // the linearizability search ran out of RunOptions::max_states
   std::string thread_failure;  // an impl thread failed, deadlocked or livelocked: how
 };
 

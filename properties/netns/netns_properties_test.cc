@@ -180,7 +180,9 @@ RC_GTEST_PROP(NetnsProperties, BatchEndsAsOneAtATime, ()) {
     trace::Snapshot snap;
     host.snapshot(snap);
     frag.snapshot(snap);
-    return std::pair(snap, host.describe() + frag.describe());
+    // Not host.describe(): the order in which physical devices come home to
+    // init follows the order of the passes, which is the worker's timing.
+    return std::pair(snap, frag.describe());
   };
   const auto batched = end_state(netns::Cleanup::kBatched);
   const auto one_at_a_time = end_state(netns::Cleanup::kOneAtATime);
