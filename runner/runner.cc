@@ -13,6 +13,15 @@
 namespace nv::runner {
 namespace {
 
+// The engine built so far for a subsystem (engines are made in the order of
+// subsystems(), one each), or nullptr.
+trace::Engine* built(const std::vector<std::unique_ptr<trace::Engine>>& engines,
+                     std::string_view subsystem) {
+  for (size_t i = 0; i < engines.size(); ++i)
+    if (subsystems()[i].name == subsystem) return engines[i].get();
+  return nullptr;
+}
+
 // The engines of every subsystem, as one.
 class EngineSet final : public trace::Engine {
  public:
@@ -50,11 +59,7 @@ class EngineSet final : public trace::Engine {
   std::unique_ptr<trace::Engine> clone(
       const std::function<trace::Engine*(std::string_view)>&) const override {
     std::vector<std::unique_ptr<trace::Engine>> copies;
-    auto deps = [&](std::string_view name) -> trace::Engine* {
-      for (size_t i = 0; i < copies.size(); ++i)
-        if (subsystems()[i].name == name) return copies[i].get();
-      return nullptr;
-    };
+    auto deps = [&](std::string_view name) { return built(copies, name); };
     for (const auto& e : engines_) {
       copies.push_back(e->clone(deps));
       if (!copies.back()) return nullptr;
@@ -126,11 +131,7 @@ std::unique_ptr<trace::Engine> make_engine(EngineKind kind, const std::vector<st
                                            trace::DeferredLog* deferred) {
   std::vector<std::unique_ptr<trace::Engine>> engines;
   EngineContext ctx;
-  ctx.engine = [&](std::string_view name) -> trace::Engine* {
-    for (size_t i = 0; i < engines.size(); ++i)
-      if (subsystems()[i].name == name) return engines[i].get();
-    return nullptr;
-  };
+  ctx.engine = [&](std::string_view name) { return built(engines, name); };
   for (const Subsystem& s : subsystems()) {
     if (kind == EngineKind::kModel) {
       engines.push_back(s.make_model(ctx));

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <utility>
+#include <vector>
 
 namespace nv::trace {
 namespace {
@@ -40,6 +42,28 @@ TEST(Digest, SmallMovesBetweenValuesDoNotCancel) {
     EXPECT_NE(base, digest_of("init", {5 + d, 7 - d % 8, 1, 0})) << d;
     EXPECT_NE(base, digest_of("init", {5, 7, 1 + d, 0 - d})) << d;
   }
+}
+
+// A fingerprint keys the linearizability memo: order and position matter at
+// any length (Digest shares its constants past 64 values, so swapping two
+// values 64 apart leaves it unchanged; a fingerprint must change).
+TEST(Fingerprint, SwapsFarApartChangeIt) {
+  auto both = [](size_t swap_a, size_t swap_b) {
+    std::vector<uint64_t> v(200);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = i * 7 + 1;
+    std::swap(v[swap_a], v[swap_b]);
+    Digest d;
+    Fingerprint f;
+    for (uint64_t x : v) {
+      d.add(x);
+      f.add(x);
+    }
+    return std::pair(d.value(), f.value());
+  };
+  const auto same = both(0, 0), swapped = both(3, 3 + 64);
+  EXPECT_EQ(same.first, swapped.first);  // the Digest cannot tell (why Fingerprint exists)
+  EXPECT_NE(same.second, swapped.second);
+  EXPECT_NE(Fingerprint().add("ab").value(), Fingerprint().add("ba").value());
 }
 
 }  // namespace

@@ -86,6 +86,30 @@ TEST(Parser, ReportsLineAndColumn) {
             "t:1:17: number out of range for 'id'");
 }
 
+// "go OP" and "sched K": the concurrency syntax, its errors at their column,
+// and names checked per scope in line order (a go line is parsed where it
+// stands, whenever it runs).
+TEST(Parser, GoAndSchedAndNameScopes) {
+  EXPECT_EQ(error_of("go netns add a\ngo frag a v4 id=1 off=0 len=8 mf=1\nsched 3\n"), "ok");
+  ParseResult r = parse("go netns del x\n", test_registry());
+  EXPECT_EQ(format_diagnostic("t", *r.error), "t:1:14: namespace 'x' does not exist here");
+  EXPECT_EQ(error_of("go\n"), "t:1:1: 'go' needs an operation to start");
+  EXPECT_EQ(error_of("go sched 1\n"), "t:1:4: 'sched' cannot be started with 'go'");
+  EXPECT_EQ(error_of("go expect counter init IpReasmOKs 0\n"),
+            "t:1:4: 'expect counter' cannot be started with 'go'");
+  EXPECT_EQ(error_of("sched 256\n"), "t:1:7: value out of range for 'K' (0..255)");
+  EXPECT_EQ(error_of("netns put r0\n"), "t:1:11: ref 'r0' does not exist here");
+  EXPECT_EQ(error_of("netns add a\nnetns get a r0\nnetns get a r0\n"),
+            "t:3:13: ref 'r0' already exists");
+  // Scopes are apart: a device may share a namespace's name.
+  EXPECT_EQ(error_of("netns add a\ndev add a a\n"), "ok");
+  // go is printed back as it was read.
+  r = parse("go tick 1s\n", test_registry());
+  ASSERT_FALSE(r.error);
+  EXPECT_TRUE(r.trace.ops[0].async);
+  EXPECT_EQ(print(r.trace.ops[0]), "go tick 1s");
+}
+
 TEST(Parser, HeaderIsOptionalAndOnlyFirst) {
   EXPECT_EQ(error_of("tick 1s\n"), "ok");
   EXPECT_EQ(error_of("tick 1s\nnetverify-trace 1\n"), "t:2:1: unknown operation 'netverify-trace'");

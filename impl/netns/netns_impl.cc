@@ -149,8 +149,7 @@ void NetnsImpl::ops_exit(Pernet& p, const std::vector<Net*>& nets, std::vector<E
     for (Net* n : nets)
       if (holds(*n, p)) n->gen[p.id] = 0;
   if (p.ops) p.ops->exit_batch(held);
-  Event batch{"pernet-exit-batch", {}};
-  batch.add("op", p.name).add("count", uint64_t(held.size()));
+  Event batch = exit_batch_event(p.name, held.size());
   if (default_device) {
     // default_device_exit_batch: one unregister_netdevice_many for the batch.
     std::lock_guard lock(net_mutex_);
@@ -253,9 +252,7 @@ void NetnsImpl::cleanup_net(std::vector<Event>& out) {
       batch.push_back(n);  // llist_del_all: newest first
   }
   if (batch.empty()) return;
-  Event start{"netns-cleanup", {}};
-  start.add("batch", uint64_t(batch.size()));
-  out.push_back(std::move(start));
+  out.push_back(cleanup_event(batch.size()));
   // Don't let anyone else find us: unbind the names and unlink from
   // net_namespace_list (the racy mutant leaves the batch listed, where a
   // registration finds it, until the end); then every pre_exit, with no
@@ -339,9 +336,7 @@ void NetnsImpl::register_trace_op(const trace::Op& op, std::vector<Event>& out) 
   const std::string& name = op.name(fields::kPernetOp);
   if (std::any_of(pernet_.begin(), pernet_.end(),
                   [&](const Pernet& p) { return p.name == name; })) {  // a name twice: refused
-    Event exists{"pernet-register-failed", {}};
-    exists.add("op", op.name(fields::kPernetOp));
-    out.push_back(std::move(exists));
+    out.push_back(register_failed_event(name));
     return;
   }
   auto p = std::make_unique<Pernet>();
@@ -361,9 +356,7 @@ void NetnsImpl::register_trace_op(const trace::Op& op, std::vector<Event>& out) 
       continue;
     }
     ops_undo({&added}, done, out);
-    Event failed{"pernet-register-failed", {}};
-    failed.add("op", added.name);
-    out.push_back(std::move(failed));
+    out.push_back(register_failed_event(added.name));
     if (first_device_ == pernet_.iterator_to(added)) first_device_ = std::next(first_device_);
     pernet_.erase(pernet_.iterator_to(added));
     return;
@@ -422,9 +415,7 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
         ok = n->count.inc_not_zero();  // maybe_get_net
       }
       refs_[op.name(fields::kMaybeRef)] = ok ? n : nullptr;
-      Event e{"netns-maybe-get", {}};
-      e.add("nsid", uint64_t(want)).add("ok", uint64_t(ok));
-      out.push_back(std::move(e));
+      out.push_back(maybe_get_event(want, ok));
       break;
     }
     case op_id("netns put"): {

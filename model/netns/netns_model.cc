@@ -114,8 +114,7 @@ void NetnsModel::run_exit(const Pernet& p, const std::vector<NetId>& ids, std::v
   }
   if (held.empty()) return;
   if (p.ops) p.ops->exit_batch(held);
-  Event batch{"pernet-exit-batch", {}};
-  batch.add("op", p.name).add("count", uint64_t(held.size()));
+  Event batch = exit_batch_event(p.name, held.size());
   if (p.name == kDefaultDevice) {
     // 5. default_device_exit_batch: the batch's other devices go in one
     //    unregister_netdevice_many.
@@ -171,9 +170,7 @@ void NetnsModel::cleanup(std::vector<Event>& out) {
   // llist_del_all hands the list over newest first.
   const std::vector<NetId> batch(cleanup_list_.rbegin(), cleanup_list_.rend());
   cleanup_list_.clear();
-  Event start{"netns-cleanup", {}};
-  start.add("batch", uint64_t(batch.size()));
-  out.push_back(std::move(start));
+  out.push_back(cleanup_event(batch.size()));
   for (NetId id : batch) unbind(id);
   for (auto p = pernet_.rbegin(); p != pernet_.rend(); ++p) run_pre_exit(*p, batch, out);
   // synchronize_rcu(): one grace period for the whole batch.
@@ -210,9 +207,7 @@ void NetnsModel::register_trace_op(const trace::Op& op, std::vector<Event>& out)
   // registration is refused.
   for (const Pernet& p : pernet_) {
     if (p.name != added.name) continue;
-    Event exists{"pernet-register-failed", {}};
-    exists.add("op", added.name);
-    out.push_back(std::move(exists));
+    out.push_back(register_failed_event(added.name));
     return;
   }
   auto at = added.device ? pernet_.end()
@@ -228,9 +223,7 @@ void NetnsModel::register_trace_op(const trace::Op& op, std::vector<Event>& out)
       continue;
     }
     undo({&p}, done, out);
-    Event failed{"pernet-register-failed", {}};
-    failed.add("op", p.name);
-    out.push_back(std::move(failed));
+    out.push_back(register_failed_event(p.name));
     pernet_.erase(pernet_.begin() + index);
     return;
   }
@@ -277,9 +270,7 @@ void NetnsModel::apply(const trace::Op& op, std::vector<Event>& out) {
         ++it->second.count;
         ref = want;
       }
-      Event e{"netns-maybe-get", {}};
-      e.add("nsid", uint64_t(want)).add("ok", uint64_t(ok));
-      out.push_back(std::move(e));
+      out.push_back(maybe_get_event(want, ok));
       break;
     }
     case op_id("netns put"): {

@@ -32,6 +32,30 @@ trace::Event device_event(std::string_view kind, std::string_view dev, std::stri
   return e;
 }
 
+trace::Event register_failed_event(std::string_view op) {
+  trace::Event e{"pernet-register-failed", {}};
+  e.add("op", std::string(op));
+  return e;
+}
+
+trace::Event maybe_get_event(NetId id, bool ok) {
+  trace::Event e{"netns-maybe-get", {}};
+  e.add("nsid", uint64_t(id)).add("ok", uint64_t(ok));
+  return e;
+}
+
+trace::Event cleanup_event(size_t batch) {
+  trace::Event e{"netns-cleanup", {}};
+  e.add("batch", uint64_t(batch));
+  return e;
+}
+
+trace::Event exit_batch_event(std::string_view op, size_t count) {
+  trace::Event e{"pernet-exit-batch", {}};
+  e.add("op", std::string(op)).add("count", uint64_t(count));
+  return e;
+}
+
 trace::Event pernet_event(std::string_view kind, std::string_view op, std::string_view label,
                           NetId id) {
   trace::Event e{std::string(kind), {}};

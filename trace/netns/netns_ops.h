@@ -98,6 +98,10 @@ inline constexpr std::string_view kDefaultDevice = "default_device";
 
 // Events.
 trace::Event device_event(std::string_view kind, std::string_view dev, std::string_view ns);
+trace::Event register_failed_event(std::string_view op);
+trace::Event maybe_get_event(NetId id, bool ok);
+trace::Event cleanup_event(size_t batch);
+trace::Event exit_batch_event(std::string_view op, size_t count);
 trace::Event pernet_event(std::string_view kind, std::string_view op, std::string_view label,
                           NetId id);
 
