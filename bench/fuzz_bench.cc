@@ -9,6 +9,8 @@
 // Reported per input (executions/s) and per decoded operation.
 #include <benchmark/benchmark.h>
 
+#include <cctype>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -58,6 +60,29 @@ void BM_Harness(benchmark::State& state, const Inputs& inputs) {
   state.counters["ops/input"] = double(ops) / double(inputs.size());
 }
 
+// Prints as usual, then one "rate NAME: VALUE/s" line per harness run (the
+// contract tools read): executions per second.
+class RateReporter final : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& r : runs) {
+      auto execs = r.counters.find("exec/s");
+      if (execs == r.counters.end()) continue;
+      std::string name = r.benchmark_name();
+      for (char& c : name) c = c == '/' ? '-' : char(std::tolower(c));
+      char line[128];
+      std::snprintf(line, sizeof(line), "rate fuzz-%s: %.0f/s\n", name.c_str(),
+                    double(execs->second));
+      lines_ += line;
+    }
+  }
+  void print_rates() const { std::printf("\n%s", lines_.c_str()); }
+
+ private:
+  std::string lines_;
+};
+
 }  // namespace
 }  // namespace nv::fuzz
 
@@ -70,7 +95,9 @@ int main(int argc, char** argv) {
       ->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
+  nv::fuzz::RateReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.print_rates();
   benchmark::Shutdown();
   return 0;
 }
