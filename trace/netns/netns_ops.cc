@@ -59,6 +59,7 @@ trace::Event exit_batch_event(std::string_view op, size_t count) {
 trace::Event pernet_event(std::string_view kind, std::string_view op, std::string_view label,
                           NetId id) {
   trace::Event e{std::string(kind), {}};
+  e.fields.reserve(3);  // one allocation: a cleanup pass makes one per namespace and operation
   if (!op.empty()) e.add("op", std::string(op));
   e.add("ns", std::string(label)).add("nsid", uint64_t(id));
   return e;
