@@ -36,6 +36,9 @@ class EngineSet final : public trace::Engine {
   void snapshot(trace::Snapshot& out) const override {
     for (const auto& e : engines_) e->snapshot(out);
   }
+  void snapshot(std::string_view ns, trace::Snapshot& out) const override {
+    for (const auto& e : engines_) e->snapshot(ns, out);
+  }
   uint64_t digest() const override {
     uint64_t sum = 0;
     for (const auto& e : engines_) sum += e->digest();
@@ -275,8 +278,9 @@ class Drain final : public sched::Strategy {
 class Run {
  public:
   Run(const trace::Trace& trace, const RunOptions& options)
-      : trace_(trace), options_(options), every_namespace_(true) {
-    every_namespace_ = options.state_check == StateCheck::kEveryNamespace || options.on_event;
+      : trace_(trace),
+        options_(options),
+        every_namespace_(options.state_check == StateCheck::kEveryNamespace) {
     for (const trace::Op& op : trace.ops) keep_history_ |= bool(op.spec->expect);
     for (EngineKind kind : options.engines) {
       const bool impl = kind == EngineKind::kImpl;
@@ -342,9 +346,19 @@ class Run {
   void expect(size_t i) {
     const trace::Op& op = trace_.ops[i];
     for (EngineRun& r : runs_) {
-      if (auto msg = op.spec->expect(op, r.history, r.fresh()))
+      if (auto msg = op.spec->expect(op, r.history, named_snapshot(r, op)))
         result.expect_failures.push_back({i, op.line, trace::print(op), r.name, *msg});
     }
+  }
+
+  // The snapshot of the namespaces an op names: all an expectation reads.
+  static trace::Snapshot named_snapshot(const EngineRun& r, const trace::Op& op) {
+    trace::Snapshot out;
+    for (size_t f = 0; f < op.spec->fields.size(); ++f)
+      if (const trace::FieldSpec& field = op.spec->fields[f];
+          field.kind == trace::Kind::kName && field.scope == trace::kScopeNetns && op.has(f))
+        r.engine->snapshot(op.name(f), out);
+    return out;
   }
 
   // The JSON stream and expectations see a namespace's final counters when
@@ -356,7 +370,11 @@ class Run {
       if (field.kind != trace::Kind::kName || field.scope != trace::kScopeNetns ||
           field.ns_use != trace::NsUse::kDestroy)
         continue;
-      for (EngineRun& r : runs_) record(r, op.line, {counters_event(op.name(f), r.fresh())});
+      for (EngineRun& r : runs_) {
+        trace::Snapshot snap;
+        r.engine->snapshot(op.name(f), snap);
+        record(r, op.line, {counters_event(op.name(f), snap)});
+      }
     }
   }
 
@@ -571,6 +589,7 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
   // reports it: at the first op after which any namespace differs.
   RunOptions every = options;
   every.state_check = StateCheck::kEveryNamespace;
+  every.on_event = nullptr;  // streamed by the first run
   Run again(trace, every);
   again.play();
   return std::move(again.result);

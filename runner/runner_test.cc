@@ -19,15 +19,16 @@ std::vector<std::string> traces_under(const char* dir) {
   return out;
 }
 
-// kNamedNamespaces (the fuzz harness) reports every failure exactly as
-// kEveryNamespace (replay) does, and passes what it passes.
+// kNamedNamespaces (the default) reports every failure exactly as
+// kEveryNamespace does, and passes what it passes.
 TEST(Runner, NamedNamespaceCheckReportsAsEveryNamespaceCheck) {
   size_t failing = 0;
   for (const char* dir : {NV_SOURCE_DIR "/corpora/regressions", NV_SOURCE_DIR "/corpora/basic"}) {
     for (const std::string& path : traces_under(dir)) {
       trace::ParseResult r = trace::parse_file(path, registry());
       ASSERT_FALSE(r.error) << path;
-      RunOptions every{.mutants = cli::declared_mutants(path)};
+      RunOptions every{.state_check = StateCheck::kEveryNamespace,
+                       .mutants = cli::declared_mutants(path)};
       RunOptions named = every;
       named.state_check = StateCheck::kNamedNamespaces;
       const RunResult a = run(r.trace, every), b = run(r.trace, named);

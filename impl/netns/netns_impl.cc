@@ -499,6 +499,10 @@ void NetnsImpl::snapshot(trace::Snapshot& out) const {
   for (const auto& [id, n] : by_id_) gauges(*n).add_to(out, label_of(*n));
 }
 
+void NetnsImpl::snapshot(std::string_view ns, trace::Snapshot& out) const {
+  if (const Net* n = find(ns)) gauges(*n).add_to(out, label_of(*n));
+}
+
 uint64_t NetnsImpl::digest() const {
   uint64_t sum = 0;
   for (const auto& [id, n] : by_id_) sum += gauges(*n).digest(label_of(*n));

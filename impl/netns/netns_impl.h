@@ -87,6 +87,7 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
   // a scheduler the runner runs the worker's thread instead.
   void settle(std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;
+  void snapshot(std::string_view ns, trace::Snapshot& out) const override;
   uint64_t digest() const override;
   uint64_t digest(std::string_view ns) const override;
   std::string describe() const override;

@@ -11,6 +11,7 @@ using trace::op_id;
 
 NetnsModel::NetnsModel() {
   nets_.emplace(kInitNet, Net{.name = "init"});
+  names_.emplace("init", kInitNet);
   // 5. default_device_ops, registered at boot as the first device operation.
   pernet_.push_back({.name = std::string(kDefaultDevice), .device = true});
   nets_[kInitNet].data.insert(std::string(kDefaultDevice));
@@ -48,13 +49,10 @@ std::string NetnsModel::label_of(NetId id) const {
 }
 
 bool NetnsModel::lookup(std::string_view name, NetId* id) const {
-  for (const auto& [nid, n] : nets_) {
-    if (n.bound && n.name == name) {
-      *id = nid;
-      return true;
-    }
-  }
-  return false;
+  const auto it = names_.find(name);
+  if (it == names_.end()) return false;
+  *id = it->second;
+  return true;
 }
 
 std::vector<NetnsModel::Device>::iterator NetnsModel::find_device(std::string_view name) {
@@ -66,6 +64,7 @@ void NetnsModel::unbind(NetId id) {
   Net& n = nets_.at(id);
   if (!n.bound) return;
   n.bound = false;
+  names_.erase(n.name);
   for (PernetOps* ops : relabel_) ops->relabel(id, label_of(id));
 }
 
@@ -151,9 +150,8 @@ void NetnsModel::add(const std::string& name, std::vector<Event>& out) {
   }
   // Created: the name goes to the new namespace.
   NetId old;
-  nets_.at(id).bound = false;
   if (lookup(name, &old)) unbind(old);
-  nets_.at(id).bound = true;
+  names_.emplace(name, id);
 }
 
 // 3. put_net
@@ -330,6 +328,10 @@ uint64_t NetnsModel::digest_of(NetId id) const {
 
 void NetnsModel::snapshot(trace::Snapshot& out) const {
   for (const auto& [id, n] : nets_) gauges(id).add_to(out, label_of(id));
+}
+
+void NetnsModel::snapshot(std::string_view ns, trace::Snapshot& out) const {
+  if (NetId id; lookup(ns, &id)) gauges(id).add_to(out, label_of(id));
 }
 
 uint64_t NetnsModel::digest() const {

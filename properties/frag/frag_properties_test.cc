@@ -28,15 +28,16 @@ RC_GTEST_PROP(FragProperties, ModelAndImplAgree, ()) {
   props::differential_property("frag", {});
 }
 
-// The fuzz harness's cheaper state check (runner::StateCheck) passes what
-// replay passes and reports what replay reports, with or without a mutant.
+// The default state check (runner::StateCheck::kNamedNamespaces) passes what
+// the check of every namespace after every op passes and reports what it
+// reports, with or without a mutant.
 RC_GTEST_PROP(FragProperties, NamedNamespaceCheckReportsAsReplay, ()) {
   std::vector<std::string> names = {""};
   for (const runner::Subsystem& s : runner::subsystems())
     for (const auto& m : s.mutants) names.push_back(m.name);
   const std::string mutant = *rc::gen::elementOf(names);
   const trace::Trace t = parse_ok(gen::render(*gen::frag_steps()));
-  runner::RunOptions every;
+  runner::RunOptions every{.state_check = runner::StateCheck::kEveryNamespace};
   if (!mutant.empty()) every.mutants = {mutant};
   runner::RunOptions named = every;
   named.state_check = runner::StateCheck::kNamedNamespaces;
