@@ -652,17 +652,38 @@ std::string event_label(const std::vector<trace::Event>& events, size_t k) {
   return text ? e.kind + "." + *text : e.kind;
 }
 
+// The events of `a` that `b` lacks, counted as multisets, in a's order.
+std::vector<trace::Event> missing_from(const std::vector<trace::Event>& a,
+                                       std::vector<trace::Event> b) {
+  std::vector<trace::Event> out;
+  for (const trace::Event& e : a) {
+    auto it = std::find(b.begin(), b.end(), e);
+    if (it == b.end())
+      out.push_back(e);
+    else
+      b.erase(it);
+  }
+  return out;
+}
+
 // What the first engine observed against what the first engine that
-// disagrees with it observed, at their first differing event:
-// "deliver/kill.overlap", "kill.timeout/none", or "deliver[len]" when the
-// events are of one kind and reason and differ in a field.
+// disagrees with it observed: "deliver/kill.overlap", "kill.timeout/none",
+// or "deliver[len]" when the events are of one kind and reason and differ in
+// a field. Events both observed are set aside first, so an unrelated event
+// of the same op (another queue expiring in the same tick) does not change
+// it; when the two observed the same events in another order, it is taken
+// at their first differing position ("pernet-exit[op]").
 std::string events_signature(const std::vector<std::vector<trace::Event>>& events) {
   size_t other = 1;
   while (other < events.size() && events[other] == events[0]) ++other;
-  const auto& a = events[0];
-  const auto& b = events[other];
+  std::vector<trace::Event> a = missing_from(events[0], events[other]);
+  std::vector<trace::Event> b = missing_from(events[other], events[0]);
   size_t k = 0;
-  while (k < a.size() && k < b.size() && a[k] == b[k]) ++k;
+  if (a.empty() && b.empty()) {  // the same events in another order
+    a = events[0];
+    b = events[other];
+    while (a[k] == b[k]) ++k;
+  }
   const std::string la = event_label(a, k), lb = event_label(b, k);
   if (la != lb) return la + "/" + lb;
   for (size_t f = 0; f < a[k].fields.size() && f < b[k].fields.size(); ++f)
