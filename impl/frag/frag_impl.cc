@@ -9,6 +9,7 @@
 
 #include "impl/netns/netns_impl.h"
 #include "sched/rcu.h"
+#include "sched/scheduler.h"
 
 namespace nv::frag {
 namespace {
@@ -87,6 +88,10 @@ void FragImpl::pre_exit(netns::NetId id) {
 
 void FragImpl::exit(netns::NetId id) {
   auto it = ns_.find(id);
+  // The kernel would dereference the NULL data of a namespace whose init
+  // never ran (a broken pernet core: netns-register-race): a WARN here.
+  if (it == ns_.end())
+    sched::fail("frag: pernet exit of namespace " + std::to_string(id) + ", whose init never ran");
   // fqdir_exit: every queue goes, uncounted.
   for (FragNetns::PerFamily& fam : it->second->fam) {
     fam.queues.clear([&](FragQueue* q) {  // unhashes each queue

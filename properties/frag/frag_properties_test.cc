@@ -154,7 +154,11 @@ namespace {
 // the model's run bookkeeping is checked from outside.
 RC_GTEST_PROP(FragModelInvariants, DeliveredFragmentsNeverOverlap, ()) {
   std::vector<gen::Step> steps = *gen::frag_steps();
-  for (auto& s : steps) s.id = s.datagram + 1;  // one datagram per (ns, family, id)
+  for (auto& s :
+       steps) {  // one datagram per (ns, family, id): one protocol each (the v4 key has it)
+    s.id = s.datagram + 1;
+    s.proto = 253;
+  }
   const std::string text = gen::render(steps);
   RC_LOG() << text;
   using Key = std::tuple<std::string, std::string, uint64_t>;
