@@ -389,6 +389,20 @@ class Run {
     return false;
   }
 
+  // A tick moves the impl's virtual clock (its scheduler's: delayed work and
+  // timers): each timer that falls due fires and what it starts runs to the
+  // end before the clock moves on, as it would have in real time.
+  bool advance(size_t op_index, uint64_t ms) {
+    const uint64_t target = sched_->now_ms() + ms;
+    while (auto at = sched_->next_deadline()) {
+      if (*at > target) break;
+      sched_->advance(*at - sched_->now_ms());
+      if (!drain(op_index, nullptr)) return false;
+    }
+    sched_->advance(target - sched_->now_ms());
+    return true;
+  }
+
   // One ordinary operation on every engine, then its deferred work.
   bool sequential(size_t i) {
     const trace::Op& op = trace_.ops[i];
@@ -401,6 +415,8 @@ class Run {
       r.engine->apply(op, events);
       if (k == impl_) {
         if (!drain(i, nullptr)) return false;
+        if (op.spec->id == trace::op_id("tick") && !advance(i, op.u(trace::core::kTickDuration)))
+          return false;
         for (Entry& e : recorder_.entries)
           events.insert(events.end(), e.events.begin(), e.events.end());
       }
@@ -455,6 +471,9 @@ class Run {
         }
         entries.push_back({&op, false, 0, {}, 0, ++clock_, 0, {}});
         Entry* e = &entries.back();
+        // "go tick": the impl's clock moves as the line starts; what falls
+        // due races with the section's other threads.
+        if (op.spec->id == trace::op_id("tick")) sched_->advance(op.u(trace::core::kTickDuration));
         e->thread = sched_->spawn("line " + std::to_string(op.line), [this, &impl, e] {
           impl.apply(*e->op, e->events);
           e->response = ++clock_;
@@ -555,8 +574,8 @@ class Run {
   uint64_t clock_ = 0;  // logical time of invocations and responses
   // The impl's world: its scheduler first, so that the engines made under
   // it run in test mode, and ended (in ~Run) before them.
-  std::unique_ptr<sched::Scheduler> sched_ =
-      std::make_unique<sched::Scheduler>(sched::Scheduler::Options{.record_events = false});
+  std::unique_ptr<sched::Scheduler> sched_ = std::make_unique<sched::Scheduler>(
+      sched::Scheduler::Options{.record_events = false, .idle_fires_timers = false});
   DeferredRecorder recorder_{*sched_, clock_};
   std::vector<EngineRun> runs_;
   size_t impl_ = SIZE_MAX;

@@ -1,0 +1,19 @@
+// Properties of dst on generated traces: model == impl after every
+// operation and across concurrent sections (which, with the impl's
+// self-checks in its state, also says that no entry was destroyed while
+// referenced, that no unreferenced freed entry outlived the collector's
+// deadline, and that the garbage-list lock did constant work per section).
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "properties/differential.h"
+
+namespace nv {
+namespace {
+
+RC_GTEST_PROP(DstProperties, ModelAndImplAgree, ()) {
+  props::differential_property("dst", {});
+}
+
+}  // namespace
+}  // namespace nv
