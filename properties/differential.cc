@@ -15,15 +15,18 @@
 namespace nv::props {
 namespace {
 
-std::string failure_name(const std::vector<std::string>& mutants) {
+std::string failure_name(const std::vector<std::string>& mutants,
+                         const runner::Designs& designs = {}) {
   std::string name = "differential";
   for (const auto& m : mutants) name += "-" + m;
+  for (const auto& [sub, d] : designs) name += "-" + sub + "." + d;
   return name;
 }
 
 }  // namespace
 
-void differential_property(std::string_view subsystem, const std::vector<std::string>& mutants) {
+void differential_property(std::string_view subsystem, const std::vector<std::string>& mutants,
+                           const runner::Designs& designs) {
   const std::string generated = *runner::find_subsystem(subsystem)->gen();
   trace::ParseResult parsed = trace::parse(generated, runner::registry());
   RC_ASSERT(!parsed.error.has_value());
@@ -38,13 +41,16 @@ void differential_property(std::string_view subsystem, const std::vector<std::st
   sched::RandomStrategy walk(seed);
   runner::RunOptions options;
   options.mutants = mutants;
+  options.designs = designs;
   options.strategy = depth == 0 ? static_cast<sched::Strategy*>(&walk) : &pct;
   runner::RunResult result = runner::run(parsed.trace, options);
   if (result.ok()) return;
   const std::string text = trace::print(runner::with_schedule(parsed.trace, result));
-  const std::string path = save_failure(failure_name(mutants), text);
-  RC_FAIL(runner::format_failure(result) + "trace written to " + path +
-          "\nreplay: " + replay_command(path, mutants) + "\n" + text);
+  const std::string path = save_failure(failure_name(mutants, designs), text);
+  std::string replay = replay_command(path, mutants);
+  for (const auto& [sub, d] : designs) replay += " --design " + sub + "=" + d;
+  RC_FAIL(runner::format_failure(result) + "trace written to " + path + "\nreplay: " + replay +
+          "\n" + text);
 }
 
 Detection detect(const std::vector<std::string>& mutants, uint64_t seed, int max_success,

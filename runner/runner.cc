@@ -128,7 +128,7 @@ std::string_view engine_name(EngineKind kind) {
 }
 
 std::unique_ptr<trace::Engine> make_engine(EngineKind kind, const std::vector<std::string>& mutants,
-                                           trace::DeferredLog* deferred) {
+                                           trace::DeferredLog* deferred, const Designs& designs) {
   std::vector<std::unique_ptr<trace::Engine>> engines;
   EngineContext ctx;
   ctx.engine = [&](std::string_view name) { return built(engines, name); };
@@ -139,8 +139,14 @@ std::unique_ptr<trace::Engine> make_engine(EngineKind kind, const std::vector<st
     }
     ctx.deferred = deferred;
     std::vector<std::string> own;
-    for (const std::string& m : mutants)
-      if (subsystem_of_mutant(m) == &s) own.push_back(m);
+    ctx.design = s.designs.empty() ? "" : s.designs[0];
+    for (const std::string& m : mutants) {
+      if (subsystem_of_mutant(m) != &s) continue;
+      own.push_back(m);
+      for (const MutantInfo& info : s.mutants)
+        if (info.name == m && !info.design.empty()) ctx.design = info.design;
+    }
+    if (auto chosen = designs.find(s.name); chosen != designs.end()) ctx.design = chosen->second;
     engines.push_back(s.make_impl(ctx, own));
   }
   return std::make_unique<EngineSet>(std::move(engines));
@@ -280,10 +286,11 @@ class Run {
     for (const trace::Op& op : trace.ops) keep_history_ |= bool(op.spec->expect);
     for (EngineKind kind : options.engines) {
       const bool impl = kind == EngineKind::kImpl;
-      runs_.push_back({std::string(engine_name(kind)),
-                       make_engine(kind, options.mutants, impl ? &recorder_ : nullptr),
-                       {},
-                       {}});
+      runs_.push_back(
+          {std::string(engine_name(kind)),
+           make_engine(kind, options.mutants, impl ? &recorder_ : nullptr, options.designs),
+           {},
+           {}});
       if (impl) impl_ = runs_.size() - 1;
     }
   }

@@ -1,81 +1,66 @@
-// DstImpl: route cache entries and their garbage collection, the worker
-// design of "NET: convert IP route cache garbage collection from softirq
-// processing to a workqueue" (E. Dumazet, 2007; net/core/dst.c).
+// DstImpl: route cache entries, their references and devices, and the
+// garbage collection of freed entries by one of three designs
+// (impl/dst/collector.h): the route cache owns cached entries (by name),
+// references are looked up by name, device events move entries to the
+// blackhole device, and the collector destroys freed entries once they are
+// unreferenced, each design in its own time.
 //
-// The route cache owns cached entries (cache_, by name). dst_free unhashes
-// an entry: unreferenced, it is destroyed at once; otherwise it goes onto
-// the garbage list under dst_garbage.lock in O(1), and the collector, a
-// delayed work item, takes it from there: under dst_gc_mutex it walks the
-// busy list (entries it found referenced before), destroys what is
-// unreferenced, keeps the rest, then splices the garbage list (O(1) under
-// the spinlock) and walks that too, until the garbage list is empty; it
-// reschedules itself while the busy list is not empty, with an adaptive
-// delay: back off (expires += inc, capped at DST_GC_MAX; inc += DST_GC_INC)
-// when it destroyed at most a tenth of what it delayed, otherwise back to
-// DST_GC_MIN. dst_dev_event walks the cache, the busy list and the spliced
-// garbage list, moving entries off the device (dst_ifdown).
-//
-// Invariants (find_invariant_violation checks them):
-//   * every entry is in exactly one place: cached (in cache_, not obsolete),
-//     on the garbage or busy list (obsolete, not destroyed), or destroyed;
-//   * a destroyed entry holds no device reference;
-//   * each device's refcnt is the number of undestroyed entries pointing at
-//     it.
+// Invariants (find_invariant_violation checks them in debug builds, between
+// operations): a cached entry is not obsolete and not destroyed; an entry
+// the collector lists is obsolete and not destroyed; each device's refcnt
+// is the number of undestroyed entries pointing at it.
 //
 // Concurrency (the trace's ops on threads of their own, the collector on
-// the "dst_gc" workqueue's worker, device events on netns's threads):
-//   * gc_mutex_ (dst_gc_mutex) guards busy_; outermost;
-//   * cache_lock_ (the route cache's lock, and RTNL for device state)
-//     guards cache_, refs_, generations_, devices_, and each cached entry's
-//     dev; an entry leaves the cache and joins the garbage list with it held,
-//     so a device event walking the cache and then the lists misses none;
-//   * garbage_lock_ (dst_garbage.lock) guards garbage_ and the timer
-//     fields; taken inside the others, for O(1) work only (counted);
-//   * count is a refcount_t: one reference per user plus the owner's,
-//     dropped by dst_free; the collector destroys at count 0 under gc_mutex_.
-// Memory ordering: Refcount's release/acquire (refcount.h) orders a user's
-// last accesses before the collector's destruction; every list is
-// lock-protected.
+// its worker or timer, device events on netns's threads, which hold netns's
+// RTNL): cache_lock_ (the route cache's lock, and the device table's)
+// guards cache_, refs_, generations_, devices_ and each cached entry's dev;
+// an entry leaves the cache and reaches the collector with it held, so that
+// a device event walking the cache and then the collector misses none.
+// Lock order: the collector's mutex, cache_lock_, the collector's spinlock.
+// Memory ordering: every structure here is lock-protected; see the
+// collectors for the entries' counts.
 //
 // Destroyed entries are poisoned, not freed (until the engine goes): a
 // reference dropped on one fails the thread ("dst: put on a destroyed
 // entry"), the use after free the kernel would have.
+//
+// Self-checks (test mode, between operations; snapshot keys dst.overdue and
+// dst.lock-overwork, docs/design.md "dst"): an entry the collector lists
+// that stays unreferenced past kGcDeadlineMs, and a section of the
+// collector's list lock that did more than constant work.
 #pragma once
 
-#include <atomic>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "impl/dst/collector.h"
 #include "impl/dst/dst_mutants.h"
-#include "sched/mutex.h"
-#include "sched/refcount.h"
 #include "sched/spinlock.h"
-#include "sched/work_queue.h"
 #include "trace/dst/dst_ops.h"
 #include "trace/engine.h"
 #include "trace/netns/netns_ops.h"
 
 namespace nv::dst {
 
-// The seed's constants, in milliseconds (HZ/10, HZ/2, 120 HZ).
-inline constexpr uint64_t kGcMinMs = 100;
-inline constexpr uint64_t kGcIncMs = 500;
-inline constexpr uint64_t kGcMaxMs = 120000;
-// An unreferenced freed entry is destroyed within this long of being seen
-// unreferenced: the collector runs at least every kGcMaxMs while it has
-// entries.
-inline constexpr uint64_t kGcDeadlineMs = kGcMaxMs + kGcMinMs;
-// Most list nodes touched in one garbage-lock section (a push, a splice).
-inline constexpr uint64_t kLockWorkBound = 1;
+enum class Design : uint8_t {
+  kWorker,  // 2007: the workqueue (the default; the seed)
+  kTimer,   // before: the softirq timer's full scan
+  kRcu,     // today: the last reference, after a grace period
+};
+// Subsystem::designs' names, in Design order (the first is the default).
+inline constexpr std::array<std::string_view, 3> kDesignNames = {"worker", "timer", "rcu"};
+std::optional<Design> design_by_name(std::string_view name);
 
 class DstImpl final : public trace::Engine, public netns::NetdevNotifier {
  public:
-  DstImpl(netns::PernetHost& host, MutantSet mutants = {});
+  DstImpl(netns::PernetHost& host, Design design, MutantSet mutants = {});
   ~DstImpl() override;
   DstImpl(const DstImpl&) = delete;
   DstImpl& operator=(const DstImpl&) = delete;
@@ -90,60 +75,25 @@ class DstImpl final : public trace::Engine, public netns::NetdevNotifier {
                     std::vector<trace::Event>& out) override;
   std::vector<std::string> holders(std::string_view dev) const override;
 
-  // The benchmark's view: the longest garbage-lock section (ns, production
-  // only when measure_lock_hold is set), entries destroyed so far, and a
-  // collector run now (production: flush_workqueue after queueing it).
-  void set_measure_lock_hold(bool on) { measure_lock_hold_ = on; }
-  uint64_t longest_lock_hold_ns() const { return longest_hold_ns_; }
-  uint64_t destroyed() const { return destroyed_.load(std::memory_order_relaxed); }
-  void run_gc_now();
-  size_t pending() const;  // entries on the garbage and busy lists
+  // The benchmark's view of the collector.
+  Collector& collector() { return *collector_; }
 
   std::optional<std::string> find_invariant_violation() const;
 
  private:
-  struct NetDevice {
-    std::string name;
-    std::atomic<uint64_t> refcnt{0};  // undestroyed entries pointing at it
-    bool registered = true;           // cache_lock_
-  };
-  struct DstEntry {
-    std::string label;
-    uint64_t seq = 0;  // allocation order (describe's order, as the model's)
-    NetDevice* dev = nullptr;
-    sched::Refcount count{1};  // users + the owner's until dst_free
-    bool obsolete = false;
-    bool destroyed = false;                 // poisoned
-    DstEntry* next = nullptr;               // garbage or busy list
-    uint64_t unreferenced_at = UINT64_MAX;  // the audit first saw it at 0
-    bool overdue = false;                   // counted by the audit
-  };
-  // garbage_lock_ held by the caller's scope; counts the list work done
-  // under it (and, when measured, how long it is held).
-  class GarbageLock;
-
   void alloc(const trace::Op& op, std::vector<trace::Event>& out);
   void hold(const trace::Op& op);
   void put(const trace::Op& op);
   void free(const trace::Op& op);
-  void destroy(DstEntry* e);  // gc_mutex_ held, or the entry never listed
-  void gc_task();
-  void ifdown(DstEntry* e, NetDevice* dev);
-  // Test mode, between operations: marks entries newly seen unreferenced
-  // on the lists and counts those left past kGcDeadlineMs.
+  // Test mode, between operations: marks the listed entries newly seen
+  // unreferenced, counts those left past kGcDeadlineMs, checks invariants.
   void audit();
+  static bool is_overdue(const DstEntry& e, uint64_t now);
   EntryGauges gauges(const DstEntry& e) const;
-  bool live(const DstEntry& e) const {
-    return !e.destroyed && !(e.obsolete && e.count.read() == 0);
-  }
+  CheckGauges checks() const;
   std::vector<const DstEntry*> live_entries() const;  // by allocation order
 
-  MutantSet mutants_;
-  bool measure_lock_hold_ = false;
-  mutable sched::Mutex gc_mutex_;
   mutable sched::SpinLock cache_lock_;
-  mutable sched::SpinLock garbage_lock_;
-
   std::unordered_map<std::string, DstEntry*> cache_;
   std::unordered_map<std::string, DstEntry*> refs_;
   std::unordered_map<std::string, uint32_t> generations_;
@@ -152,18 +102,9 @@ class DstImpl final : public trace::Engine, public netns::NetdevNotifier {
   std::deque<std::unique_ptr<DstEntry>> store_;          // every entry ever (poisoned ones too)
   NetDevice blackhole_;
   uint64_t next_seq_ = 0;
-
-  DstEntry* garbage_ = nullptr;  // garbage_lock_
-  uint64_t timer_inc_ = kGcMaxMs;
-  uint64_t timer_expires_ = 0;
-  DstEntry* busy_ = nullptr;  // gc_mutex_
-
-  CheckGauges checks_;
-  uint64_t longest_hold_ns_ = 0;  // garbage_lock_
-  std::atomic<uint64_t> destroyed_{0};
-
-  sched::DelayedWork gc_work_{[this] { gc_task(); }};
-  sched::WorkQueue gc_wq_{"dst_gc"};  // last: destroyed (joined) first
+  uint64_t overdue_ = 0;  // the audit's count
+  // Last: destroyed first (its worker joined while the entries still exist).
+  std::unique_ptr<Collector> collector_;
 };
 
 }  // namespace nv::dst

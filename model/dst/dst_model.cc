@@ -128,7 +128,11 @@ std::string DstModel::describe() const {
   for (const auto& [seq, e] : entries_)
     out += "  " + e.label + " dev=" + (e.blackhole ? std::string(kBlackhole) : e.dev) +
            " refs=" + std::to_string(e.refs) + " obsolete=" + std::to_string(e.obsolete) + "\n";
-  return out;
+  // Which entry each reference name holds: a concurrent section's end
+  // state includes it (a reused name names the newest reference).
+  out += "  dst refs:";
+  for (const auto& [ref, seq] : refs_) out += " " + ref + "=" + entries_.at(seq).label;
+  return out + "\n";
 }
 
 }  // namespace nv::dst

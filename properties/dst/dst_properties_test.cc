@@ -11,8 +11,16 @@
 namespace nv {
 namespace {
 
-RC_GTEST_PROP(DstProperties, ModelAndImplAgree, ()) {
-  props::differential_property("dst", {});
+// One model, three designs: the 2007 worker (the default), the softirq
+// timer before it, and today's RCU release.
+RC_GTEST_PROP(DstProperties, WorkerAgreesWithModel, ()) {
+  props::differential_property("dst", {}, {{"dst", "worker"}});
+}
+RC_GTEST_PROP(DstProperties, TimerAgreesWithModel, ()) {
+  props::differential_property("dst", {}, {{"dst", "timer"}});
+}
+RC_GTEST_PROP(DstProperties, RcuAgreesWithModel, ()) {
+  props::differential_property("dst", {}, {{"dst", "rcu"}});
 }
 
 }  // namespace

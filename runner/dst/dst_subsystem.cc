@@ -23,17 +23,23 @@ Subsystem dst_subsystem() {
         dst::MutantSet set;
         for (const std::string& m : mutants) set.set(*trace::mutant_by_name(dst::kDstMutants, m));
         return std::make_unique<dst::DstImpl>(
-            *dynamic_cast<netns::PernetHost*>(ctx.engine("netns")), set);
+            *dynamic_cast<netns::PernetHost*>(ctx.engine("netns")),
+            *dst::design_by_name(ctx.design), set);
       },
       .mutants = {},
+      .designs = {},
       .gen = gen::dst_trace,
       // Frozen: never reorder or append (fuzz/byte_trace.h).
       .fuzz_ops = {"netns add", "netns del", "dev add", "dev del", "dev down", "dev move",
                    "dst alloc", "dst hold", "dst put", "dst free", "tick", "sched", "go dst hold",
                    "go dst put", "go dst free", "go dev del", "go netns del"},
       .fuzz_slot = 2};
+  for (std::string_view d : dst::kDesignNames) s.designs.emplace_back(d);
+  // Every planted bug is in the worker design's code.
   for (const auto& m : dst::kDstMutants)
-    s.mutants.push_back({std::string(m.name), std::string(m.description)});
+    s.mutants.push_back({.name = std::string(m.name),
+                         .help = std::string(m.description),
+                         .design = std::string(dst::kDesignNames[0])});
   return s;
 }
 
