@@ -30,7 +30,7 @@ rc::Gen<DstStep> step() {
                                       {6, Kind::kHold},
                                       {5, Kind::kPut},
                                       {5, Kind::kFree},
-                                      {5, Kind::kTick},
+                                      {8, Kind::kTick},
                                       {2, Kind::kRacePut},
                                       {2, Kind::kRaceFree}}),
       rc::gen::element<uint8_t>(0, 1, 2, 3), rc::gen::element<uint8_t>(0, 1, 2, 3),
