@@ -25,10 +25,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "bench/counter_reporter.h"
 #include "impl/dst/dst_impl.h"
 #include "impl/netns/netns_impl.h"
 #include "runner/subsystem.h"
@@ -104,16 +104,9 @@ void BM_Gc(benchmark::State& state, Design design) {
   }
 }
 
-class GcReporter final : public benchmark::ConsoleReporter {
+// Prints as usual and keeps each run's counters for the closing lines.
+class GcReporter final : public bench::CounterReporter {
  public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs) {
-      if (r.error_occurred) continue;
-      auto& m = results_[r.run_name.function_name][std::stoi(r.run_name.args)];
-      for (const auto& [name, counter] : r.counters) m[name] = double(counter.value);
-    }
-  }
   void print_summary() const {
     std::printf("\nMeasured in this run:\n  %-12s %8s %14s %10s %10s %12s\n", "design", "N",
                 "lock hold us", "gc ms", "put ns", "destroy ms");
@@ -124,26 +117,15 @@ class GcReporter final : public benchmark::ConsoleReporter {
     std::printf("\n");
     for (int k = 4; k <= 6; ++k) {
       const int n = kSizes[k - 4];
-      const double* timer = get("Gc/timer", n, "lock_hold_us");
-      const double* worker = get("Gc/worker", n, "lock_hold_us");
+      const double* timer = find("Gc/timer", n, "lock_hold_us");
+      const double* worker = find("Gc/worker", n, "lock_hold_us");
       if (timer && worker && *worker > 0)
         std::printf("ratio dst-gc-worst-lock-hold-1e%d: %.1fx\n", k, *timer / *worker);
     }
     for (int k = 4; k <= 6; ++k)
-      if (const double* put = get("Gc/rcu", kSizes[k - 4], "put_ns"); put && *put > 0)
+      if (const double* put = find("Gc/rcu", kSizes[k - 4], "put_ns"); put && *put > 0)
         std::printf("rate dst-rcu-put-1e%d: %.0f/s\n", k, 1e9 / *put);
   }
-
- private:
-  const double* get(const std::string& design, int n, const std::string& key) const {
-    auto d = results_.find(design);
-    if (d == results_.end()) return nullptr;
-    auto m = d->second.find(n);
-    if (m == d->second.end()) return nullptr;
-    auto v = m->second.find(key);
-    return v == m->second.end() ? nullptr : &v->second;
-  }
-  std::map<std::string, std::map<int, std::map<std::string, double>>> results_;
 };
 
 void register_benchmarks() {

@@ -1,38 +1,12 @@
 #include "impl/dst/worker_collector.h"
 
-#include <algorithm>
 #include <mutex>
 #include <optional>
 
 namespace nv::dst {
 
-WorkerCollector::WorkerCollector(MutantSet mutants) : Collector(1), mutants_(mutants) {}
-
-// dst_free, then __dst_free.
-void WorkerCollector::free(DstEntry* e) {
-  if (e->count.dec_and_test()) {  // nobody holds it: destroyed at once
-    destroy(e);
-    return;
-  }
-  CountedLock::Section lock(lock_);
-  lock.work();
-  e->next = garbage_;
-  garbage_ = e;
-  if (timer_inc_ > kGcIncMs) {
-    timer_inc_ = kGcIncMs;
-    timer_expires_ = kGcMinMs;
-    gc_wq_.queue_delayed_work(gc_work_, timer_expires_);
-  }
-}
-
-// dst_release: the collector destroys the entry once it sees it at 0; the
-// entry is not touched after the decrement.
-void WorkerCollector::release(DstEntry* e) {
-  e->count.dec_and_test();
-}
-
 // dst_gc_task.
-void WorkerCollector::gc_task() {
+void WorkerCollector::run() {
   std::lock_guard mutex(gc_mutex_);
   // The mutant scans under the spinlock, from the first node to the last.
   std::optional<CountedLock::Section> scan;
@@ -67,19 +41,12 @@ void WorkerCollector::gc_task() {
     *tail = nullptr;
     busy_ = kept;
     if (!busy_) {
-      timer_inc_ = kGcMaxMs;
+      timer_.inc = kGcMaxMs;
       return;
     }
     // Destroyed at most a tenth of what was delayed: sleep longer.
-    if (performed <= delayed / 10) {
-      timer_expires_ = std::min(timer_expires_ + timer_inc_, kGcMaxMs);
-      timer_inc_ += kGcIncMs;
-    } else {
-      timer_inc_ = kGcIncMs;
-      timer_expires_ = kGcMinMs;
-    }
-    if (!mutants_.has(DstMutant::kGcStops) || performed > 0)
-      gc_wq_.queue_delayed_work(gc_work_, timer_expires_);
+    const uint64_t delay = timer_.next(performed <= delayed / 10);
+    if (!mutants_.has(DstMutant::kGcStops) || performed > 0) rearm(delay);
     return;
   }
 }
@@ -107,12 +74,6 @@ void WorkerCollector::ifdown(NetDevice* dev, NetDevice* to) {
 void WorkerCollector::for_each(const std::function<void(DstEntry*)>& fn) const {
   for (DstEntry* e = busy_; e; e = e->next) fn(e);
   for (DstEntry* e = garbage_; e; e = e->next) fn(e);
-}
-
-void WorkerCollector::run_now() {
-  gc_wq_.cancel_delayed_work(gc_work_);
-  gc_wq_.queue_delayed_work(gc_work_, 0);
-  gc_wq_.flush();
 }
 
 }  // namespace nv::dst

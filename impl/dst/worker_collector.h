@@ -2,7 +2,8 @@
 // collection from softirq processing to a workqueue", E. Dumazet).
 //
 // dst_free puts a referenced entry onto the garbage list under the garbage
-// spinlock in O(1) (the owner's last reference destroys it at once). The
+// spinlock in O(1) (GarbageList; the owner's last reference destroys it at
+// once). The
 // collector, a delayed work item, walks the busy list (entries it found
 // referenced before) under dst_gc_mutex, destroys what is unreferenced,
 // keeps the rest, then splices the garbage list (O(1) under the spinlock)
@@ -20,32 +21,23 @@
 // last accesses before the destruction; the lists are lock-protected.
 #pragma once
 
-#include "impl/dst/collector.h"
+#include "impl/dst/garbage_list.h"
 #include "sched/mutex.h"
-#include "sched/work_queue.h"
 
 namespace nv::dst {
 
-class WorkerCollector final : public Collector {
+class WorkerCollector final : public GarbageList {
  public:
-  explicit WorkerCollector(MutantSet mutants);
-  void free(DstEntry* e) override;
-  void release(DstEntry* e) override;
+  explicit WorkerCollector(MutantSet mutants) : GarbageList(1, "dst_gc"), mutants_(mutants) {}
   void ifdown(NetDevice* dev, NetDevice* to) override;
   void for_each(const std::function<void(DstEntry*)>& fn) const override;
-  void run_now() override;
 
  private:
-  void gc_task();
+  void run() override;  // dst_gc_task
 
   const MutantSet mutants_;
   sched::Mutex gc_mutex_;
-  DstEntry* busy_ = nullptr;     // gc_mutex_
-  DstEntry* garbage_ = nullptr;  // lock_
-  uint64_t timer_inc_ = kGcMaxMs;
-  uint64_t timer_expires_ = 0;
-  sched::DelayedWork gc_work_{[this] { gc_task(); }};
-  sched::WorkQueue gc_wq_{"dst_gc"};  // last: destroyed (joined) first
+  DstEntry* busy_ = nullptr;  // gc_mutex_
 };
 
 }  // namespace nv::dst

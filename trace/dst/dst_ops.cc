@@ -43,14 +43,7 @@ trace::Event alloc_failed_event(std::string_view dst, std::string_view dev,
 }
 
 void register_ops(trace::Registry& r) {
-  auto name = [](std::string_view key, std::string_view scope, NsUse use, std::string help) {
-    return FieldSpec{.key = std::string(key),
-                     .kind = Kind::kName,
-                     .positional = true,
-                     .ns_use = use,
-                     .scope = std::string(scope),
-                     .help = std::move(help)};
-  };
+  const auto name = trace::name_field;
   r.add_op({.name = "dst alloc",
             .subsystem = "dst",
             .help = "allocate a route cache entry pointing at a device (dst_alloc)",

@@ -86,14 +86,7 @@ void unregister_netdevices(std::span<NetdevNotifier* const> notifiers,
 
 void register_ops(trace::Registry& r) {
   const FieldSpec ns{.key = "NS", .kind = Kind::kName, .positional = true, .help = "namespace"};
-  auto name = [](std::string_view key, std::string_view scope, NsUse use, std::string help) {
-    return FieldSpec{.key = std::string(key),
-                     .kind = Kind::kName,
-                     .positional = true,
-                     .ns_use = use,
-                     .scope = std::string(scope),
-                     .help = std::move(help)};
-  };
+  const auto name = trace::name_field;
   const FieldSpec nsid{.key = "NSID", .positional = true, .max = 0xffffffff, .help = "identity"};
   r.add_op({.name = "netns add",
             .subsystem = "netns",
