@@ -4,8 +4,8 @@
 // itself as delayed work on a queue of its own, re-armed with the seed's
 // adaptive delay (DST_GC_MIN, backing off by DST_GC_INC up to DST_GC_MAX).
 //
-// Concurrency: lock_ guards garbage_, timer_inc_ and timer_expires_. A
-// subclass's run() is the collector; it runs on the queue's worker.
+// Concurrency: lock_ guards garbage_ and timer_. A subclass's run() is the
+// collector; it runs on the queue's worker.
 #pragma once
 
 #include "impl/dst/collector.h"

@@ -3,15 +3,15 @@
 //
 // dst_free puts a referenced entry onto the garbage list under the garbage
 // spinlock in O(1) (GarbageList; the owner's last reference destroys it at
-// once). The
-// collector, a delayed work item, walks the busy list (entries it found
-// referenced before) under dst_gc_mutex, destroys what is unreferenced,
-// keeps the rest, then splices the garbage list (O(1) under the spinlock)
-// and walks that too, until the garbage list is empty; it reschedules itself
-// while the busy list is not empty, with an adaptive delay: back off
-// (expires += inc, capped at DST_GC_MAX; inc += DST_GC_INC) when it
-// destroyed at most a tenth of what it delayed, otherwise DST_GC_MIN. A
-// device event walks the busy list and the spliced garbage list.
+// once). The collector, a delayed work item, walks the busy list (entries it
+// found referenced before) under dst_gc_mutex, destroys what is
+// unreferenced, keeps the rest, then splices the garbage list (O(1) under
+// the spinlock) and walks that too, until the garbage list is empty; it
+// reschedules itself while the busy list is not empty, with an adaptive
+// delay: back off (expires += inc, capped at DST_GC_MAX; inc += DST_GC_INC)
+// when it destroyed at most a tenth of what it delayed, otherwise
+// DST_GC_MIN. A device event walks the busy list and the spliced garbage
+// list.
 //
 // Concurrency: gc_mutex_ (dst_gc_mutex) guards busy_ and the freed
 // entries' dev; the garbage lock (lock_, dst_garbage.lock, taken inside the
