@@ -32,7 +32,7 @@ Subsystem dst_subsystem() {
       // Frozen: never reorder or append (fuzz/byte_trace.h).
       .fuzz_ops = {"netns add", "netns del", "dev add", "dev del", "dev down", "dev move",
                    "dst alloc", "dst hold", "dst put", "dst free", "tick", "sched", "go dst hold",
-                   "go dst put", "go dst free", "go dev del", "go netns del"},
+                   "go dst put", "go dst free", "go dev del", "go netns del", "go tick"},
       .fuzz_slot = 2};
   for (std::string_view d : dst::kDesignNames) s.designs.emplace_back(d);
   // Every planted bug is in the worker design's code.
