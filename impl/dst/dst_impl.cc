@@ -134,6 +134,16 @@ void DstImpl::netdev_event(netns::NetdevEvent event, std::string_view name, std:
 std::vector<std::string> DstImpl::holders(std::string_view name) const {
   collector_->barrier();
   std::vector<std::string> out;
+  // The device's refcnt says whether anything holds it; only then are the
+  // holders looked for, for the report.
+  bool held_at_all = false;
+  {
+    std::lock_guard cache(cache_lock_);
+    for (const auto& d : all_devices_)
+      held_at_all |=
+          !d->registered && d->name == name && d->refcnt.load(std::memory_order_relaxed) != 0;
+  }
+  if (!held_at_all) return out;
   auto held = [&](const DstEntry* e) {
     if (!e->destroyed.load(std::memory_order_relaxed) && !e->dev->registered &&
         e->dev->name == name)
