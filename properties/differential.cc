@@ -16,9 +16,11 @@
 namespace nv::props {
 namespace {
 
-std::string failure_name(const std::vector<std::string>& mutants) {
+std::string failure_name(const std::vector<std::string>& mutants,
+                         const runner::Designs& designs = {}) {
   std::string name = "differential";
   for (const auto& m : mutants) name += "-" + m;
+  for (const auto& [sub, d] : designs) name += "-" + sub + "." + d;
   return name;
 }
 
@@ -43,11 +45,13 @@ rc::Gen<Case> gen_case(std::string_view subsystem) {
 }
 
 runner::RunResult run_case(const Case& c, const trace::Trace& trace,
-                           const std::vector<std::string>& mutants) {
+                           const std::vector<std::string>& mutants,
+                           const runner::Designs& designs = {}) {
   sched::PctStrategy pct(c.seed, std::max<uint32_t>(c.depth, 1), /*max_steps=*/60);
   sched::RandomStrategy walk(c.seed);
   runner::RunOptions options;
   options.mutants = mutants;
+  options.designs = designs;
   options.strategy = c.depth == 0 ? static_cast<sched::Strategy*>(&walk) : &pct;
   return runner::run(trace, options);
 }
@@ -67,20 +71,23 @@ std::string reaching_subsystem(const std::vector<std::string>& mutants) {
 
 }  // namespace
 
-void differential_property(std::string_view subsystem, const std::vector<std::string>& mutants) {
+void differential_property(std::string_view subsystem, const std::vector<std::string>& mutants,
+                           const runner::Designs& designs) {
   const Case c = *gen_case(subsystem);
   trace::ParseResult parsed = trace::parse(c.text, runner::registry());
   if (parsed.error)
     RC_FAIL("the generator made an invalid trace: line " + std::to_string(parsed.error->line) +
             ": " + parsed.error->message + "\n" + c.text);
-  runner::RunResult result = run_case(c, parsed.trace, mutants);
+  runner::RunResult result = run_case(c, parsed.trace, mutants, designs);
   if (result.ok()) return;
   // The failure is saved with its schedule written in as sched lines, so
   // that replay needs no seed.
   const std::string text = trace::print(runner::with_schedule(parsed.trace, result));
-  const std::string path = save_failure(failure_name(mutants), text);
-  RC_FAIL(runner::format_failure(result) + "trace written to " + path +
-          "\nreplay: " + replay_command(path, mutants) + "\n" + text);
+  const std::string path = save_failure(failure_name(mutants, designs), text);
+  std::string replay = replay_command(path, mutants);
+  for (const auto& [sub, d] : designs) replay += " --design " + sub + "=" + d;
+  RC_FAIL(runner::format_failure(result) + "trace written to " + path + "\nreplay: " + replay +
+          "\n" + text);
 }
 
 Rate detection_rate(const std::vector<std::string>& mutants, uint64_t seed, int cases, int size) {

@@ -14,12 +14,16 @@
 #include <string_view>
 #include <vector>
 
+#include "runner/subsystem.h"
+
 namespace nv::props {
 
 // Generates a trace with `subsystem`'s generator, replays it through model
 // and impl (with `mutants` in the impl) and fails, saving the trace and
 // printing the replay command, when they disagree or an expectation fails.
-void differential_property(std::string_view subsystem, const std::vector<std::string>& mutants);
+// `designs` picks impl designs (runner/subsystem.h; default: each first).
+void differential_property(std::string_view subsystem, const std::vector<std::string>& mutants,
+                           const runner::Designs& designs = {});
 
 // A trace from a subsystem's generator, as `netverify gen` prints it.
 std::string generate_trace(std::string_view subsystem, uint64_t seed, int size);

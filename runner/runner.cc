@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <set>
+#include <stdexcept>
 
 #include "runner/linearize.h"
 #include "runner/subsystem.h"
@@ -131,7 +132,7 @@ std::string_view engine_name(EngineKind kind) {
 }
 
 std::unique_ptr<trace::Engine> make_engine(EngineKind kind, const std::vector<std::string>& mutants,
-                                           trace::DeferredLog* deferred) {
+                                           trace::DeferredLog* deferred, const Designs& designs) {
   std::vector<std::unique_ptr<trace::Engine>> engines;
   EngineContext ctx;
   ctx.engine = [&](std::string_view name) { return built(engines, name); };
@@ -142,8 +143,14 @@ std::unique_ptr<trace::Engine> make_engine(EngineKind kind, const std::vector<st
     }
     ctx.deferred = deferred;
     std::vector<std::string> own;
-    for (const std::string& m : mutants)
-      if (subsystem_of_mutant(m) == &s) own.push_back(m);
+    ctx.design = s.designs.empty() ? "" : s.designs[0];
+    for (const std::string& m : mutants) {
+      if (subsystem_of_mutant(m) != &s) continue;
+      own.push_back(m);
+      for (const MutantInfo& info : s.mutants)
+        if (info.name == m && !info.design.empty()) ctx.design = info.design;
+    }
+    if (auto chosen = designs.find(s.name); chosen != designs.end()) ctx.design = chosen->second;
     engines.push_back(s.make_impl(ctx, own));
   }
   return std::make_unique<EngineSet>(std::move(engines));
@@ -284,10 +291,11 @@ class Run {
     for (const trace::Op& op : trace.ops) keep_history_ |= bool(op.spec->expect);
     for (EngineKind kind : options.engines) {
       const bool impl = kind == EngineKind::kImpl;
-      runs_.push_back({std::string(engine_name(kind)),
-                       make_engine(kind, options.mutants, impl ? &recorder_ : nullptr),
-                       {},
-                       {}});
+      runs_.push_back(
+          {std::string(engine_name(kind)),
+           make_engine(kind, options.mutants, impl ? &recorder_ : nullptr, options.designs),
+           {},
+           {}});
       if (impl) impl_ = runs_.size() - 1;
     }
   }
@@ -407,6 +415,37 @@ class Run {
     return false;
   }
 
+  // The impl failed while applying op i in the scheduler's context: as a
+  // failed thread is reported, its message first.
+  bool failed_in_context(size_t op_index, std::string_view what) {
+    constexpr std::string_view kPrefix = "nv::sched: ";
+    if (what.starts_with(kPrefix)) what.remove_prefix(kPrefix.size());
+    const trace::Op& op = trace_.ops[op_index];
+    Divergence d;
+    d.op_index = op_index;
+    d.line = op.line;
+    d.op = trace::print(op);
+    d.thread_failure = std::string(sched::status_name(sched::RunStatus::kFailure)) + ": " +
+                       std::string(what) + "\n  in the scheduler's context (the op itself)\n" +
+                       sched_->describe();
+    result.divergence = std::move(d);
+    return false;
+  }
+
+  // A tick moves the impl's virtual clock (its scheduler's: delayed work and
+  // timers): each timer that falls due fires and what it starts runs to the
+  // end before the clock moves on, as it would have in real time.
+  bool advance(size_t op_index, uint64_t ms) {
+    const uint64_t target = sched_->now_ms() + ms;
+    while (auto at = sched_->next_deadline()) {
+      if (*at > target) break;
+      sched_->advance(*at - sched_->now_ms());
+      if (!drain(op_index, nullptr)) return false;
+    }
+    sched_->advance(target - sched_->now_ms());
+    return true;
+  }
+
   // One ordinary operation on every engine, then its deferred work.
   bool sequential(size_t i) {
     const trace::Op& op = trace_.ops[i];
@@ -415,10 +454,22 @@ class Run {
     for (size_t k = 0; k < runs_.size(); ++k) {
       EngineRun& r = runs_[k];
       std::vector<trace::Event>& events = per_engine[k];
-      if (k == impl_) recorder_.entries.clear();
-      r.engine->apply(op, events);
+      if (k == impl_) {
+        recorder_.entries.clear();
+        // The impl applies an ordinary op in its scheduler's own context,
+        // where a WARN (sched::fail) is a std::logic_error: a finding too.
+        try {
+          r.engine->apply(op, events);
+        } catch (const std::logic_error& e) {
+          return failed_in_context(i, e.what());
+        }
+      } else {
+        r.engine->apply(op, events);
+      }
       if (k == impl_) {
         if (!drain(i, nullptr)) return false;
+        if (op.spec->id == trace::op_id("tick") && !advance(i, op.u(trace::core::kTickDuration)))
+          return false;
         for (Entry& e : recorder_.entries)
           events.insert(events.end(), e.events.begin(), e.events.end());
       }
@@ -473,6 +524,9 @@ class Run {
         }
         entries.push_back({&op, false, 0, {}, 0, ++clock_, 0, {}});
         Entry* e = &entries.back();
+        // "go tick": the impl's clock moves as the line starts; what falls
+        // due races with the section's other threads.
+        if (op.spec->id == trace::op_id("tick")) sched_->advance(op.u(trace::core::kTickDuration));
         e->thread = sched_->spawn("line " + std::to_string(op.line), [this, &impl, e] {
           impl.apply(*e->op, e->events);
           e->response = ++clock_;
@@ -573,8 +627,8 @@ class Run {
   uint64_t clock_ = 0;  // logical time of invocations and responses
   // The impl's world: its scheduler first, so that the engines made under
   // it run in test mode, and ended (in ~Run) before them.
-  std::unique_ptr<sched::Scheduler> sched_ =
-      std::make_unique<sched::Scheduler>(sched::Scheduler::Options{.record_events = false});
+  std::unique_ptr<sched::Scheduler> sched_ = std::make_unique<sched::Scheduler>(
+      sched::Scheduler::Options{.record_events = false, .idle_fires_timers = false});
   DeferredRecorder recorder_{*sched_, clock_};
   std::vector<EngineRun> runs_;
   size_t impl_ = SIZE_MAX;

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runner/subsystem.h"
 #include "sched/strategy.h"
 #include "trace/engine.h"
 #include "trace/op.h"
@@ -42,9 +43,13 @@ std::string_view engine_name(EngineKind kind);
 
 // One engine per subsystem, applied in order, as a single engine. An impl
 // reports its deferred work's runs to `deferred` (null: nowhere).
+// The impl of a subsystem with several designs is built in the one
+// `designs` names, else in the one its injected mutants belong to, else in
+// its default.
 std::unique_ptr<trace::Engine> make_engine(EngineKind kind,
                                            const std::vector<std::string>& mutants = {},
-                                           trace::DeferredLog* deferred = nullptr);
+                                           trace::DeferredLog* deferred = nullptr,
+                                           const Designs& designs = {});
 
 // Which engine state the runner compares after each operation.
 enum class StateCheck : uint8_t {
@@ -66,6 +71,7 @@ struct RunOptions {
   std::vector<EngineKind> engines = {EngineKind::kModel, EngineKind::kImpl};
   StateCheck state_check = StateCheck::kNamedNamespaces;
   std::vector<std::string> mutants;                      // injected into the impl; names must exist
+  Designs designs;  // the impl's design per subsystem (runner/subsystem.h); names must exist
   // Called for every event of every engine, in order (the JSON stream). When
   // kNamedNamespaces finds a difference, the events streamed so far stand
   // (the re-run that locates it streams nothing), so they may go past the

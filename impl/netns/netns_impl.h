@@ -95,6 +95,9 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
   bool register_pernet(std::string name, PernetOps* ops, bool device) override;
   bool lookup(std::string_view name, NetId* id) const override;
   void rebind(PernetOps*, PernetOps*) override {}  // an impl is never copied
+  // Before the trace starts: not guarded (nothing runs yet).
+  void register_netdevice_notifier(NetdevNotifier* n) override { notifiers_.push_back(n); }
+  void rebind_notifier(NetdevNotifier*, NetdevNotifier*) override {}
 
   std::optional<std::string> find_invariant_violation() const;
 
@@ -177,7 +180,9 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
   std::unordered_map<std::string, Net*> refs_;  // nullptr: a get that failed
   std::unordered_map<std::string, std::unique_ptr<Dev>> devs_;
   std::vector<PernetOps*> subsystems_;  // told of relabels
-  NetId next_id_ = 1;                   // guarded by net_mutex_
+  // Called with net_mutex_ held (RTNL), so device events are serialized.
+  std::vector<NetdevNotifier*> notifiers_;
+  NetId next_id_ = 1;  // guarded by net_mutex_
   Net* init_net_ = nullptr;
   MutantSet mutants_;
   const Cleanup cleanup_;

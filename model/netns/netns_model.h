@@ -61,6 +61,8 @@ class NetnsModel final : public trace::Engine, public PernetHost {
   bool register_pernet(std::string name, PernetOps* ops, bool device) override;
   bool lookup(std::string_view name, NetId* id) const override;
   void rebind(PernetOps* from, PernetOps* to) override;
+  void register_netdevice_notifier(NetdevNotifier* n) override { notifiers_.push_back(n); }
+  void rebind_notifier(NetdevNotifier* from, NetdevNotifier* to) override;
 
  private:
   struct Net {
@@ -114,6 +116,7 @@ class NetnsModel final : public trace::Engine, public PernetHost {
   // dev_base_head list).
   std::vector<Device> devices_;
   std::vector<PernetOps*> relabel_;  // subsystem operations, told of renames
+  std::vector<NetdevNotifier*> notifiers_;
   NetId next_id_ = 1;
 };
 
