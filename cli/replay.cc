@@ -7,6 +7,7 @@
 #include "cli/trace_file.h"
 #include "runner/runner.h"
 #include "trace/event.h"
+#include "trace/parser.h"
 
 namespace nv::cli {
 namespace {
@@ -27,8 +28,10 @@ int run_replay(const Args& args) {
     std::fprintf(stderr, "netverify replay: mutants live in the impl; use --engine impl or both\n");
     return kExitUsage;
   }
-  auto trace = load_trace(path, args.input_limits());
-  if (!trace) return kExitUsage;
+  // Parsed as it runs: memory follows the live state, not the trace's length.
+  const std::optional<std::string> text = load_trace_text(path, args.input_limits());
+  if (!text) return kExitUsage;
+  trace::Parser ops(*text, runner::registry());
 
   const bool json = args.has("--json");
   const std::string first_engine(runner::engine_name(options.engines[0]));
@@ -39,7 +42,11 @@ int run_replay(const Args& args) {
       std::printf("line %u: %s\n", line, trace::to_text(e).c_str());
     }
   };
-  runner::RunResult result = runner::run(*trace, options);
+  runner::RunResult result = runner::run(ops, options);
+  if (const auto& error = ops.error()) {  // an invalid line ended the run there
+    std::fprintf(stderr, "%s\n", trace::format_diagnostic(path, *error).c_str());
+    return kExitUsage;
+  }
   std::string reproduce = "netverify replay " + path;
   for (const auto& m : options.mutants) reproduce += " --inject " + m;
   for (const auto& d : args.all("--design")) reproduce += " --design " + d;

@@ -123,7 +123,7 @@ std::optional<std::string> check_trace_text(const std::string& path, std::string
   return std::nullopt;
 }
 
-std::optional<TraceFile> load_trace_file(const std::string& path, const InputLimits& limits) {
+std::optional<std::string> load_trace_text(const std::string& path, const InputLimits& limits) {
   std::string error;
   std::optional<std::string> text = read_input(path, limits.max_bytes, limits.max_line, &error);
   if (text) {
@@ -132,10 +132,13 @@ std::optional<TraceFile> load_trace_file(const std::string& path, const InputLim
       text.reset();
     }
   }
-  if (!text) {
-    std::fprintf(stderr, "%s\n", error.c_str());
-    return std::nullopt;
-  }
+  if (!text) std::fprintf(stderr, "%s\n", error.c_str());
+  return text;
+}
+
+std::optional<TraceFile> load_trace_file(const std::string& path, const InputLimits& limits) {
+  std::optional<std::string> text = load_trace_text(path, limits);
+  if (!text) return std::nullopt;
   trace::ParseResult r = trace::parse(*text, runner::registry());
   if (r.error) {
     std::fprintf(stderr, "%s\n", trace::format_diagnostic(path, *r.error).c_str());

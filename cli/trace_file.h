@@ -36,6 +36,10 @@ std::optional<std::string> read_input(const std::string& path, uint64_t max_byte
 std::optional<std::string> check_trace_text(const std::string& path, std::string_view text,
                                             const InputLimits& limits);
 
+// Reads the file and checks it as text (read_input, check_trace_text); on
+// error prints it to stderr. The text parses with trace::Parser, as it runs.
+std::optional<std::string> load_trace_text(const std::string& path, const InputLimits& limits = {});
+
 struct TraceFile {
   std::string text;
   trace::Trace trace;

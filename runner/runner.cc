@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <set>
 #include <stdexcept>
 
@@ -284,11 +285,11 @@ class Drain final : public sched::Strategy {
 // for linearizability against the model).
 class Run {
  public:
-  Run(const trace::Trace& trace, const RunOptions& options)
-      : trace_(trace),
+  Run(trace::OpSource& ops, const RunOptions& options)
+      : ops_(ops),
         options_(options),
-        every_namespace_(options.state_check == StateCheck::kEveryNamespace) {
-    for (const trace::Op& op : trace.ops) keep_history_ |= bool(op.spec->expect);
+        every_namespace_(options.state_check == StateCheck::kEveryNamespace),
+        keep_history_(ops.has_expectations()) {
     for (EngineKind kind : options.engines) {
       const bool impl = kind == EngineKind::kImpl;
       runs_.push_back(
@@ -307,8 +308,9 @@ class Run {
   // Runs the trace; returns false at the first divergence (or when the
   // named-namespace check must be redone the replay way).
   bool play() {
-    for (size_t i = 0; i < trace_.ops.size();) {
-      const trace::Op& op = trace_.ops[i];
+    for (size_t i = 0; have(i);) {
+      release(i);
+      const trace::Op& op = op_at(i);
       result.ops_run = i + 1;
       if (op.spec->expect) {
         expect(i++);
@@ -319,9 +321,7 @@ class Run {
         continue;
       }
       size_t end = i;
-      while (end < trace_.ops.size() &&
-             (trace_.ops[end].async || trace_.ops[end].spec->runner_only))
-        ++end;
+      while (have(end) && (op_at(end).async || op_at(end).spec->runner_only)) ++end;
       result.ops_run = end;
       if (!concurrent(i, end)) return false;
       i = end;
@@ -352,7 +352,7 @@ class Run {
   }
 
   void expect(size_t i) {
-    const trace::Op& op = trace_.ops[i];
+    const trace::Op& op = op_at(i);
     for (EngineRun& r : runs_) {
       if (auto msg = op.spec->expect(op, r.history, named_snapshot(r, op)))
         result.expect_failures.push_back({i, op.line, trace::print(op), r.name, *msg});
@@ -399,7 +399,7 @@ class Run {
       result.schedule.push_back({op_index, {all.begin() + long(before), all.end()}});
     }
     if (status == sched::RunStatus::kOk) return true;
-    const trace::Op& op = trace_.ops[op_index];
+    const trace::Op& op = op_at(op_index);
     Divergence d2;
     d2.op_index = op_index;
     d2.line = op.line;
@@ -420,7 +420,7 @@ class Run {
   bool failed_in_context(size_t op_index, std::string_view what) {
     constexpr std::string_view kPrefix = "nv::sched: ";
     if (what.starts_with(kPrefix)) what.remove_prefix(kPrefix.size());
-    const trace::Op& op = trace_.ops[op_index];
+    const trace::Op& op = op_at(op_index);
     Divergence d;
     d.op_index = op_index;
     d.line = op.line;
@@ -448,7 +448,7 @@ class Run {
 
   // One ordinary operation on every engine, then its deferred work.
   bool sequential(size_t i) {
-    const trace::Op& op = trace_.ops[i];
+    const trace::Op& op = op_at(i);
     final_counters(op);
     std::vector<std::vector<trace::Event>> per_engine(runs_.size());
     for (size_t k = 0; k < runs_.size(); ++k) {
@@ -490,7 +490,7 @@ class Run {
   }
 
   void diverge(size_t i, std::vector<std::vector<trace::Event>> events, bool state_differs) {
-    const trace::Op& op = trace_.ops[i];
+    const trace::Op& op = op_at(i);
     for (EngineRun& r : runs_) r.fresh();
     std::vector<std::string> diffs = diff_snapshots(runs_);
     if (diffs.empty() && state_differs) diffs.push_back("state digests differ");
@@ -517,7 +517,7 @@ class Run {
     if (impl_ != SIZE_MAX) {
       trace::Engine& impl = *runs_[impl_].engine;
       for (size_t i = begin; i < end; ++i) {
-        const trace::Op& op = trace_.ops[i];
+        const trace::Op& op = op_at(i);
         if (op.spec->runner_only) {
           sched_->step_k(uint32_t(op.u(trace::core::kSchedK)));
           continue;
@@ -544,7 +544,7 @@ class Run {
     }
     if (impl_ == SIZE_MAX) {  // no impl to interleave: the model alone, in line order
       for (size_t i = begin; i < end; ++i) {
-        const trace::Op& op = trace_.ops[i];
+        const trace::Op& op = op_at(i);
         if (op.spec->runner_only) continue;
         for (EngineRun& r : runs_) {
           std::vector<trace::Event> events;
@@ -566,12 +566,12 @@ class Run {
       for (size_t i : lin.order) {
         std::vector<trace::Event> events;
         LinModel::apply(entries[i], *r.engine, events);
-        record(r, entries[i].op ? entries[i].op->line : trace_.ops[end - 1].line, events);
+        record(r, entries[i].op ? entries[i].op->line : op_at(end - 1).line, events);
       }
     }
     if (impl_ != SIZE_MAX) {
       for (const Entry& e : entries)
-        record(runs_[impl_], e.op ? e.op->line : trace_.ops[end - 1].line, e.events);
+        record(runs_[impl_], e.op ? e.op->line : op_at(end - 1).line, e.events);
     }
     return true;
   }
@@ -587,10 +587,10 @@ class Run {
     for (size_t i : lin.longest) LinModel::apply(entries[i], *copy, ignored);
     LinModel::apply(entries[failing], *copy, events);
     const Entry& f = entries[failing];
-    const size_t op_index = f.op ? size_t(f.op - trace_.ops.data()) : end - 1;
+    const size_t op_index = f.op ? index_of(f.op) : end - 1;
     Divergence d;
     d.op_index = op_index;
-    d.line = trace_.ops[op_index].line;
+    d.line = op_at(op_index).line;
     d.op = f.op ? trace::print(*f.op) : f.end ? "(the end of the section)" : "(deferred work)";
     d.engines = {model.name, runs_[impl_].name};
     d.events = {events, f.events};
@@ -613,17 +613,44 @@ class Run {
     d.state_diffs.push_back(
         lin.budget_exhausted ? "linearizability undecided: the search budget ran out"
                              : "not linearizable: no order of the concurrent operations of lines " +
-                                   std::to_string(trace_.ops[begin].line) + "-" +
-                                   std::to_string(trace_.ops[end - 1].line) +
+                                   std::to_string(op_at(begin).line) + "-" +
+                                   std::to_string(op_at(end - 1).line) +
                                    " that respects real time gives the model these observations");
     result.divergence = std::move(d);
     return false;
   }
 
-  const trace::Trace& trace_;
+  // The ops from the first not yet done: the window holds ops [base_,
+  // base_ + window_.size()); play() releases each section's ops once it
+  // moves past them (a deque keeps the others where they are: history
+  // entries point at them).
+  bool have(size_t i) {
+    while (base_ + window_.size() <= i && !ended_) {
+      trace::Op op;
+      if (ops_.next(&op))
+        window_.push_back(std::move(op));
+      else
+        ended_ = true;
+    }
+    return i < base_ + window_.size();
+  }
+  const trace::Op& op_at(size_t i) const { return window_[i - base_]; }
+  size_t index_of(const trace::Op* op) const {
+    for (size_t k = 0; k < window_.size(); ++k)
+      if (&window_[k] == op) return base_ + k;
+    return base_;
+  }
+  void release(size_t i) {
+    for (; base_ < i && !window_.empty(); ++base_) window_.pop_front();
+  }
+
+  trace::OpSource& ops_;
+  std::deque<trace::Op> window_;
+  size_t base_ = 0;
+  bool ended_ = false;
   const RunOptions& options_;
   bool every_namespace_;
-  bool keep_history_ = false;
+  bool keep_history_;
   uint64_t clock_ = 0;  // logical time of invocations and responses
   // The impl's world: its scheduler first, so that the engines made under
   // it run in test mode, and ended (in ~Run) before them.
@@ -636,17 +663,23 @@ class Run {
 
 }  // namespace
 
-RunResult run(const trace::Trace& trace, const RunOptions& options) {
-  Run r(trace, options);
+RunResult run(trace::OpSource& ops, const RunOptions& options) {
+  Run r(ops, options);
   if (r.play() || !r.rerun_needed) return std::move(r.result);
   // A difference kNamedNamespaces found is reported as kEveryNamespace
   // reports it: at the first op after which any namespace differs.
   RunOptions every = options;
   every.state_check = StateCheck::kEveryNamespace;
   every.on_event = nullptr;  // streamed by the first run
-  Run again(trace, every);
+  ops.rewind();
+  Run again(ops, every);
   again.play();
   return std::move(again.result);
+}
+
+RunResult run(const trace::Trace& trace, const RunOptions& options) {
+  trace::TraceSource ops(trace);
+  return run(ops, options);
 }
 
 trace::Trace with_schedule(const trace::Trace& trace, const RunResult& result) {

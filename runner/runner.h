@@ -120,6 +120,10 @@ struct RunResult {
 };
 
 RunResult run(const trace::Trace& trace, const RunOptions& options);
+// The same, taking the ops as it goes (a trace parsed as it runs: `netverify
+// replay`), keeping only those of the section at hand; rewinds `ops` to
+// re-run the trace when a difference must be located.
+RunResult run(trace::OpSource& ops, const RunOptions& options);
 
 // The trace with the strategy's decisions of `result` written in as sched
 // lines: replayed without a strategy, it runs exactly as `result` did.

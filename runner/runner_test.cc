@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "cli/trace_file.h"
@@ -38,6 +40,31 @@ TEST(Runner, NamedNamespaceCheckReportsAsEveryNamespaceCheck) {
     }
   }
   EXPECT_GE(failing, 6u);  // every regression reproducer fails
+}
+
+// A trace parsed as it runs (trace::Parser, what `netverify replay` does)
+// gives the run of the parsed trace, failures and their re-runs included.
+TEST(Runner, StreamedTraceRunsAsTheParsedOne) {
+  size_t checked = 0;
+  for (const char* dir : {NV_SOURCE_DIR "/corpora/regressions", NV_SOURCE_DIR "/corpora/basic"}) {
+    for (const std::string& path : traces_under(dir)) {
+      std::ifstream in(path);
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const trace::ParseResult r = trace::parse(text, registry());
+      ASSERT_FALSE(r.error) << path;
+      trace::Parser ops(text, registry());
+      for (StateCheck check : {StateCheck::kNamedNamespaces, StateCheck::kEveryNamespace}) {
+        RunOptions options{.state_check = check, .mutants = cli::declared_mutants(path)};
+        ops.rewind();
+        const RunResult a = run(r.trace, options), b = run(ops, options);
+        EXPECT_EQ(format_failure(a), format_failure(b)) << path;
+        EXPECT_EQ(a.ops_run, b.ops_run) << path;
+        EXPECT_EQ(a.deliveries, b.deliveries) << path;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 20u);
 }
 
 // Each regression reproducer fails, with its mutant, with the signature it

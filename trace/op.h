@@ -136,4 +136,40 @@ struct Trace {
   std::vector<Op> ops;
 };
 
+// Operations one at a time, in trace order: a parsed Trace, or a trace's
+// text parsed as it is read (trace/parser.h), so that a run's memory follows
+// the live state rather than the trace's length.
+class OpSource {
+ public:
+  virtual ~OpSource() = default;
+  // The next operation into *op; false at the end (or, for text, at an
+  // invalid line: the source says which).
+  virtual bool next(Op* op) = 0;
+  // Back to the first operation.
+  virtual void rewind() = 0;
+  // Whether any operation is an expectation (they read every earlier event).
+  virtual bool has_expectations() const = 0;
+};
+
+// A parsed trace as an OpSource.
+class TraceSource final : public OpSource {
+ public:
+  explicit TraceSource(const Trace& trace) : trace_(trace) {}
+  bool next(Op* op) override {
+    if (next_ == trace_.ops.size()) return false;
+    *op = trace_.ops[next_++];
+    return true;
+  }
+  void rewind() override { next_ = 0; }
+  bool has_expectations() const override {
+    for (const Op& op : trace_.ops)
+      if (op.spec->expect) return true;
+    return false;
+  }
+
+ private:
+  const Trace& trace_;
+  size_t next_ = 0;
+};
+
 }  // namespace nv::trace

@@ -207,40 +207,74 @@ class LineParser {
 
 }  // namespace
 
-ParseResult parse(std::string_view text, const Registry& registry) {
-  ParseResult result;
+// Where the parser stands: the next line, the names live so far.
+struct Parser::State {
   LiveNames live = {{std::string(kScopeNetns), {"init"}}};
-  LineParser parser(registry, live);
   bool seen_first = false;
   uint32_t line_no = 0;
   size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    ++line_no;
+};
+
+Parser::Parser(std::string_view text, const Registry& registry)
+    : text_(text), registry_(registry), state_(std::make_unique<State>()) {}
+
+Parser::~Parser() = default;
+
+void Parser::rewind() {
+  state_ = std::make_unique<State>();
+  error_.reset();
+}
+
+bool Parser::has_expectations() const {
+  // An expectation's line starts with "expect" after blanks (docs/trace.md);
+  // a false positive (a comment) only keeps history that is not needed.
+  for (size_t at = text_.find("expect"); at != std::string_view::npos;
+       at = text_.find("expect", at + 1)) {
+    size_t start = at;
+    while (start > 0 && (text_[start - 1] == ' ' || text_[start - 1] == '\t')) --start;
+    if (start == 0 || text_[start - 1] == '\n') return true;
+  }
+  return false;
+}
+
+bool Parser::next(Op* op) {
+  State& st = *state_;
+  LineParser parser(registry_, st.live);
+  while (!error_ && st.pos <= text_.size()) {
+    size_t nl = text_.find('\n', st.pos);
+    if (nl == std::string_view::npos) nl = text_.size();
+    std::string_view line = text_.substr(st.pos, nl - st.pos);
+    st.pos = nl + 1;
+    ++st.line_no;
     std::vector<Token> tokens = tokenize(line);
     if (tokens.empty()) continue;
-    if (!seen_first) {
-      seen_first = true;
+    if (!st.seen_first) {
+      st.seen_first = true;
       if (tokens[0].text == "netverify-trace") {
         if (tokens.size() != 2 || tokens[1].text != "1") {
           uint32_t col = tokens.size() > 1 ? tokens[1].col : tokens[0].col;
-          result.error = Diagnostic{line_no, col, "unsupported trace version (expected 1)"};
-          return result;
+          error_ = Diagnostic{st.line_no, col, "unsupported trace version (expected 1)"};
+          return false;
         }
         continue;
       }
     }
-    Op op;
-    op.line = line_no;
-    if (auto e = parser.parse(tokens, &op)) {
-      result.error = Diagnostic{line_no, e->col, e->message};
-      return result;
+    *op = Op{};
+    op->line = st.line_no;
+    if (auto e = parser.parse(tokens, op)) {
+      error_ = Diagnostic{st.line_no, e->col, e->message};
+      return false;
     }
-    result.trace.ops.push_back(std::move(op));
+    return true;
   }
+  return false;
+}
+
+ParseResult parse(std::string_view text, const Registry& registry) {
+  ParseResult result;
+  Parser parser(text, registry);
+  for (Op op; parser.next(&op);) result.trace.ops.push_back(std::move(op));
+  result.error = parser.error();
   return result;
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,26 @@ struct ParseResult {
 };
 
 ParseResult parse(std::string_view text, const Registry& registry);
+
+// A trace's text parsed one operation at a time, as an OpSource: next()
+// returns false at the end or at the first invalid line (error() then says
+// where). parse() is this, collected.
+class Parser final : public OpSource {
+ public:
+  Parser(std::string_view text, const Registry& registry);
+  ~Parser() override;
+  bool next(Op* op) override;
+  void rewind() override;
+  bool has_expectations() const override;
+  const std::optional<Diagnostic>& error() const { return error_; }
+
+ private:
+  struct State;
+  std::string_view text_;
+  const Registry& registry_;
+  std::unique_ptr<State> state_;
+  std::optional<Diagnostic> error_;
+};
 
 // `text` as an error message quotes it: at most `max_bytes` of it, then
 // "...", and every byte outside printable ASCII escaped (\0, \t, \r, \n,

@@ -115,6 +115,27 @@ TEST(Parser, HeaderIsOptionalAndOnlyFirst) {
   EXPECT_EQ(error_of("tick 1s\nnetverify-trace 1\n"), "t:2:1: unknown operation 'netverify-trace'");
 }
 
+// Parser hands out what parse() collects, one op at a time, stops at the
+// first invalid line with parse()'s diagnostic, and starts over on rewind.
+TEST(Parser, StreamsWhatParseCollects) {
+  const std::string text =
+      "netverify-trace 1\ntick 1s\n# c\n  frag init v4 id=1 off=0 len=8 mf=1\n"
+      "expect deliver init v4 id=1 len=8\nfrag nowhere v4 id=1 off=0 len=8 mf=0\ntick 2s\n";
+  const ParseResult whole = parse(text, test_registry());
+  ASSERT_TRUE(whole.error);
+  Parser stream(text, test_registry());
+  EXPECT_TRUE(stream.has_expectations());
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<Op> ops;
+    for (Op op; stream.next(&op);) ops.push_back(op);
+    EXPECT_EQ(ops, whole.trace.ops);
+    ASSERT_TRUE(stream.error());
+    EXPECT_EQ(format_diagnostic("t", *stream.error()), format_diagnostic("t", *whole.error));
+    stream.rewind();
+  }
+  EXPECT_FALSE(Parser("tick 1s\n# expect nothing\n", test_registry()).has_expectations());
+}
+
 TEST(Printer, CanonicalFormIsAFixedPoint) {
   const char* text =
       "netns add x\n"
