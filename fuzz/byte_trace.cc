@@ -50,9 +50,12 @@ struct Plan {
   std::vector<size_t> optional;  // indices of optional fields, in order
   std::vector<int> bit;          // per field: its presence bit, or -1
   std::vector<int> width;        // per field: bytes of a wide kUint
+  std::vector<size_t> words;     // per field: its frozen vocabulary's size (SIZE_MAX: all)
 };
 
-Plan plan_of(const OpSpec& spec) {
+using Words = std::map<std::string, size_t, std::less<>>;
+
+Plan plan_of(const OpSpec& spec, const Words& words) {
   Plan p;
   p.spec = &spec;
   for (size_t i = 0; i < spec.fields.size(); ++i) {
@@ -60,18 +63,26 @@ Plan plan_of(const OpSpec& spec) {
     p.bit.push_back(f.required ? -1 : int(p.optional.size()));
     if (!f.required) p.optional.push_back(i);
     p.width.push_back(uint_width(f));
+    auto frozen = f.kind == Kind::kWord ? words.find(f.vocab) : words.end();
+    p.words.push_back(frozen == words.end() ? SIZE_MAX : frozen->second);
   }
   return p;
 }
 
+// How many words a field decodes among.
+size_t word_count(const Plan& plan, size_t i) {
+  return std::min(plan.words[i], plan.spec->fields[i].words->size());
+}
+
 // One op table: the ops a selector byte picks from, in their frozen order.
-std::vector<Plan> table_of(const trace::Registry& r, const std::vector<std::string>& names) {
+std::vector<Plan> table_of(const trace::Registry& r, const std::vector<std::string>& names,
+                           const Words& words) {
   std::vector<Plan> out;
   for (const std::string& name : names) {
     const bool async = name.starts_with("go ");
     const OpSpec* spec = r.find(async ? std::string_view(name).substr(3) : name);
     if (!spec || spec->expect) continue;
-    out.push_back(plan_of(*spec));
+    out.push_back(plan_of(*spec, words));
     out.back().async = async;
   }
   return out;
@@ -144,9 +155,10 @@ Codec::Codec(const trace::Registry& registry, const ByteTraceOptions& options) {
   if (plans->slotted) {
     plans->tables.resize(kSlots);
     for (size_t s = 0; s < options.slots.size() && s < kSlots; ++s)
-      plans->tables[s] = table_of(registry, options.slots[s]);
+      plans->tables[s] = table_of(registry, options.slots[s],
+                                  s < options.slot_words.size() ? options.slot_words[s] : Words{});
   } else {
-    plans->tables.push_back(table_of(registry, options.ops));
+    plans->tables.push_back(table_of(registry, options.ops, options.words));
   }
   plans_ = std::move(plans);
 }
@@ -190,10 +202,10 @@ trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
           break;
         }
         case Kind::kWord:
-          if (f.words->empty())
+          if (word_count(plan, i) == 0)
             valid = false;
           else
-            op.args[i] = trace::Word{uint32_t(in.u8() % f.words->size())};
+            op.args[i] = trace::Word{uint32_t(in.u8() % word_count(plan, i))};
           break;
         case Kind::kName: {
           uint8_t k = in.u8();
@@ -283,12 +295,20 @@ std::optional<std::vector<uint8_t>> Codec::encode(const trace::Trace& trace,
   };
   for (const Op& op : trace.ops) {
     if (op.spec->expect) continue;
-    // The first table holding the op (a slotted target: the first slot).
+    // The first table holding the op with its words (a slotted target: the
+    // first slot).
+    auto fits = [&](const Plan& p) {
+      if (p.spec != op.spec || p.async != op.async) return false;
+      for (size_t i = 0; i < op.spec->fields.size(); ++i)
+        if (op.has(i) && op.spec->fields[i].kind == Kind::kWord && op.word(i) >= word_count(p, i))
+          return false;
+      return true;
+    };
     const Plan* it = nullptr;
     for (size_t t = 0; t < plans_->tables.size() && !it; ++t) {
       const std::vector<Plan>& plans = plans_->tables[t];
       for (size_t k = 0; k < plans.size() && !it; ++k) {
-        if (plans[k].spec != op.spec || plans[k].async != op.async) continue;
+        if (!fits(plans[k])) continue;
         it = &plans[k];
         if (plans_->slotted) w.u8(uint8_t(t));
         w.u8(uint8_t(k));
@@ -296,7 +316,7 @@ std::optional<std::vector<uint8_t>> Codec::encode(const trace::Trace& trace,
     }
     if (!it) {
       *error = "line " + std::to_string(op.line) + ": '" + op.spec->name +
-               "' is not among the fuzzed subsystems' ops";
+               "' (with these words) is not among the fuzzed subsystems' ops";
       return std::nullopt;
     }
     const std::vector<size_t>& optional = it->optional;

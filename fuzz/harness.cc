@@ -31,18 +31,49 @@ std::vector<std::string> target_names() {
   return out;
 }
 
+namespace {
+
+// The vocabularies of a frozen op table as they stood when it was made: the
+// words that the core and the subsystems registered, in the registry's
+// order, up to the last subsystem one of the table's ops belongs to. A
+// subsystem added later (after it in runner/subsystems.cc) appends words
+// (its sysctl keys) that this table then never decodes.
+std::map<std::string, size_t, std::less<>> frozen_words(const std::vector<std::string>& ops) {
+  const trace::Registry& all = runner::registry();
+  size_t last = 0;  // subsystems up to this index (exclusive) registered the table's words
+  const auto& list = runner::subsystems();
+  for (const std::string& name : ops) {
+    const trace::OpSpec* spec = all.find(name.starts_with("go ") ? name.substr(3) : name);
+    for (size_t k = 0; spec && k < list.size(); ++k)
+      if (list[k].name == spec->subsystem) last = std::max(last, k + 1);
+  }
+  trace::Registry prefix;
+  trace::register_core_ops(prefix);
+  for (size_t k = 0; k < last; ++k) list[k].register_ops(prefix);
+  std::map<std::string, size_t, std::less<>> words;
+  for (const auto& spec : all.ops())
+    for (const trace::FieldSpec& f : spec->fields)
+      if (f.kind == trace::Kind::kWord) words[f.vocab] = prefix.vocab(f.vocab).size();
+  return words;
+}
+
+}  // namespace
+
 std::optional<ByteTraceOptions> target_options(std::string_view target) {
   ByteTraceOptions o;
   if (target == kAllTarget) {
     for (const runner::Subsystem& s : runner::subsystems()) {
       if (o.slots.size() <= s.fuzz_slot) o.slots.resize(s.fuzz_slot + 1);
+      if (o.slot_words.size() <= s.fuzz_slot) o.slot_words.resize(s.fuzz_slot + 1);
       o.slots[s.fuzz_slot] = s.fuzz_ops;
+      o.slot_words[s.fuzz_slot] = frozen_words(s.fuzz_ops);
     }
     return o;
   }
   const runner::Subsystem* s = runner::find_subsystem(target);
   if (!s) return std::nullopt;
   o.ops = s->fuzz_ops;
+  o.words = frozen_words(s->fuzz_ops);
   return o;
 }
 
