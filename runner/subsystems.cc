@@ -4,10 +4,12 @@ namespace nv::runner {
 
 Subsystem netns_subsystem();
 Subsystem frag_subsystem();
+Subsystem defer_subsystem();
 
 const std::vector<Subsystem>& subsystems() {
   // In dependency order: a subsystem stands after those it depends on.
-  static const std::vector<Subsystem> kAll = {netns_subsystem(), frag_subsystem()};
+  static const std::vector<Subsystem> kAll = {netns_subsystem(), frag_subsystem(),
+                                              defer_subsystem()};
   return kAll;
 }
 

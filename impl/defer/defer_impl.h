@@ -1,0 +1,86 @@
+// DeferImpl: per-CPU deferred skb freeing built the kernel's way (Linux
+// v5.19 to 6.17): one DeferList per CPU (impl/defer/defer_list.h) with its
+// own spinlock, a lockless length check before it and a lockless emptiness
+// check in rx, the kick de-duplicated with a flag, the list detached whole
+// and freed outside the lock. The logical CPUs are the threads that run the
+// trace's operations (`go skb free ... cpu=1` racing `go cpu rx 0`): fibers
+// of the runner's scheduler in tests; bench/defer_bench.cc drives
+// DeferList from real threads.
+//
+// Invariants (find_invariant_violation, after every operation in debug
+// builds without mutants): each list is consistent (DeferList::check) and
+// holds only skbs allocated on its CPU, not freed, and not live by name;
+// live_ counts the skbs allocated and not freed.
+//
+// Concurrency:
+//   * skbs_lock_ guards by_name_, next_id_ and skbs_ (the name table: an
+//     alloc binds a name, a free unbinds it);
+//   * each CPU's list: its DeferList's lock (see there);
+//   * online (cpu_online_mask) and defer_max_ (sysctl_skb_defer_max) are
+//     atomics written by the trace's hotplug and sysctl ops and read
+//     without a lock (READ_ONCE): relaxed, since they only pick a path and
+//     publish no data; live_ is a relaxed counter, read when quiescent.
+//   * An skb's fields are written by its alloc before skbs_lock_ is
+//     released and only read after: the lock orders them.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "impl/defer/defer_list.h"
+#include "impl/defer/defer_mutants.h"
+#include "sched/spinlock.h"
+#include "trace/defer/defer_ops.h"
+#include "trace/engine.h"
+
+namespace nv::defer {
+
+class DeferImpl final : public trace::Engine {
+ public:
+  explicit DeferImpl(MutantSet mutants = {}) : mutants_(mutants) {}
+  DeferImpl(const DeferImpl&) = delete;
+  DeferImpl& operator=(const DeferImpl&) = delete;
+
+  void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
+  void snapshot(trace::Snapshot& out) const override;
+  uint64_t digest() const override;
+  uint64_t digest(std::string_view ns) const override;
+  std::string describe() const override;
+
+  std::optional<std::string> find_invariant_violation() const;
+
+ private:
+  struct Skb : DeferSkb {
+    std::string name;
+    uint64_t id = 0;
+    bool freed = false;  // kfree_skb ran (skbs stay in skbs_ until the engine goes)
+  };
+  struct Cpu {
+    DeferList defer;
+    std::atomic<bool> online{true};
+  };
+
+  void alloc(const std::string& name, uint32_t cpu, std::vector<trace::Event>& out);
+  void free(const std::string& name, uint32_t cpu, std::vector<trace::Event>& out);
+  void rx(uint32_t cpu, std::vector<trace::Event>& out);
+  // __kfree_skb: reports the free (a second free of one skb reports again:
+  // the differential check sees it).
+  void kfree_skb(Skb& skb, uint32_t cpu, std::string_view reason, std::vector<trace::Event>& out);
+  DeferState state() const;
+
+  std::array<Cpu, kNrCpus> cpus_;
+  std::atomic<uint32_t> defer_max_{kDefaultDeferMax};
+  std::atomic<uint64_t> live_{0};
+  sched::SpinLock skbs_lock_;
+  std::unordered_map<std::string, Skb*> by_name_;  // live by name
+  std::deque<Skb> skbs_;                           // every skb allocated (stable addresses)
+  uint64_t next_id_ = 1;
+  const MutantSet mutants_;
+};
+
+}  // namespace nv::defer

@@ -1,0 +1,141 @@
+#include "trace/defer/defer_ops.h"
+
+#include "trace/digest.h"
+
+namespace nv::defer {
+
+using trace::Event;
+using trace::FieldSpec;
+using trace::Kind;
+using trace::NsUse;
+
+bool write_defer_max(std::string_view ns, uint64_t value, uint32_t* defer_max) {
+  if (ns != "init" || value > 2147483647) return false;
+  *defer_max = uint32_t(value);
+  return true;
+}
+
+Event alloc_event(std::string_view skb, uint64_t id, uint32_t cpu) {
+  Event e{"skb-alloc", {}};
+  e.add("skb", std::string(skb)).add("id", id).add("cpu", uint64_t(cpu));
+  return e;
+}
+
+Event free_event(std::string_view skb, uint64_t id, uint32_t cpu, uint32_t alloc_cpu,
+                 std::string_view reason) {
+  Event e{"skb-free", {}};
+  e.fields.reserve(5);
+  e.add("skb", std::string(skb))
+      .add("id", id)
+      .add("cpu", uint64_t(cpu))
+      .add("alloc_cpu", uint64_t(alloc_cpu))
+      .add("reason", std::string(reason));
+  return e;
+}
+
+Event defer_event(std::string_view skb, uint64_t id, uint32_t cpu, uint64_t count) {
+  Event e{"skb-defer", {}};
+  e.add("skb", std::string(skb)).add("id", id).add("cpu", uint64_t(cpu)).add("count", count);
+  return e;
+}
+
+Event kick_event(uint32_t cpu) {
+  Event e{"defer-kick", {}};
+  e.add("cpu", uint64_t(cpu));
+  return e;
+}
+
+Event cpu_offline_event(uint32_t cpu) {
+  Event e{"cpu-offline", {}};
+  e.add("cpu", uint64_t(cpu));
+  return e;
+}
+
+void DeferState::add_to(trace::Snapshot& out) const {
+  auto& m = out.ns["init"];
+  m["defer.max"] = defer_max;
+  m["skb.live"] = live;
+  for (uint32_t c = 0; c < kNrCpus; ++c) {
+    const std::string cpu = "cpu" + std::to_string(c);
+    m[cpu + ".online"] = cpus[c].online;
+    m[cpu + ".defer"] = cpus[c].list.size();
+  }
+}
+
+uint64_t DeferState::digest() const {
+  trace::Digest d("init");
+  d.add(defer_max).add(live);
+  for (const Cpu& c : cpus) d.add(c.online).add(c.list.size());
+  return d.value();
+}
+
+uint64_t DeferState::fingerprint() const {
+  trace::Fingerprint f;
+  f.add(defer_max).add(live);
+  for (const Cpu& c : cpus) {
+    f.add(c.online).add(c.ipi).add(c.list.size());
+    for (uint64_t id : c.list) f.add(id);
+  }
+  return f.value();
+}
+
+std::string DeferState::describe() const {
+  std::string s =
+      "skb_defer_max " + std::to_string(defer_max) + ", " + std::to_string(live) + " skbs live\n";
+  for (uint32_t c = 0; c < kNrCpus; ++c) {
+    s += "  cpu" + std::to_string(c) + (cpus[c].online ? " online" : " offline") +
+         (cpus[c].ipi ? ", IPI scheduled" : "") + ", defer list [";
+    for (size_t i = 0; i < cpus[c].list.size(); ++i)
+      s += (i ? " " : "") + std::to_string(cpus[c].list[i]);
+    s += "]\n";
+  }
+  return s;
+}
+
+void register_ops(trace::Registry& r) {
+  r.add_word(trace::kVocabSysctl, std::string(kDeferMaxKey));
+  // The gauges, so that `expect counter init cpu0.defer 2` can pin them.
+  r.add_word(trace::kVocabCounter, "defer.max");
+  r.add_word(trace::kVocabCounter, "skb.live");
+  for (uint32_t c = 0; c < kNrCpus; ++c) {
+    r.add_word(trace::kVocabCounter, "cpu" + std::to_string(c) + ".online");
+    r.add_word(trace::kVocabCounter, "cpu" + std::to_string(c) + ".defer");
+  }
+  auto skb = [](NsUse use, std::string help) {
+    return FieldSpec{.key = "SKB",
+                     .kind = Kind::kName,
+                     .positional = true,
+                     .ns_use = use,
+                     .scope = std::string(kScopeSkb),
+                     .help = std::move(help)};
+  };
+  const FieldSpec cpu{.key = "cpu", .max = kNrCpus - 1, .help = "the CPU the code runs on"};
+  auto cpu_id = [](uint64_t min) {
+    return FieldSpec{
+        .key = "CPU", .positional = true, .min = min, .max = kNrCpus - 1, .help = "logical CPU"};
+  };
+  r.add_op({.name = "skb alloc",
+            .subsystem = "defer",
+            .help = "allocate an skb on a CPU (napi_alloc_skb: skb->alloc_cpu)",
+            .fields = {skb(NsUse::kCreate, "new skb"), cpu}});
+  r.add_op({.name = "skb free",
+            .subsystem = "defer",
+            .help = "free an skb from a CPU (skb_attempt_defer_free): at once, or onto its "
+                    "allocating CPU's defer list",
+            .fields = {skb(NsUse::kDestroy, "skb"), cpu}});
+  r.add_op({.name = "cpu rx",
+            .subsystem = "defer",
+            .help = "the CPU's NET_RX softirq (net_rx_action): handles a pending kick and "
+                    "drains its whole defer list (skb_defer_free_flush)",
+            .fields = {cpu_id(0)}});
+  r.add_op({.name = "cpu down",
+            .subsystem = "defer",
+            .help = "take a CPU offline; its defer list stays until it returns (CPU 0 cannot)",
+            .fields = {cpu_id(1)}});
+  r.add_op({.name = "cpu up",
+            .subsystem = "defer",
+            .help = "bring a CPU back online",
+            .fields = {cpu_id(0)}});
+}
+
+}  // namespace nv::defer
