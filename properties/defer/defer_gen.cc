@@ -171,17 +171,27 @@ std::string render(const std::vector<DeferStep>& steps) {
         break;
       }
       case Kind::kRaceTwoFrees: {
-        // Two remote frees to one owner from two other CPUs, together.
+        // Two remote frees to one owner from two other CPUs, together, at
+        // the half-way mark: the owner's list emptied, p skbs put on it,
+        // then skb_defer_max 2(p + 1) (the second of the two kicks) or
+        // 2p + 1 (the first does).
         if (!sc.online(cpu)) sc.up(cpu);
-        const int a = sc.free_name(s.skb);
-        if (a < 0) break;
-        sc.alloc(uint32_t(a), cpu);
-        const int b = sc.free_name(uint32_t(a) + 1);
-        if (b < 0) break;
-        sc.alloc(uint32_t(b), cpu);
-        sc.free(uint32_t(a), remote(cpu, s.other), /*go=*/true);
-        sc.free(uint32_t(b), remote(cpu, s.other + 1), /*go=*/true);
-        sc.sched(s.value >> 3);
+        sc.line("cpu rx " + std::to_string(cpu));
+        const uint32_t preload = s.other % 3;
+        std::vector<uint32_t> made;
+        for (uint32_t k = 0; k < preload + 2; ++k) {
+          const int n = sc.free_name(s.skb + k);
+          if (n < 0) break;
+          sc.alloc(uint32_t(n), cpu);
+          made.push_back(uint32_t(n));
+        }
+        if (made.size() < preload + 2) break;
+        sc.line("sysctl init " + std::string(defer::kDeferMaxKey) + " " +
+                std::to_string(2 * preload + 1 + (s.value & 1)));
+        for (uint32_t k = 0; k < preload; ++k) sc.free(made[k], remote(cpu, k));
+        sc.free(made[preload], remote(cpu, s.other), /*go=*/true);
+        sc.free(made[preload + 1], remote(cpu, s.other + 1), /*go=*/true);
+        sc.sched(s.value >> 1);
         break;
       }
     }

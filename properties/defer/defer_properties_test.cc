@@ -17,6 +17,7 @@
 #include "properties/differential.h"
 #include "runner/runner.h"
 #include "runner/subsystem.h"
+#include "sched/dfs_explorer.h"
 #include "trace/defer/defer_ops.h"
 #include "trace/parser.h"
 
@@ -137,6 +138,63 @@ RC_GTEST_PROP(DeferProperties, FreedOnceBoundedDrainedKickedOnce, ()) {
     const std::string err = check_stream(parsed.trace, stream);
     if (!err.empty()) RC_FAIL(engine + ": " + err + "\n" + text);
   }
+}
+
+// The targeted races, every schedule (bounded-preemption DFS, sched/
+// dfs_explorer.h): each one linearizable against the model, and
+// defer-flush-race caught by some schedule of the free-against-drain race.
+struct Race {
+  const char* name;
+  const char* text;
+};
+constexpr Race kRaces[] = {
+    {"a remote free against its owner's drain",
+     "skb alloc a cpu=0\nskb alloc b cpu=0\nskb free a cpu=1\n"
+     "go cpu rx 0\ngo skb free b cpu=2\ncpu rx 0\n"},
+    {"two remote frees crossing the half-way mark together",
+     "sysctl init core.skb_defer_max 6\nskb alloc a cpu=0\nskb alloc b cpu=0\n"
+     "skb alloc c cpu=0\nskb alloc d cpu=0\nskb free a cpu=1\nskb free b cpu=1\n"
+     "go skb free c cpu=2\ngo skb free d cpu=3\ncpu rx 0\n"},
+    {"two remote frees filling the last place",
+     "sysctl init core.skb_defer_max 2\nskb alloc a cpu=0\nskb alloc b cpu=0\n"
+     "skb alloc c cpu=0\nskb free a cpu=1\n"
+     "go skb free b cpu=2\ngo skb free c cpu=3\ngo cpu rx 0\ncpu rx 0\n"},
+    {"a remote free against its owner going down",
+     "skb alloc a cpu=2\nskb alloc b cpu=2\nskb free a cpu=1\n"
+     "go skb free b cpu=3\ngo cpu down 2\ngo cpu rx 2\ncpu up 2\ncpu rx 2\n"},
+    {"a remote free against a sysctl write",
+     "skb alloc a cpu=0\nskb alloc b cpu=0\nskb free a cpu=1\n"
+     "go skb free b cpu=2\ngo sysctl init core.skb_defer_max 1\ncpu rx 0\n"},
+};
+
+// Runs `text` under every schedule with at most two preemptions; returns
+// how many were run, or the first failure.
+std::string explore(const std::string& text, const std::vector<std::string>& mutants,
+                    uint64_t* schedules) {
+  trace::ParseResult parsed = trace::parse("netverify-trace 1\n" + text, runner::registry());
+  if (parsed.error) return "bad trace";
+  sched::DfsExplorer dfs(/*preemption_bound=*/2);
+  *schedules = 0;
+  do {
+    ++*schedules;
+    const runner::RunResult r = runner::run(parsed.trace, {.mutants = mutants, .strategy = &dfs});
+    if (!r.ok()) return runner::format_failure(r);
+  } while (dfs.next_schedule());
+  return "";
+}
+
+TEST(DeferRaces, EveryScheduleIsLinearizable) {
+  for (const Race& race : kRaces) {
+    uint64_t schedules = 0;
+    EXPECT_EQ(explore(race.text, {}, &schedules), "") << race.name;
+    EXPECT_GT(schedules, 3u) << race.name << ": no race explored";
+    std::printf("%s: %llu schedules\n", race.name, (unsigned long long)schedules);
+  }
+}
+
+TEST(DeferRaces, FlushRaceFoundBySomeSchedule) {
+  uint64_t schedules = 0;
+  EXPECT_NE(explore(kRaces[0].text, {"defer-flush-race"}, &schedules), "");
 }
 
 }  // namespace
