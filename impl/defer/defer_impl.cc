@@ -10,36 +10,9 @@
 namespace nv::defer {
 
 using trace::Event;
-using trace::op_id;
 
 void DeferImpl::apply(const trace::Op& op, std::vector<Event>& out) {
-  switch (op.spec->id) {
-    case op_id("skb alloc"):
-      alloc(op.name(fields::kSkb), uint32_t(op.u(fields::kCpu)), out);
-      break;
-    case op_id("skb free"):
-      free(op.name(fields::kSkb), uint32_t(op.u(fields::kCpu)), out);
-      break;
-    case op_id("cpu rx"):
-      rx(uint32_t(op.u(fields::kCpuId)), out);
-      break;
-    case op_id("cpu down"):
-      // dev_cpu_dead leaves the defer list alone.
-      cpus_[op.u(fields::kCpuId)].online.store(false, std::memory_order_relaxed);
-      break;
-    case op_id("cpu up"):
-      cpus_[op.u(fields::kCpuId)].online.store(true, std::memory_order_relaxed);
-      break;
-    case op_id("sysctl"): {
-      if (op.word_text(trace::core::kSysctlKey) != kDeferMaxKey) break;
-      uint32_t v = 0;
-      if (write_defer_max(op.name(trace::core::kSysctlNs), op.u(trace::core::kSysctlValue), &v))
-        defer_max_.store(v, std::memory_order_relaxed);  // WRITE_ONCE by proc_dointvec
-      else
-        out.push_back(trace::sysctl_refused_event(op));
-      break;
-    }
-  }
+  dispatch(op, *this, out);
 #ifndef NDEBUG
   // Only where no other thread can be half-way through an operation.
   sched::Scheduler* s = sched::current_scheduler();

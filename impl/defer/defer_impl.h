@@ -40,7 +40,7 @@
 
 namespace nv::defer {
 
-class DeferImpl final : public trace::Engine {
+class DeferImpl final : public trace::Engine, private DeferOps {
  public:
   explicit DeferImpl(MutantSet mutants = {}) : mutants_(mutants) {}
   DeferImpl(const DeferImpl&) = delete;
@@ -65,9 +65,16 @@ class DeferImpl final : public trace::Engine {
     std::atomic<bool> online{true};
   };
 
-  void alloc(const std::string& name, uint32_t cpu, std::vector<trace::Event>& out);
-  void free(const std::string& name, uint32_t cpu, std::vector<trace::Event>& out);
-  void rx(uint32_t cpu, std::vector<trace::Event>& out);
+  void alloc(const std::string& name, uint32_t cpu, std::vector<trace::Event>& out) override;
+  void free(const std::string& name, uint32_t cpu, std::vector<trace::Event>& out) override;
+  void rx(uint32_t cpu, std::vector<trace::Event>& out) override;
+  // dev_cpu_dead leaves the defer list alone.
+  void set_online(uint32_t cpu, bool online) override {
+    cpus_[cpu].online.store(online, std::memory_order_relaxed);
+  }
+  void set_defer_max(uint32_t defer_max) override {
+    defer_max_.store(defer_max, std::memory_order_relaxed);  // WRITE_ONCE by proc_dointvec
+  }
   // __kfree_skb: reports the free (a second free of one skb reports again:
   // the differential check sees it).
   void kfree_skb(Skb& skb, uint32_t cpu, std::string_view reason, std::vector<trace::Event>& out);

@@ -9,7 +9,6 @@
 namespace nv::defer {
 
 using trace::Event;
-using trace::op_id;
 
 std::unique_ptr<trace::Engine> DeferModel::clone(
     const std::function<trace::Engine*(std::string_view)>&) const {
@@ -17,34 +16,25 @@ std::unique_ptr<trace::Engine> DeferModel::clone(
 }
 
 void DeferModel::apply(const trace::Op& op, std::vector<Event>& out) {
-  switch (op.spec->id) {
-    case op_id("skb alloc"):
-      alloc(op.name(fields::kSkb), uint32_t(op.u(fields::kCpu)), out);
-      break;
-    case op_id("skb free"):
-      free(op.name(fields::kSkb), uint32_t(op.u(fields::kCpu)), out);
-      break;
-    case op_id("cpu rx"):
-      rx(uint32_t(op.u(fields::kCpuId)), out);
-      break;
-    case op_id("cpu down"):  // 5.
-      cpus_[op.u(fields::kCpuId)].online = false;
-      break;
-    case op_id("cpu up"):
-      cpus_[op.u(fields::kCpuId)].online = true;
-      break;
-    case op_id("sysctl"): {  // 6.
-      if (op.word_text(trace::core::kSysctlKey) != kDeferMaxKey) break;
-      if (!write_defer_max(op.name(trace::core::kSysctlNs), op.u(trace::core::kSysctlValue),
-                           &defer_max_))
-        out.push_back(trace::sysctl_refused_event(op));
-      for (Cpu& c : cpus_) c.high_water = std::max<uint64_t>(c.high_water, defer_max_);
-      break;
-    }
-  }
+  dispatch(op, *this, out);
 #ifndef NDEBUG
-  check_invariants();
+  if (auto e = find_invariant_violation()) {
+    std::fprintf(stderr, "netverify: DeferModel invariant broken: %s\n%s", e->c_str(),
+                 describe().c_str());
+    std::abort();
+  }
 #endif
+}
+
+// 5. CPU hotplug: the list stays.
+void DeferModel::set_online(uint32_t cpu, bool online) {
+  cpus_[cpu].online = online;
+}
+
+// 6. net.core.skb_defer_max (validated by dispatch()).
+void DeferModel::set_defer_max(uint32_t defer_max) {
+  defer_max_ = defer_max;
+  for (Cpu& c : cpus_) c.high_water = std::max<uint64_t>(c.high_water, defer_max_);
 }
 
 // 1. napi_alloc_skb.
@@ -106,25 +96,24 @@ DeferState DeferModel::state() const {
   return st;
 }
 
-void DeferModel::check_invariants() const {
+std::optional<std::string> DeferModel::find_invariant_violation() const {
   std::set<uint64_t> seen;
   for (const auto& [name, s] : skbs_) seen.insert(s.id);
   uint64_t deferred = 0;
   for (uint32_t c = 0; c < kNrCpus; ++c) {
     const Cpu& cpu = cpus_[c];
-    bool ok = cpu.defer_list.size() <= std::max<uint64_t>(cpu.high_water, defer_max_);
-    for (const Skb& s : cpu.defer_list) ok &= s.alloc_cpu == c && seen.insert(s.id).second;
+    const std::string where = "cpu" + std::to_string(c) + ": ";
+    if (cpu.defer_list.size() > std::max<uint64_t>(cpu.high_water, defer_max_))
+      return where + "list longer than skb_defer_max has been since its last drain";
+    for (const Skb& s : cpu.defer_list)
+      if (s.alloc_cpu != c || !seen.insert(s.id).second)
+        return where + "skb " + std::to_string(s.id) + " does not belong";
     deferred += cpu.defer_list.size();
-    if (!ok) {
-      std::fprintf(stderr, "DeferModel: broken invariant on cpu%u\n%s", c, describe().c_str());
-      std::abort();
-    }
   }
-  if (live_ != skbs_.size() + deferred) {
-    std::fprintf(stderr, "DeferModel: live count %llu, not %zu\n", (unsigned long long)live_,
-                 skbs_.size() + size_t(deferred));
-    std::abort();
-  }
+  if (live_ != skbs_.size() + deferred)
+    return "live count " + std::to_string(live_) + " is not " +
+           std::to_string(skbs_.size() + deferred);
+  return std::nullopt;
 }
 
 void DeferModel::snapshot(trace::Snapshot& out) const {

@@ -23,7 +23,8 @@
 //   6. net.core.skb_defer_max: validated by write_defer_max(); a refused
 //      write changes nothing (event sysctl-refused).
 //
-// Invariants (checked after every operation in debug builds): no list
+// Invariants (find_invariant_violation; after every operation in debug
+// builds): no list
 // holds an skb twice or one that is live by name; a list grew only while it
 // held fewer than defer_max skbs (rule 2), so its length is at most the
 // largest defer_max in force since it was last drained.
@@ -32,6 +33,7 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,7 +42,7 @@
 
 namespace nv::defer {
 
-class DeferModel final : public trace::Engine {
+class DeferModel final : public trace::Engine, private DeferOps {
  public:
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;
@@ -50,6 +52,8 @@ class DeferModel final : public trace::Engine {
   std::unique_ptr<trace::Engine> clone(
       const std::function<trace::Engine*(std::string_view)>& deps) const override;
   uint64_t fingerprint() const override;
+
+  std::optional<std::string> find_invariant_violation() const;
 
  private:
   struct Skb {
@@ -64,11 +68,12 @@ class DeferModel final : public trace::Engine {
     uint64_t high_water = 0;      // the largest defer_max in force since the last drain
   };
 
-  void alloc(const std::string& name, uint32_t cpu, std::vector<trace::Event>& out);
-  void free(const std::string& name, uint32_t cpu, std::vector<trace::Event>& out);
-  void rx(uint32_t cpu, std::vector<trace::Event>& out);
+  void alloc(const std::string& name, uint32_t cpu, std::vector<trace::Event>& out) override;
+  void free(const std::string& name, uint32_t cpu, std::vector<trace::Event>& out) override;
+  void rx(uint32_t cpu, std::vector<trace::Event>& out) override;
+  void set_online(uint32_t cpu, bool online) override;
+  void set_defer_max(uint32_t defer_max) override;
   DeferState state() const;
-  void check_invariants() const;
 
   std::map<std::string, Skb> skbs_;  // allocated, not yet freed by the trace
   std::array<Cpu, kNrCpus> cpus_;

@@ -15,6 +15,29 @@ bool write_defer_max(std::string_view ns, uint64_t value, uint32_t* defer_max) {
   return true;
 }
 
+void dispatch(const trace::Op& op, DeferOps& engine, std::vector<Event>& out) {
+  using trace::op_id;
+  switch (op.spec->id) {
+    case op_id("skb alloc"):
+      return engine.alloc(op.name(fields::kSkb), uint32_t(op.u(fields::kCpu)), out);
+    case op_id("skb free"):
+      return engine.free(op.name(fields::kSkb), uint32_t(op.u(fields::kCpu)), out);
+    case op_id("cpu rx"):
+      return engine.rx(uint32_t(op.u(fields::kCpuId)), out);
+    case op_id("cpu down"):
+      return engine.set_online(uint32_t(op.u(fields::kCpuId)), false);
+    case op_id("cpu up"):
+      return engine.set_online(uint32_t(op.u(fields::kCpuId)), true);
+    case op_id("sysctl"): {
+      if (op.word_text(trace::core::kSysctlKey) != kDeferMaxKey) return;
+      uint32_t v = 0;
+      if (write_defer_max(op.name(trace::core::kSysctlNs), op.u(trace::core::kSysctlValue), &v))
+        return engine.set_defer_max(v);
+      return out.push_back(trace::sysctl_refused_event(op));
+    }
+  }
+}
+
 Event alloc_event(std::string_view skb, uint64_t id, uint32_t cpu) {
   Event e{"skb-alloc", {}};
   e.add("skb", std::string(skb)).add("id", id).add("cpu", uint64_t(cpu));

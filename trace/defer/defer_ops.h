@@ -66,6 +66,20 @@ inline constexpr std::string_view kDeferMaxKey = "core.skb_defer_max";
 // (sysctl_core_init), so a write in any other namespace is refused too.
 bool write_defer_max(std::string_view ns, uint64_t value, uint32_t* defer_max);
 
+// The operations as calls: dispatch() decodes an op of this subsystem (or a
+// write of its sysctl, validated, a refused one reported) into them, so
+// that both engines read the trace the same way.
+class DeferOps {
+ public:
+  virtual ~DeferOps() = default;
+  virtual void alloc(const std::string& skb, uint32_t cpu, std::vector<trace::Event>& out) = 0;
+  virtual void free(const std::string& skb, uint32_t cpu, std::vector<trace::Event>& out) = 0;
+  virtual void rx(uint32_t cpu, std::vector<trace::Event>& out) = 0;
+  virtual void set_online(uint32_t cpu, bool online) = 0;
+  virtual void set_defer_max(uint32_t defer_max) = 0;
+};
+void dispatch(const trace::Op& op, DeferOps& engine, std::vector<trace::Event>& out);
+
 // Why an skb was freed where it was (event skb-free, field "reason").
 inline constexpr std::string_view kFreeLocal = "local";           // on its allocating CPU
 inline constexpr std::string_view kFreeOwnerOffline = "offline";  // its allocating CPU is down
