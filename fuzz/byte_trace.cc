@@ -50,10 +50,12 @@ struct Plan {
   std::vector<size_t> optional;  // indices of optional fields, in order
   std::vector<int> bit;          // per field: its presence bit, or -1
   std::vector<int> width;        // per field: bytes of a wide kUint
-  std::vector<size_t> words;     // per field: its frozen vocabulary's size (SIZE_MAX: all)
+  // Per kWord field: the registry's indices of the words it decodes among,
+  // in the table's order.
+  std::vector<std::vector<uint32_t>> words;
 };
 
-using Words = std::map<std::string, size_t, std::less<>>;
+using Words = std::map<std::string, std::vector<std::string>, std::less<>>;
 
 Plan plan_of(const OpSpec& spec, const Words& words) {
   Plan p;
@@ -63,15 +65,26 @@ Plan plan_of(const OpSpec& spec, const Words& words) {
     p.bit.push_back(f.required ? -1 : int(p.optional.size()));
     if (!f.required) p.optional.push_back(i);
     p.width.push_back(uint_width(f));
-    auto frozen = f.kind == Kind::kWord ? words.find(f.vocab) : words.end();
-    p.words.push_back(frozen == words.end() ? SIZE_MAX : frozen->second);
+    p.words.emplace_back();
+    if (f.kind != Kind::kWord) continue;
+    const std::vector<std::string>& all = *f.words;
+    auto frozen = words.find(f.vocab);
+    if (frozen == words.end()) {
+      for (uint32_t k = 0; k < all.size(); ++k) p.words.back().push_back(k);
+      continue;
+    }
+    for (const std::string& w : frozen->second)
+      if (auto at = std::find(all.begin(), all.end(), w); at != all.end())
+        p.words.back().push_back(uint32_t(at - all.begin()));
   }
   return p;
 }
 
-// How many words a field decodes among.
-size_t word_count(const Plan& plan, size_t i) {
-  return std::min(plan.words[i], plan.spec->fields[i].words->size());
+// The position of a registry word among a field's frozen words, or -1.
+int word_position(const Plan& plan, size_t i, uint32_t word) {
+  const std::vector<uint32_t>& w = plan.words[i];
+  auto at = std::find(w.begin(), w.end(), word);
+  return at == w.end() ? -1 : int(at - w.begin());
 }
 
 // One op table: the ops a selector byte picks from, in their frozen order.
@@ -202,10 +215,10 @@ trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
           break;
         }
         case Kind::kWord:
-          if (word_count(plan, i) == 0)
+          if (plan.words[i].empty())
             valid = false;
           else
-            op.args[i] = trace::Word{uint32_t(in.u8() % word_count(plan, i))};
+            op.args[i] = trace::Word{plan.words[i][in.u8() % plan.words[i].size()]};
           break;
         case Kind::kName: {
           uint8_t k = in.u8();
@@ -300,7 +313,8 @@ std::optional<std::vector<uint8_t>> Codec::encode(const trace::Trace& trace,
     auto fits = [&](const Plan& p) {
       if (p.spec != op.spec || p.async != op.async) return false;
       for (size_t i = 0; i < op.spec->fields.size(); ++i)
-        if (op.has(i) && op.spec->fields[i].kind == Kind::kWord && op.word(i) >= word_count(p, i))
+        if (op.has(i) && op.spec->fields[i].kind == Kind::kWord &&
+            word_position(p, i, op.word(i)) < 0)
           return false;
       return true;
     };
@@ -341,7 +355,7 @@ std::optional<std::vector<uint8_t>> Codec::encode(const trace::Trace& trace,
           break;
         }
         case Kind::kWord:
-          w.u8(uint8_t(op.word(i)));
+          w.u8(uint8_t(word_position(*it, i, op.word(i))));
           break;
         case Kind::kName: {
           std::vector<std::string>& names = live.of(f);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <sstream>
 
 #include "runner/runner.h"
@@ -34,26 +35,24 @@ std::vector<std::string> target_names() {
 namespace {
 
 // The vocabularies of a frozen op table as they stood when it was made: the
-// words that the core and the subsystems registered, in the registry's
-// order, up to the last subsystem one of the table's ops belongs to. A
-// subsystem added later (after it in runner/subsystems.cc) appends words
-// (its sysctl keys) that this table then never decodes.
-std::map<std::string, size_t, std::less<>> frozen_words(const std::vector<std::string>& ops) {
+// words the core and the subsystems whose ops the table names registered,
+// in the registry's order. Another subsystem's words (its sysctl keys), even
+// one registered earlier, are words this table never decodes.
+std::map<std::string, std::vector<std::string>, std::less<>> frozen_words(
+    const std::vector<std::string>& ops) {
   const trace::Registry& all = runner::registry();
-  size_t last = 0;  // subsystems up to this index (exclusive) registered the table's words
-  const auto& list = runner::subsystems();
-  for (const std::string& name : ops) {
-    const trace::OpSpec* spec = all.find(name.starts_with("go ") ? name.substr(3) : name);
-    for (size_t k = 0; spec && k < list.size(); ++k)
-      if (list[k].name == spec->subsystem) last = std::max(last, k + 1);
-  }
-  trace::Registry prefix;
-  trace::register_core_ops(prefix);
-  for (size_t k = 0; k < last; ++k) list[k].register_ops(prefix);
-  std::map<std::string, size_t, std::less<>> words;
+  std::set<std::string> owners;
+  for (const std::string& name : ops)
+    if (const trace::OpSpec* spec = all.find(name.starts_with("go ") ? name.substr(3) : name))
+      owners.insert(spec->subsystem);
+  trace::Registry own;
+  trace::register_core_ops(own);
+  for (const runner::Subsystem& s : runner::subsystems())
+    if (owners.count(s.name)) s.register_ops(own);
+  std::map<std::string, std::vector<std::string>, std::less<>> words;
   for (const auto& spec : all.ops())
     for (const trace::FieldSpec& f : spec->fields)
-      if (f.kind == trace::Kind::kWord) words[f.vocab] = prefix.vocab(f.vocab).size();
+      if (f.kind == trace::Kind::kWord) words[f.vocab] = own.vocab(f.vocab);
   return words;
 }
 

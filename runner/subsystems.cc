@@ -8,8 +8,8 @@ Subsystem defer_subsystem();
 
 const std::vector<Subsystem>& subsystems() {
   // In dependency order: a subsystem stands after those it depends on.
-  static const std::vector<Subsystem> kAll = {netns_subsystem(), frag_subsystem(),
-                                              defer_subsystem()};
+  static const std::vector<Subsystem> kAll = {netns_subsystem(), defer_subsystem(),
+                                              frag_subsystem()};
   return kAll;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <set>
+#include <utility>
 
 #include "sched/scheduler.h"
 
@@ -26,17 +27,22 @@ void DeferImpl::apply(const trace::Op& op, std::vector<Event>& out) {
 #endif
 }
 
+DeferImpl::Skb* DeferImpl::new_skb(std::string name, uint32_t cpu) {
+  std::lock_guard guard(skbs_lock_);
+  Skb* skb = &skbs_.emplace_back();
+  skb->name = std::move(name);
+  skb->id = next_id_++;
+  skb->alloc_cpu = cpu;  // napi_alloc_skb
+  live_.fetch_add(1, std::memory_order_relaxed);
+  return skb;
+}
+
 void DeferImpl::alloc(const std::string& name, uint32_t cpu, std::vector<Event>& out) {
-  Skb* skb;
+  Skb* skb = new_skb(name, cpu);
   {
     std::lock_guard guard(skbs_lock_);
-    skb = &skbs_.emplace_back();
-    skb->name = name;
-    skb->id = next_id_++;
-    skb->alloc_cpu = cpu;  // napi_alloc_skb
     by_name_[name] = skb;
   }
-  live_.fetch_add(1, std::memory_order_relaxed);
   out.push_back(alloc_event(name, skb->id, cpu));
 }
 
@@ -45,9 +51,9 @@ void DeferImpl::kfree_skb(Skb& skb, uint32_t cpu, std::string_view reason,
   skb.freed = true;
   live_.fetch_sub(1, std::memory_order_relaxed);
   out.push_back(free_event(skb.name, skb.id, cpu, skb.alloc_cpu, reason));
+  if (skb.hold && host_) host_->put_hold(*std::exchange(skb.hold, std::nullopt), skb.name, out);
 }
 
-// skb_attempt_defer_free.
 void DeferImpl::free(const std::string& name, uint32_t cpu, std::vector<Event>& out) {
   Skb* skb;
   {
@@ -57,11 +63,29 @@ void DeferImpl::free(const std::string& name, uint32_t cpu, std::vector<Event>& 
     skb = it->second;
     by_name_.erase(it);
   }
+  release(skb, cpu, std::nullopt, out);
+}
+
+void DeferImpl::free_skb(std::string name, uint32_t alloc_cpu, std::optional<netns::NetId> hold,
+                         std::vector<Event>& out) {
+  release(new_skb(std::move(name), alloc_cpu), rx_cpu(), hold, out);
+}
+
+// skb_attempt_defer_free.
+void DeferImpl::release(Skb* skb, uint32_t cpu, std::optional<netns::NetId> hold,
+                        std::vector<Event>& out) {
   const uint32_t owner = skb->alloc_cpu;
   if (owner == cpu) return kfree_skb(*skb, cpu, kFreeLocal, out);
   if (!cpus_[owner].online.load(std::memory_order_relaxed))
     return kfree_skb(*skb, cpu, kFreeOwnerOffline, out);
-  const uint64_t id = skb->id;  // the owner may free it once it is on its list
+  const uint64_t id = skb->id;  // read before the owner may free it from its list
+  const std::string name = skb->name;
+  // The reference goes with the skb: taken before the push publishes it
+  // (a racing drain puts it), dropped at once if the list is full.
+  if (hold && host_) {
+    host_->hold(*hold, skb->name);
+    skb->hold = hold;
+  }
   uint64_t count = 0;
   const DeferList::Push pushed = cpus_[owner].defer.push(skb, defer_max_, &count, mutants_);
   if (pushed == DeferList::Push::kFull) return kfree_skb(*skb, cpu, kFreeFull, out);
@@ -81,6 +105,7 @@ DeferState DeferImpl::state() const {
   DeferState st;
   st.defer_max = defer_max_.load(std::memory_order_relaxed);
   st.live = live_.load(std::memory_order_relaxed);
+  st.rx_cpu = rx_cpu();
   for (uint32_t c = 0; c < kNrCpus; ++c) {
     st.cpus[c].online = cpus_[c].online.load(std::memory_order_relaxed);
     st.cpus[c].ipi = cpus_[c].defer.ipi_scheduled();

@@ -16,12 +16,13 @@
 //   * skbs_lock_ guards by_name_, next_id_ and skbs_ (the name table: an
 //     alloc binds a name, a free unbinds it);
 //   * each CPU's list: its DeferList's lock (see there);
-//   * online (cpu_online_mask) and defer_max_ (sysctl_skb_defer_max) are
+//   * online (cpu_online_mask), rx_cpu_ and defer_max_ (sysctl_skb_defer_max) are
 //     atomics written by the trace's hotplug and sysctl ops and read
 //     without a lock (READ_ONCE): relaxed, since they only pick a path and
 //     publish no data; live_ is a relaxed counter, read when quiescent.
 //   * An skb's fields are written by its alloc before skbs_lock_ is
-//     released and only read after: the lock orders them.
+//     released and only read after: the lock orders them; `hold` is
+//     written before the push that publishes it to the owner's drain.
 #pragma once
 
 #include <array>
@@ -40,9 +41,12 @@
 
 namespace nv::defer {
 
-class DeferImpl final : public trace::Engine, private DeferOps {
+class DeferImpl final : public trace::Engine, public DeferHost, private DeferOps {
  public:
-  explicit DeferImpl(MutantSet mutants = {}) : mutants_(mutants) {}
+  // `host`: the netns engine whose namespaces deferred skbs may hold (null:
+  // none do).
+  explicit DeferImpl(MutantSet mutants = {}, netns::PernetHost* host = nullptr)
+      : host_(host), mutants_(mutants) {}
   DeferImpl(const DeferImpl&) = delete;
   DeferImpl& operator=(const DeferImpl&) = delete;
 
@@ -54,11 +58,16 @@ class DeferImpl final : public trace::Engine, private DeferOps {
 
   std::optional<std::string> find_invariant_violation() const;
 
+  uint32_t rx_cpu() const override { return rx_cpu_.load(std::memory_order_relaxed); }
+  void free_skb(std::string name, uint32_t alloc_cpu, std::optional<netns::NetId> hold,
+                std::vector<trace::Event>& out) override;
+
  private:
   struct Skb : DeferSkb {
     std::string name;
     uint64_t id = 0;
-    bool freed = false;  // kfree_skb ran (skbs stay in skbs_ until the engine goes)
+    bool freed = false;                // kfree_skb ran (skbs stay in skbs_ until the engine goes)
+    std::optional<netns::NetId> hold;  // set while it is deferred holding a namespace
   };
   struct Cpu {
     DeferList defer;
@@ -75,13 +84,21 @@ class DeferImpl final : public trace::Engine, private DeferOps {
   void set_defer_max(uint32_t defer_max) override {
     defer_max_.store(defer_max, std::memory_order_relaxed);  // WRITE_ONCE by proc_dointvec
   }
+  void set_rx_cpu(uint32_t cpu) override { rx_cpu_.store(cpu, std::memory_order_relaxed); }
+  // skb_attempt_defer_free of an skb no longer named, on `cpu`; `hold`: the
+  // namespace it keeps if it is deferred.
+  void release(Skb* skb, uint32_t cpu, std::optional<netns::NetId> hold,
+               std::vector<trace::Event>& out);
+  Skb* new_skb(std::string name, uint32_t cpu);
   // __kfree_skb: reports the free (a second free of one skb reports again:
   // the differential check sees it).
   void kfree_skb(Skb& skb, uint32_t cpu, std::string_view reason, std::vector<trace::Event>& out);
   DeferState state() const;
 
   std::array<Cpu, kNrCpus> cpus_;
+  netns::PernetHost* const host_;
   std::atomic<uint32_t> defer_max_{kDefaultDeferMax};
+  std::atomic<uint32_t> rx_cpu_{0};
   std::atomic<uint64_t> live_{0};
   sched::SpinLock skbs_lock_;
   std::unordered_map<std::string, Skb*> by_name_;  // live by name

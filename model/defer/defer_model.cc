@@ -11,8 +11,10 @@ namespace nv::defer {
 using trace::Event;
 
 std::unique_ptr<trace::Engine> DeferModel::clone(
-    const std::function<trace::Engine*(std::string_view)>&) const {
-  return std::make_unique<DeferModel>(*this);
+    const std::function<trace::Engine*(std::string_view)>& deps) const {
+  auto copy = std::make_unique<DeferModel>(*this);
+  copy->host_ = host_ ? dynamic_cast<netns::PernetHost*>(deps("netns")) : nullptr;
+  return copy;
 }
 
 void DeferModel::apply(const trace::Op& op, std::vector<Event>& out) {
@@ -50,6 +52,17 @@ void DeferModel::free(const std::string& name, uint32_t cpu, std::vector<Event>&
   if (it == skbs_.end()) return;  // a go'd free that ran before its alloc: nothing to free
   Skb s = std::move(it->second);
   skbs_.erase(it);
+  release(std::move(s), cpu, out);
+}
+
+// 7. Another subsystem's skb.
+void DeferModel::free_skb(std::string name, uint32_t alloc_cpu, std::optional<netns::NetId> hold,
+                          std::vector<Event>& out) {
+  ++live_;
+  release(Skb{std::move(name), next_id_++, alloc_cpu, hold}, rx_cpu_, out);
+}
+
+void DeferModel::release(Skb s, uint32_t cpu, std::vector<Event>& out) {
   auto free_now = [&](std::string_view reason) {
     out.push_back(free_event(s.name, s.id, cpu, s.alloc_cpu, reason));
     --live_;
@@ -59,9 +72,10 @@ void DeferModel::free(const std::string& name, uint32_t cpu, std::vector<Event>&
   Cpu& owner = cpus_[s.alloc_cpu];
   if (!owner.online) return free_now(kFreeOwnerOffline);
   if (!may_defer(owner.defer_list.size(), defer_max_)) return free_now(kFreeFull);
-  // 3. Deferred to the owner.
+  // 3. Deferred to the owner (7. holding its namespace, if it has one).
   const bool kick = kicks(owner.defer_list.size(), defer_max_);
   owner.high_water = std::max<uint64_t>(owner.high_water, defer_max_);
+  if (s.hold && host_) host_->hold(*s.hold, s.name);
   owner.defer_list.push_back(s);
   out.push_back(defer_event(s.name, s.id, s.alloc_cpu, owner.defer_list.size()));
   if (kick && !owner.ipi_scheduled) {
@@ -78,6 +92,7 @@ void DeferModel::rx(uint32_t cpu, std::vector<Event>& out) {
   for (auto it = c.defer_list.rbegin(); it != c.defer_list.rend(); ++it) {
     out.push_back(free_event(it->name, it->id, cpu, it->alloc_cpu, kFreeDrain));
     --live_;
+    if (it->hold && host_) host_->put_hold(*it->hold, it->name, out);
   }
   c.defer_list.clear();
   c.high_water = defer_max_;
@@ -87,6 +102,7 @@ DeferState DeferModel::state() const {
   DeferState st;
   st.defer_max = defer_max_;
   st.live = live_;
+  st.rx_cpu = rx_cpu_;
   for (uint32_t c = 0; c < kNrCpus; ++c) {
     st.cpus[c].online = cpus_[c].online;
     st.cpus[c].ipi = cpus_[c].ipi_scheduled;
@@ -132,6 +148,8 @@ uint64_t DeferModel::fingerprint() const {
   trace::Fingerprint f;
   f.add(state().fingerprint()).add(next_id_);
   for (const auto& [name, s] : skbs_) f.add(name).add(s.id).add(s.alloc_cpu);
+  for (const Cpu& c : cpus_)
+    for (const Skb& s : c.defer_list) f.add(s.name).add(s.hold.value_or(UINT32_MAX) + 1ull);
   return f.value();
 }
 

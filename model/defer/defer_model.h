@@ -22,6 +22,10 @@
 //      drain it); frees to it are immediate until it comes back up.
 //   6. net.core.skb_defer_max: validated by write_defer_max(); a refused
 //      write changes nothing (event sysctl-refused).
+//   7. Another subsystem's skb (DeferHost::free_skb: a reassembled
+//      datagram's fragments, consumed on the CPU packets arrive on) is
+//      freed by rules 2 and 3; deferred with a namespace reference, it
+//      holds the namespace (netns hold) until its owner's rx frees it.
 //
 // Invariants (find_invariant_violation; after every operation in debug
 // builds): no list
@@ -42,8 +46,16 @@
 
 namespace nv::defer {
 
-class DeferModel final : public trace::Engine, private DeferOps {
+class DeferModel final : public trace::Engine, public DeferHost, private DeferOps {
  public:
+  // `host`: the netns engine whose namespaces deferred skbs may hold (null:
+  // none do).
+  explicit DeferModel(netns::PernetHost* host = nullptr) : host_(host) {}
+
+  uint32_t rx_cpu() const override { return rx_cpu_; }
+  void free_skb(std::string name, uint32_t alloc_cpu, std::optional<netns::NetId> hold,
+                std::vector<trace::Event>& out) override;
+
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;
   uint64_t digest() const override;
@@ -60,6 +72,7 @@ class DeferModel final : public trace::Engine, private DeferOps {
     std::string name;
     uint64_t id = 0;
     uint32_t alloc_cpu = 0;
+    std::optional<netns::NetId> hold;  // the namespace it keeps while deferred
   };
   struct Cpu {
     bool online = true;
@@ -73,13 +86,18 @@ class DeferModel final : public trace::Engine, private DeferOps {
   void rx(uint32_t cpu, std::vector<trace::Event>& out) override;
   void set_online(uint32_t cpu, bool online) override;
   void set_defer_max(uint32_t defer_max) override;
+  void set_rx_cpu(uint32_t cpu) override { rx_cpu_ = cpu; }
+  // Rules 2 and 3 for an skb no longer named: freed on `cpu`.
+  void release(Skb s, uint32_t cpu, std::vector<trace::Event>& out);
   DeferState state() const;
 
+  netns::PernetHost* host_;
   std::map<std::string, Skb> skbs_;  // allocated, not yet freed by the trace
   std::array<Cpu, kNrCpus> cpus_;
   uint32_t defer_max_ = kDefaultDeferMax;
   uint64_t next_id_ = 1;
   uint64_t live_ = 0;  // allocated and not yet really freed (deferred ones included)
+  uint32_t rx_cpu_ = 0;
 };
 
 }  // namespace nv::defer

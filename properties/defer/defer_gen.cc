@@ -34,7 +34,8 @@ rc::Gen<DeferStep> step() {
                                       {2, Kind::kSysctl},
                                       {2, Kind::kBurst},
                                       {3, Kind::kRaceFreeDrain},
-                                      {2, Kind::kRaceTwoFrees}}),
+                                      {2, Kind::kRaceTwoFrees},
+                                      {2, Kind::kTeardown}}),
       // Uniform whatever the size (rapidcheck's inRange scales with it).
       rc::gen::element<uint8_t>(0, 1, 2, 3), rc::gen::element<uint8_t>(0, 1, 2, 3, 4, 5),
       rc::gen::element<uint8_t>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11),
@@ -96,6 +97,21 @@ class Scene {
     for (uint32_t c = 0; c < kNrCpus; ++c) line("cpu rx " + std::to_string(c));
   }
   static std::string name(uint32_t skb) { return "s" + std::to_string(skb); }
+  // A namespace t0..t3 that is not live (marked live), or -1.
+  int new_netns(uint32_t from) {
+    for (uint32_t k = 0; k < netns_.size(); ++k) {
+      const uint32_t n = (from + k) % netns_.size();
+      if (!netns_[n]) {
+        netns_[n] = true;
+        return int(n);
+      }
+    }
+    return -1;
+  }
+  void netns_del(uint32_t n, bool go) {
+    line("netns del t" + std::to_string(n), go);
+    netns_[n] = false;
+  }
 
  private:
   std::array<int, kSkbNames> alloc_cpu_ = [] {
@@ -104,6 +120,7 @@ class Scene {
     return a;
   }();
   std::array<bool, kSkbNames> racing_alloc_ = {};
+  std::array<bool, 4> netns_ = {};  // t0..t3 live
   std::array<bool, kNrCpus> online_ = {true, true, true, true};
 };
 
@@ -192,6 +209,28 @@ std::string render(const std::vector<DeferStep>& steps) {
         sc.free(made[preload], remote(cpu, s.other), /*go=*/true);
         sc.free(made[preload + 1], remote(cpu, s.other + 1), /*go=*/true);
         sc.sched(s.value >> 1);
+        break;
+      }
+      case Kind::kTeardown: {
+        // Namespace t: a v4 datagram's first fragment received on `cpu`,
+        // its last on another CPU, which reassembles it and frees the
+        // first fragment through `cpu`'s defer list; then t is deleted
+        // while (go, or after) `cpu` runs rx.
+        const int n = sc.new_netns(s.skb);
+        if (n < 0) break;
+        const std::string t = "t" + std::to_string(n);
+        const uint32_t other = remote(cpu, s.other);
+        if (!sc.online(cpu)) sc.up(cpu);
+        sc.line("netns add " + t);
+        sc.line("cpu steer " + std::to_string(cpu));
+        const std::string id = " v4 id=" + std::to_string(s.value % 4);
+        sc.line("frag " + t + id + " off=0 len=8 mf=1");
+        sc.line("cpu steer " + std::to_string(other));
+        sc.line("frag " + t + id + " off=8 len=8 mf=0");
+        sc.netns_del(uint32_t(n), (s.value & 4) != 0);
+        sc.line("cpu rx " + std::to_string(cpu), (s.value & 4) != 0);
+        sc.sched(s.value >> 3);
+        sc.line("cpu steer 0");
         break;
       }
     }

@@ -6,7 +6,10 @@
 // actions, CPUs going down and up, skb_defer_max writes (small values, so
 // that lists reach their half-way mark and fill up, and refused ones), and
 // targeted races with sched lines: a remote free racing its owner's drain,
-// and two remote frees crossing the half-way mark together. render() keeps
+// and two remote frees crossing the half-way mark together; and, across the
+// netns and frag subsystems, a namespace whose datagram was reassembled on
+// another CPU than one of its fragments deleted while (go) that CPU's rx
+// drains the fragment (the references that outlive a teardown). render() keeps
 // only steps valid where they stand and ends every trace the same way:
 // every CPU up, every live skb freed, every CPU's rx, so that each skb must
 // have been freed exactly once by the end.
@@ -31,6 +34,7 @@ struct DeferStep {
     kBurst,          // several skbs allocated on one CPU and freed on another
     kRaceFreeDrain,  // go skb free (remote) against go cpu rx of the owner
     kRaceTwoFrees,   // two remote frees to one owner, crossing half-way together
+    kTeardown,       // a datagram reassembled across CPUs, its namespace deleted
   };
   Kind kind = Kind::kAlloc;
   uint8_t cpu = 0;     // the CPU the step runs on (the owner, for races)

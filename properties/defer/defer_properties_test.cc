@@ -83,9 +83,12 @@ std::string check_stream(const trace::Trace& t, const std::vector<Seen>& stream)
     if (expect_kick && !(e.kind == "defer-kick" && num(e, "cpu") == expect_kick_cpu))
       return where + ": the crossing deferral before it did not kick";
     expect_kick = false;
-    if (e.kind == "skb-alloc") {
-      allocated.insert(num(e, "id"));
-    } else if (e.kind == "skb-free") {
+    // Another subsystem's skbs (a reassembled datagram's fragments, NS/v4/ID@OFF)
+    // are not allocated with skb alloc: their first event stands for it.
+    const bool foreign = (e.kind == "skb-free" || e.kind == "skb-defer") &&
+                         str(e, "skb").find('@') != std::string::npos && !freed.count(num(e, "id"));
+    if (e.kind == "skb-alloc" || foreign) allocated.insert(num(e, "id"));
+    if (e.kind == "skb-free") {
       const uint64_t id = num(e, "id"), cpu = num(e, "cpu"), owner = num(e, "alloc_cpu");
       const std::string reason = str(e, "reason");
       if (!allocated.count(id) || !freed.insert(id).second) return where + ": freed twice";

@@ -28,6 +28,8 @@ void dispatch(const trace::Op& op, DeferOps& engine, std::vector<Event>& out) {
       return engine.set_online(uint32_t(op.u(fields::kCpuId)), false);
     case op_id("cpu up"):
       return engine.set_online(uint32_t(op.u(fields::kCpuId)), true);
+    case op_id("cpu steer"):
+      return engine.set_rx_cpu(uint32_t(op.u(fields::kCpuId)));
     case op_id("sysctl"): {
       if (op.word_text(trace::core::kSysctlKey) != kDeferMaxKey) return;
       uint32_t v = 0;
@@ -78,6 +80,7 @@ void DeferState::add_to(trace::Snapshot& out) const {
   auto& m = out.ns["init"];
   m["defer.max"] = defer_max;
   m["skb.live"] = live;
+  m["rx.cpu"] = rx_cpu;
   for (uint32_t c = 0; c < kNrCpus; ++c) {
     const std::string cpu = "cpu" + std::to_string(c);
     m[cpu + ".online"] = cpus[c].online;
@@ -87,14 +90,14 @@ void DeferState::add_to(trace::Snapshot& out) const {
 
 uint64_t DeferState::digest() const {
   trace::Digest d("init");
-  d.add(defer_max).add(live);
+  d.add(defer_max).add(live).add(rx_cpu);
   for (const Cpu& c : cpus) d.add(c.online).add(c.list.size());
   return d.value();
 }
 
 uint64_t DeferState::fingerprint() const {
   trace::Fingerprint f;
-  f.add(defer_max).add(live);
+  f.add(defer_max).add(live).add(rx_cpu);
   for (const Cpu& c : cpus) {
     f.add(c.online).add(c.ipi).add(c.list.size());
     for (uint64_t id : c.list) f.add(id);
@@ -103,8 +106,8 @@ uint64_t DeferState::fingerprint() const {
 }
 
 std::string DeferState::describe() const {
-  std::string s =
-      "skb_defer_max " + std::to_string(defer_max) + ", " + std::to_string(live) + " skbs live\n";
+  std::string s = "skb_defer_max " + std::to_string(defer_max) + ", " + std::to_string(live) +
+                  " skbs live, packets arrive on cpu" + std::to_string(rx_cpu) + "\n";
   for (uint32_t c = 0; c < kNrCpus; ++c) {
     s += "  cpu" + std::to_string(c) + (cpus[c].online ? " online" : " offline") +
          (cpus[c].ipi ? ", IPI scheduled" : "") + ", defer list [";
@@ -117,12 +120,11 @@ std::string DeferState::describe() const {
 
 void register_ops(trace::Registry& r) {
   r.add_word(trace::kVocabSysctl, std::string(kDeferMaxKey));
-  // The gauges, so that `expect counter init cpu0.defer 2` can pin them.
-  r.add_word(trace::kVocabCounter, "defer.max");
-  r.add_word(trace::kVocabCounter, "skb.live");
+  // The gauges, for `expect defer NAME VALUE`.
+  for (const char* g : {"defer.max", "skb.live", "rx.cpu"}) r.add_word(kVocabGauge, g);
   for (uint32_t c = 0; c < kNrCpus; ++c) {
-    r.add_word(trace::kVocabCounter, "cpu" + std::to_string(c) + ".online");
-    r.add_word(trace::kVocabCounter, "cpu" + std::to_string(c) + ".defer");
+    r.add_word(kVocabGauge, "cpu" + std::to_string(c) + ".online");
+    r.add_word(kVocabGauge, "cpu" + std::to_string(c) + ".defer");
   }
   auto skb = [](NsUse use, std::string help) {
     return FieldSpec{.key = "SKB",
@@ -159,6 +161,27 @@ void register_ops(trace::Registry& r) {
             .subsystem = "defer",
             .help = "bring a CPU back online",
             .fields = {cpu_id(0)}});
+  r.add_op({.name = "cpu steer",
+            .subsystem = "defer",
+            .help = "steer received packets to a CPU (RSS/RPS): fragments from now on are "
+                    "allocated there, and a datagram they complete is freed there (default 0)",
+            .fields = {cpu_id(0)}});
+  r.add_op({.name = "expect defer",
+            .subsystem = "defer",
+            .help = "one of the subsystem's gauges (defer.max, skb.live, rx.cpu, cpuN.online, "
+                    "cpuN.defer) has this value now",
+            .fields = {{.key = "NAME",
+                        .kind = Kind::kWord,
+                        .positional = true,
+                        .vocab = std::string(kVocabGauge),
+                        .help = "gauge"},
+                       {.key = "VALUE", .positional = true, .help = "value"}},
+            .expect = [](const trace::Op& op, const std::vector<Event>&,
+                         const trace::Snapshot& snap) -> std::optional<std::string> {
+              const uint64_t have = snap.get("init", op.word_text(0));
+              if (have == op.u(1)) return std::nullopt;
+              return op.word_text(0) + " is " + std::to_string(have);
+            }});
 }
 
 }  // namespace nv::defer

@@ -16,11 +16,13 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "trace/event.h"
+#include "trace/netns/netns_ops.h"
 #include "trace/op.h"
 #include "trace/registry.h"
 
@@ -31,13 +33,16 @@ namespace nv::defer {
 // error), so some CPU always runs rx.
 inline constexpr uint32_t kNrCpus = 4;
 
+// The vocabulary of the gauges (`expect defer NAME VALUE`).
+inline constexpr std::string_view kVocabGauge = "defer-gauge";
+
 // The name scope of skbs.
 inline constexpr std::string_view kScopeSkb = "skb";
 
 // Field indices.
 namespace fields {
 inline constexpr size_t kSkb = 0, kCpu = 1;  // skb alloc|free SKB cpu=N
-inline constexpr size_t kCpuId = 0;          // cpu rx|down|up CPU
+inline constexpr size_t kCpuId = 0;          // cpu rx|down|up|steer CPU
 }  // namespace fields
 
 // The thresholds, in one place: the seed's design as Linux v5.19 to 6.17
@@ -77,8 +82,23 @@ class DeferOps {
   virtual void rx(uint32_t cpu, std::vector<trace::Event>& out) = 0;
   virtual void set_online(uint32_t cpu, bool online) = 0;
   virtual void set_defer_max(uint32_t defer_max) = 0;
+  virtual void set_rx_cpu(uint32_t cpu) = 0;
 };
 void dispatch(const trace::Op& op, DeferOps& engine, std::vector<trace::Event>& out);
+
+// What another subsystem's engine sees of a defer engine: the CPU packets
+// arrive on now (`cpu steer`, where its skbs are allocated) and the free of
+// one of its skbs by the receiver on that CPU (skb_attempt_defer_free, as
+// `skb free` does). `hold`: the namespace the skb's conntrack reference
+// keeps (netns::PernetHost::hold) while it waits on a defer list, put when
+// it is really freed; an skb freed at once takes none.
+class DeferHost {
+ public:
+  virtual ~DeferHost() = default;
+  virtual uint32_t rx_cpu() const = 0;
+  virtual void free_skb(std::string name, uint32_t alloc_cpu, std::optional<netns::NetId> hold,
+                        std::vector<trace::Event>& out) = 0;
+};
 
 // Why an skb was freed where it was (event skb-free, field "reason").
 inline constexpr std::string_view kFreeLocal = "local";           // on its allocating CPU
@@ -101,7 +121,7 @@ trace::Event cpu_offline_event(uint32_t cpu);
 // CPU whether it is online, whether an IPI is scheduled, and its defer list
 // (ids, newest first, as the kernel's singly linked list is); skbs allocated
 // and not yet freed; the sysctl. Snapshot keys (namespace "init", where the
-// sysctl lives): defer.max, skb.live, cpuN.online, cpuN.defer.
+// sysctl lives): defer.max, skb.live, rx.cpu, cpuN.online, cpuN.defer.
 struct DeferState {
   struct Cpu {
     bool online = true;
@@ -111,6 +131,7 @@ struct DeferState {
   std::array<Cpu, kNrCpus> cpus;
   uint64_t live = 0;
   uint32_t defer_max = kDefaultDeferMax;
+  uint32_t rx_cpu = 0;
 
   void add_to(trace::Snapshot& out) const;
   uint64_t digest() const;  // of what add_to adds
@@ -118,8 +139,8 @@ struct DeferState {
   std::string describe() const;  // identical text for equal states
 };
 
-// Adds skb alloc|free, cpu rx|down|up, the sysctl key and the gauges' names
-// (to the counter vocabulary, for `expect counter`).
+// Adds skb alloc|free, cpu rx|down|up|steer, expect defer, the sysctl key
+// and the gauges' names.
 void register_ops(trace::Registry& registry);
 
 }  // namespace nv::defer

@@ -234,6 +234,11 @@ trace::Event kill_event(std::string_view ns, Family family, uint32_t id, std::st
   return e;
 }
 
+std::string fragment_skb_name(std::string_view ns, Family family, uint32_t id, uint32_t off) {
+  return std::string(ns) + "/" + family_name(family) + "/" + std::to_string(id) + "@" +
+         std::to_string(off);
+}
+
 void register_ops(trace::Registry& r) {
   using trace::FieldSpec;
   for (const char* w : {"v4", "v6"}) r.add_word("family", w);
