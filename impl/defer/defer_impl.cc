@@ -66,9 +66,9 @@ void DeferImpl::free(const std::string& name, uint32_t cpu, std::vector<Event>& 
   release(skb, cpu, std::nullopt, out);
 }
 
-void DeferImpl::free_skb(std::string name, uint32_t alloc_cpu, std::optional<netns::NetId> hold,
-                         std::vector<Event>& out) {
-  release(new_skb(std::move(name), alloc_cpu), rx_cpu(), hold, out);
+void DeferImpl::free_skb(std::string name, uint32_t alloc_cpu, uint32_t cpu,
+                         std::optional<netns::NetId> hold, std::vector<Event>& out) {
+  release(new_skb(std::move(name), alloc_cpu), cpu, hold, out);
 }
 
 // skb_attempt_defer_free.

@@ -59,8 +59,8 @@ class DeferImpl final : public trace::Engine, public DeferHost, private DeferOps
   std::optional<std::string> find_invariant_violation() const;
 
   uint32_t rx_cpu() const override { return rx_cpu_.load(std::memory_order_relaxed); }
-  void free_skb(std::string name, uint32_t alloc_cpu, std::optional<netns::NetId> hold,
-                std::vector<trace::Event>& out) override;
+  void free_skb(std::string name, uint32_t alloc_cpu, uint32_t cpu,
+                std::optional<netns::NetId> hold, std::vector<trace::Event>& out) override;
 
  private:
   struct Skb : DeferSkb {

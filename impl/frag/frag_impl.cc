@@ -360,16 +360,17 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, Delive
   // CPU's rx frees it.
   std::vector<std::pair<uint32_t, uint8_t>> remote;  // (off, cpu)
   std::vector<trace::Event>* events = sink.events();
+  const uint32_t rx_cpu = defer_ ? defer_->rx_cpu() : 0;  // read once: see DeferHost
   if (defer_ && events)
     q->runs.for_each_skb([&](const Skb& s) {
-      if (s.cpu != defer_->rx_cpu()) remote.emplace_back(s.off, s.cpu);
+      if (s.cpu != rx_cpu) remote.emplace_back(s.off, s.cpu);
     });
   destroy(q);
   sink.deliver(head, {reasm_buf_.data(), len});
   const std::optional<netns::NetId> hold =
       mutants_.has(FragMutant::kDeferKeepsNetnsRef) ? std::optional(ns.id) : std::nullopt;
   for (const auto& [off, cpu] : remote)
-    defer_->free_skb(fragment_skb_name(ns.name, f.family, f.id, off), cpu, hold, *events);
+    defer_->free_skb(fragment_skb_name(ns.name, f.family, f.id, off), cpu, rx_cpu, hold, *events);
 }
 
 void FragImpl::tick(uint64_t ms, DeliverSink& sink) {

@@ -56,10 +56,10 @@ void DeferModel::free(const std::string& name, uint32_t cpu, std::vector<Event>&
 }
 
 // 7. Another subsystem's skb.
-void DeferModel::free_skb(std::string name, uint32_t alloc_cpu, std::optional<netns::NetId> hold,
-                          std::vector<Event>& out) {
+void DeferModel::free_skb(std::string name, uint32_t alloc_cpu, uint32_t cpu,
+                          std::optional<netns::NetId> hold, std::vector<Event>& out) {
   ++live_;
-  release(Skb{std::move(name), next_id_++, alloc_cpu, hold}, rx_cpu_, out);
+  release(Skb{std::move(name), next_id_++, alloc_cpu, hold}, cpu, out);
 }
 
 void DeferModel::release(Skb s, uint32_t cpu, std::vector<Event>& out) {

@@ -53,8 +53,8 @@ class DeferModel final : public trace::Engine, public DeferHost, private DeferOp
   explicit DeferModel(netns::PernetHost* host = nullptr) : host_(host) {}
 
   uint32_t rx_cpu() const override { return rx_cpu_; }
-  void free_skb(std::string name, uint32_t alloc_cpu, std::optional<netns::NetId> hold,
-                std::vector<trace::Event>& out) override;
+  void free_skb(std::string name, uint32_t alloc_cpu, uint32_t cpu,
+                std::optional<netns::NetId> hold, std::vector<trace::Event>& out) override;
 
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;

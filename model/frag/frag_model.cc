@@ -301,11 +301,12 @@ void FragModel::reassemble(Netns& ns, const Fragment& f, const Key& key, bool ov
   // their conntrack references dropped at reassembly (the 2026 fix), so
   // they hold no namespace.
   if (!defer_) return;
+  const uint32_t cpu = defer_->rx_cpu();
   for (const Run& r : q.runs)
     for (const Frag& fr : r.frags)
-      if (fr.cpu != defer_->rx_cpu())
-        defer_->free_skb(fragment_skb_name(ns.label, f.family, f.id, fr.off), fr.cpu, std::nullopt,
-                         out);
+      if (fr.cpu != cpu)
+        defer_->free_skb(fragment_skb_name(ns.label, f.family, f.id, fr.off), fr.cpu, cpu,
+                         std::nullopt, out);
 }
 
 void FragModel::tick(uint64_t ms, std::vector<trace::Event>& out) {

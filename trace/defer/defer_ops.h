@@ -88,7 +88,7 @@ void dispatch(const trace::Op& op, DeferOps& engine, std::vector<trace::Event>& 
 
 // What another subsystem's engine sees of a defer engine: the CPU packets
 // arrive on now (`cpu steer`, where its skbs are allocated) and the free of
-// one of its skbs by the receiver on that CPU (skb_attempt_defer_free, as
+// one of its skbs by the receiver on a CPU (skb_attempt_defer_free, as
 // `skb free` does). `hold`: the namespace the skb's conntrack reference
 // keeps (netns::PernetHost::hold) while it waits on a defer list, put when
 // it is really freed; an skb freed at once takes none.
@@ -96,8 +96,10 @@ class DeferHost {
  public:
   virtual ~DeferHost() = default;
   virtual uint32_t rx_cpu() const = 0;
-  virtual void free_skb(std::string name, uint32_t alloc_cpu, std::optional<netns::NetId> hold,
-                        std::vector<trace::Event>& out) = 0;
+  // `cpu`: the rx CPU as the caller read it once (a racing `cpu steer`
+  // must not change it half-way through a datagram).
+  virtual void free_skb(std::string name, uint32_t alloc_cpu, uint32_t cpu,
+                        std::optional<netns::NetId> hold, std::vector<trace::Event>& out) = 0;
 };
 
 // Why an skb was freed where it was (event skb-free, field "reason").
