@@ -135,7 +135,11 @@ rc::Gen<std::vector<DeferStep>> defer_steps() {
   return rc::gen::container<std::vector<DeferStep>>(step());
 }
 
-std::string render(const std::vector<DeferStep>& steps) {
+namespace {
+
+// The steps' lines, then the lines that end every trace (every CPU up,
+// every skb freed, every CPU's rx), apart.
+std::pair<std::string, std::string> render_parts(const std::vector<DeferStep>& steps) {
   Scene sc;
   for (const DeferStep& s : steps) {
     const uint32_t cpu = s.cpu % kNrCpus;
@@ -235,12 +239,64 @@ std::string render(const std::vector<DeferStep>& steps) {
       }
     }
   }
+  std::string body = std::move(sc.out);
+  sc.out.clear();
   sc.finish();
-  return sc.out;
+  return {std::move(body), std::move(sc.out)};
+}
+
+// A text's lines in chunks that stay whole: an ordinary line, or a run of
+// go and sched lines (a concurrent section). The header line is dropped.
+std::vector<std::string> chunks(const std::string& text) {
+  std::vector<std::string> out;
+  bool in_section = false;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t end = text.find('\n', at);
+    const std::string line = text.substr(at, end - at + 1);
+    at = end + 1;
+    if (line.starts_with("netverify-trace")) continue;
+    const bool section = line.starts_with("go ") || line.starts_with("sched ");
+    if (section && in_section)
+      out.back() += line;
+    else
+      out.push_back(line);
+    in_section = section;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render(const std::vector<DeferStep>& steps) {
+  auto [body, finish] = render_parts(steps);
+  return body + finish;
+}
+
+std::string compose(const std::vector<DeferStep>& steps, const std::vector<NetnsStep>& netns,
+                    const std::vector<uint8_t>& picks) {
+  auto [body, finish] = render_parts(steps);
+  const std::vector<std::string> a = chunks(body), b = chunks(render(netns));
+  std::string out = "netverify-trace 1\n";
+  size_t i = 0, j = 0, k = 0;
+  while (i < a.size() || j < b.size()) {
+    const uint8_t pick = k < picks.size() ? picks[k++] : 0;
+    // Now and then the NIC steers packets elsewhere: the netns trace's
+    // fragments then arrive on, and are reassembled on, other CPUs.
+    if ((pick & 0x30) == 0x30) out += "cpu steer " + std::to_string((pick >> 6) % kNrCpus) + "\n";
+    if (j == b.size() || (i < a.size() && !(pick & 1)))
+      out += a[i++];
+    else
+      out += b[j++];
+  }
+  return out + "cpu steer 0\n" + finish;
 }
 
 rc::Gen<std::string> defer_trace() {
-  return rc::gen::map(defer_steps(), [](const std::vector<DeferStep>& s) { return render(s); });
+  return rc::gen::map(
+      rc::gen::tuple(defer_steps(), netns_steps(), rc::gen::arbitrary<std::vector<uint8_t>>()),
+      [](const std::tuple<std::vector<DeferStep>, std::vector<NetnsStep>, std::vector<uint8_t>>&
+             t) { return compose(std::get<0>(t), std::get<1>(t), std::get<2>(t)); });
 }
 
 }  // namespace nv::gen

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "properties/netns/netns_gen.h"
+
 namespace nv::gen {
 
 struct DeferStep {
@@ -46,6 +48,14 @@ struct DeferStep {
 
 rc::Gen<std::vector<DeferStep>> defer_steps();
 std::string render(const std::vector<DeferStep>& steps);
+// The three subsystems together: the defer steps' lines interleaved, whole
+// concurrent sections at a time, with a namespace trace's (netns_gen.h:
+// namespaces, references, pernet operations, devices, fragments and their
+// races) as `picks` choose, `cpu steer` lines between them so that its
+// fragments arrive on several CPUs and are freed through defer lists; then
+// render()'s ending.
+std::string compose(const std::vector<DeferStep>& steps, const std::vector<NetnsStep>& netns,
+                    const std::vector<uint8_t>& picks);
 rc::Gen<std::string> defer_trace();
 
 }  // namespace nv::gen
