@@ -42,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/counter_reporter.h"
 #include "impl/frag/frag_impl.h"
 #include "impl/netns/netns_impl.h"
 #include "runner/subsystem.h"
@@ -230,17 +231,8 @@ void register_benchmarks() {
 }
 
 // Prints as usual and keeps each run's counters for the closing table.
-class TeardownReporter final : public benchmark::ConsoleReporter {
+class TeardownReporter final : public bench::CounterReporter {
  public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs) {
-      if (r.error_occurred) continue;
-      auto& m = results_[r.run_name.function_name][std::stoi(r.run_name.args)];
-      for (const auto& [name, counter] : r.counters) m[name] = double(counter.value);
-    }
-  }
-
   void print_summary() const {
     std::printf("\nGrowth, measured in this run (per namespace = wall time / N):\n");
     std::printf("  %-14s %6s %10s %10s %9s %9s %10s %12s %12s\n", "cleanup", "N", "wall ms",
@@ -278,19 +270,6 @@ class TeardownReporter final : public benchmark::ConsoleReporter {
     ratio("netns-teardown-grace-periods", "grace_periods", 4096);
     ratio("netns-teardown", "wall_s", 4096);
   }
-
- private:
-  const double* find(const std::string& mode, int n, const std::string& key) const {
-    auto m = results_.find(mode);
-    if (m == results_.end()) return nullptr;
-    auto r = m->second.find(n);
-    if (r == m->second.end()) return nullptr;
-    auto v = r->second.find(key);
-    return v == r->second.end() ? nullptr : &v->second;
-  }
-
-  // function name ("Teardown/batched") -> N -> counter -> value.
-  std::map<std::string, std::map<int, std::map<std::string, double>>> results_;
 };
 
 }  // namespace

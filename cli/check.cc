@@ -20,6 +20,18 @@ struct Row {
   int status = kExitOk;
 };
 
+// The default designs, then each other design of each subsystem with
+// several whose operations the trace uses, one at a time.
+std::vector<runner::Designs> designs_to_check(const trace::Trace& trace) {
+  std::vector<runner::Designs> out = {{}};
+  for (const runner::Subsystem& s : runner::subsystems()) {
+    bool used = false;
+    for (const trace::Op& op : trace.ops) used |= op.spec->subsystem == s.name;
+    for (size_t d = 1; used && d < s.designs.size(); ++d) out.push_back({{s.name, s.designs[d]}});
+  }
+  return out;
+}
+
 Row check_one(const std::string& path, const InputLimits& limits) {
   Row row{path, 0, "", kExitUsage};
   auto file = load_trace_file(path, limits);
@@ -29,11 +41,19 @@ Row check_one(const std::string& path, const InputLimits& limits) {
   }
   const trace::Trace* trace = &file->trace;
   row.ops = trace->ops.size();
-  runner::RunResult r = runner::run(*trace, {});
-  if (!r.ok()) {
-    std::fprintf(stderr, "%s:\n%s", path.c_str(), runner::format_failure(r).c_str());
-    row.result = r.divergence ? "DIVERGENCE line " + std::to_string(r.divergence->line)
-                              : "EXPECT line " + std::to_string(r.expect_failures[0].line);
+  // Every design of every subsystem whose operations the trace uses.
+  for (const runner::Designs& designs : designs_to_check(*trace)) {
+    runner::RunOptions options;
+    options.designs = designs;
+    runner::RunResult r = runner::run(*trace, options);
+    if (r.ok()) continue;
+    std::string chosen;
+    for (const auto& [sub, d] : designs) chosen += " --design " + sub + "=" + d;
+    std::fprintf(stderr, "%s%s:\n%s", path.c_str(), chosen.c_str(),
+                 runner::format_failure(r).c_str());
+    row.result = (r.divergence ? "DIVERGENCE line " + std::to_string(r.divergence->line)
+                               : "EXPECT line " + std::to_string(r.expect_failures[0].line)) +
+                 chosen;
     row.status = kExitFinding;
     return row;
   }
@@ -95,7 +115,8 @@ const Command& check_command() {
       .summary = "replay every trace under a directory through model and impl",
       .operands = "DIR",
       .help =
-          "Replays every *.trace file under DIR through model and impl. A trace that\n"
+          "Replays every *.trace file under DIR through model and impl, the impl in\n"
+          "each design of each subsystem the trace uses (--design). A trace that\n"
           "declares '# mutant: NAME' must also fail with that mutant injected. Prints a\n"
           "table and exits 1 if any trace fails or misses its mutant, 2 if DIR holds no\n"
           "traces or an invalid one (or one declaring an unknown mutant).",

@@ -721,11 +721,12 @@ TEST(CliHelp, UsageLinesListEveryOption) {
     EXPECT_EQ(r.out.find("\n  --                    end of options") != std::string::npos, operands)
         << command;
   }
-  EXPECT_TRUE(run("replay --help")
-                  .out.starts_with(
-                      "usage: netverify replay TRACE [--engine model|impl|both|kernel|all] "
-                      "[--json] [--inject "
-                      "MUTANT]... [--max-sleep S] [--max-bytes N] [--max-line N] [--max-ops N]\n"));
+  EXPECT_TRUE(
+      run("replay --help")
+          .out.starts_with("usage: netverify replay TRACE [--engine model|impl|both|kernel|all] "
+                           "[--json] [--inject "
+                           "MUTANT]... [--design SUB=NAME]... [--max-sleep S] [--max-bytes N] "
+                           "[--max-line N] [--max-ops N]\n"));
   EXPECT_TRUE(run("pcap-export --help")
                   .out.starts_with("usage: netverify pcap-export TRACE -o FILE.pcap [--link "
                                    "ether|raw] [--max-bytes N]"));

@@ -55,6 +55,29 @@ TEST(Cli, ReplayWithMutantDiverges) {
             std::string::npos);
 }
 
+// --design picks an impl design; a failure's reproduce line keeps it; a
+// design the subsystem does not have is a command-line error.
+TEST(Cli, ReplayInADesign) {
+  for (const char* design : {"worker", "timer", "rcu"})
+    EXPECT_EQ(run("replay " + corpus("basic/dst-devices.trace") + " --design dst=" + design).status,
+              0)
+        << design;
+  const std::string busy = corpus("regressions/dst-ifdown-busy-only.trace");
+  Result r = run("replay " + busy + " --inject dst-ifdown-busy-only --design dst=worker");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("reproduce: netverify replay " + busy +
+                       " --inject dst-ifdown-busy-only --design dst=worker"),
+            std::string::npos)
+      << r.out;
+  r = run("replay " + busy + " --design dst=nope");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("unknown design 'nope' of dst (known: worker, timer, rcu)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(run("replay " + busy + " --design frag=old").status, 2);
+  EXPECT_EQ(run("replay " + busy + " --design dst").status, 2);
+}
+
 TEST(Cli, FailedExpectationExitsOne) {
   std::string path = write_temp("expect.trace",
                                 "frag init v4 id=1 off=0 len=8 mf=1\n"

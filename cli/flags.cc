@@ -120,6 +120,10 @@ std::optional<std::string> check_value(const Flag& flag, std::string_view value)
     case FlagType::kMutant:
       if (runner::subsystem_of_mutant(value)) return std::nullopt;
       return unknown_mutant_message(value);
+    case FlagType::kDesign: {
+      runner::Designs ignored;
+      return runner::add_design(value, ignored);
+    }
     case FlagType::kSubsystem: {
       std::vector<std::string_view> names;
       for (const runner::Subsystem& s : runner::subsystems()) {

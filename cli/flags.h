@@ -27,6 +27,7 @@ enum class FlagType : uint8_t {
   kDuration,    // seconds, or 500ms, 30s, 2m (Args::duration_ms)
   kChoice,      // one of the words of `value`, which reads "a|b|c"
   kMutant,      // a mutant some subsystem registers (nv::runner::subsystems())
+  kDesign,      // SUBSYSTEM=DESIGN, one of the subsystem's impl designs
   kSubsystem,   // a registered subsystem
   kFuzzTarget,  // a fuzz target: a subsystem's, or all
   kNamespace,   // a trace namespace name
@@ -55,6 +56,14 @@ inline constexpr Flag kInjectFlag{
     .value = "MUTANT",
     .help = "switch on a mutant in the impl (repeatable; 'netverify list' names them)",
     .type = FlagType::kMutant,
+    .repeatable = true};
+inline constexpr Flag kDesignFlag{
+    .name = "--design",
+    .value = "SUB=NAME",
+    .help =
+        "build the impl of subsystem SUB in its design NAME (repeatable; 'netverify list' "
+        "names them; default: each subsystem's first)",
+    .type = FlagType::kDesign,
     .repeatable = true};
 // The limits of every command that reads traces or fuzz inputs (InputLimits).
 inline constexpr std::array<Flag, 3> kInputLimitFlags{{

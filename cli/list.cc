@@ -24,8 +24,20 @@ int run_list(const Args& args) {
     for (const runner::MutantInfo& m : s.mutants) width = std::max(width, m.name.size());
   for (const runner::Subsystem& s : runner::subsystems()) {
     std::printf("  %s (fuzz_%s)\n", s.name.c_str(), s.name.c_str());
-    for (const runner::MutantInfo& m : s.mutants)
+    if (!s.designs.empty()) {
+      std::string names;
+      for (const std::string& d : s.designs) names += (names.empty() ? "" : ", ") + d;
+      std::printf("    designs (--design %s=NAME, the first the default): %s\n", s.name.c_str(),
+                  names.c_str());
+    }
+    const std::string* design = nullptr;
+    for (const runner::MutantInfo& m : s.mutants) {
+      // A design's mutants run in it: a heading where the design changes.
+      if (!m.design.empty() && (!design || *design != m.design))
+        std::printf("    mutants of the %s design:\n", m.design.c_str());
+      design = &m.design;
       std::printf("    %-*s  %s\n", int(width), m.name.c_str(), m.help.c_str());
+    }
   }
   std::printf("\noperations (docs/trace.md):\n");
   width = 0;

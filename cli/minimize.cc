@@ -24,6 +24,7 @@ int rescue(const std::string& error, const std::string& text) {
 int run_minimize(const Args& args) {
   runner::MinimizeOptions options;
   options.mutants = args.all("--inject");
+  for (const std::string& d : args.all("--design")) runner::add_design(d, options.designs);
   // Minimizing can take long: learn first that the result can be written.
   const std::string out = args.get("-o", "-");
   std::optional<OutputFile> file;
@@ -75,6 +76,7 @@ const Command& minimize_command() {
           "checked before minimizing and written atomically; if writing it fails, the\n"
           "minimized trace goes to stderr and the exit status is 3.",
       .flags = reads_input({kInjectFlag,
+                            kDesignFlag,
                             {.name = "-o",
                              .value = "OUT",
                              .help = "write the result here (default, or -: stdout)",

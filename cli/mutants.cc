@@ -81,7 +81,8 @@ int run_mutants(const Args& args) {
   std::filesystem::create_directories(dir);
   setenv("NV_FAILURE_DIR", dir.c_str(), 1);
 
-  std::printf("%-30s %-22s %-20s %s\n", "mutant", "properties", "fuzzer", "reproducer");
+  std::printf("%-30s %-22s %-16s %-20s %s\n", "mutant", "properties", "rate", "fuzzer",
+              "reproducer");
   int missed = 0;
   const std::vector<std::string>& only = args.all("--mutant");
   for (const auto& s : runner::subsystems()) {
@@ -89,6 +90,9 @@ int run_mutants(const Args& args) {
       if (!only.empty() && std::find(only.begin(), only.end(), m.name) == only.end()) continue;
       props::Detection d = props::detect({m.name}, /*seed=*/1, int(*cases), /*shrink=*/false);
       std::string prop = d.detected ? "after " + std::to_string(d.cases + 1) + " cases" : "MISSED";
+      const props::Rate rate = props::detection_rate({m.name}, /*seed=*/1, int(*cases));
+      char rate_text[32];
+      std::snprintf(rate_text, sizeof(rate_text), "%.0f%% of %d", rate.percent(), rate.cases);
       std::string repro = "-";
       if (d.detected) {
         trace::ParseResult failing = trace::parse_file(d.failure_file, runner::registry());
@@ -115,7 +119,8 @@ int run_mutants(const Args& args) {
         std::snprintf(fuzz, sizeof(fuzz), "MISSED in %llu s", (unsigned long long)*seconds);
       }
       missed += !d.detected || (f.ran && !f.detected);
-      std::printf("%-30s %-22s %-20s %s\n", m.name.c_str(), prop.c_str(), fuzz, repro.c_str());
+      std::printf("%-30s %-22s %-16s %-20s %s\n", m.name.c_str(), prop.c_str(), rate_text, fuzz,
+                  repro.c_str());
       std::fflush(stdout);
     }
   }
@@ -131,7 +136,8 @@ const Command& mutants_command() {
       .summary = "the mutation report: which mutants the properties and fuzzers catch",
       .help =
           "The mutation report: each registered mutant against the differential property\n"
-          "(rapidcheck, seed 1, up to N cases) and, with --fuzzer, against that libFuzzer\n"
+          "(rapidcheck, seed 1, up to N cases; the rate: how many of N traces of the\n"
+          "default size catch it) and, with --fuzzer, against that libFuzzer\n"
           "target (a folder: each mutant's subsystem's fuzz_NAME in it) for up to S\n"
           "seconds (NV_INJECT plants the mutant; the seeds exclude the regression\n"
           "reproducers; a --seeds folder with one folder per target gives each its own).\n"

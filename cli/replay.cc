@@ -22,6 +22,7 @@ int run_replay(const Args& args) {
   else if (engine == "impl")
     options.engines = {runner::EngineKind::kImpl};
   options.mutants = args.all("--inject");
+  for (const std::string& d : args.all("--design")) runner::add_design(d, options.designs);
   if (!options.mutants.empty() && engine == "model") {
     std::fprintf(stderr, "netverify replay: mutants live in the impl; use --engine impl or both\n");
     return kExitUsage;
@@ -41,6 +42,7 @@ int run_replay(const Args& args) {
   runner::RunResult result = runner::run(*trace, options);
   std::string reproduce = "netverify replay " + path;
   for (const auto& m : options.mutants) reproduce += " --inject " + m;
+  for (const auto& d : args.all("--design")) reproduce += " --design " + d;
   if (int status = report_failures(result, json, reproduce)) return status;
   if (!json) {
     std::string names;
@@ -71,6 +73,7 @@ const Command& replay_command() {
                              .type = FlagType::kChoice},
                             kJsonFlag,
                             kInjectFlag,
+                            kDesignFlag,
                             kMaxSleepFlag}),
       .min_positional = 1,
       .max_positional = 1,

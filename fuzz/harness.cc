@@ -83,7 +83,6 @@ int Harness::run_one(const uint8_t* data, size_t size) const {
   const trace::Trace t = codec_.decode({data, size});
   runner::RunOptions run_options;
   run_options.mutants = mutants_;
-  run_options.state_check = runner::StateCheck::kNamedNamespaces;
   // A concurrent section whose linearizability the search cannot decide
   // within this budget (a few tens of milliseconds) is no finding: the
   // input is skipped, as malformed bytes are (replay decides it with the

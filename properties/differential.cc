@@ -3,6 +3,7 @@
 #include <rapidcheck.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "properties/failure.h"
 #include "runner/runner.h"
@@ -15,36 +16,89 @@
 namespace nv::props {
 namespace {
 
-std::string failure_name(const std::vector<std::string>& mutants) {
+std::string failure_name(const std::vector<std::string>& mutants,
+                         const runner::Designs& designs = {}) {
   std::string name = "differential";
   for (const auto& m : mutants) name += "-" + m;
+  for (const auto& [sub, d] : designs) name += "-" + sub + "." + d;
   return name;
+}
+
+// One generated case: a trace, and how its concurrent sections are drained.
+// They are drained by PCT (Burckhardt et al., ASPLOS 2010) with a generated
+// seed and depth, or by a seeded random walk (depth 0, which reaches races
+// needing a switch at one exact point more often than PCT with few change
+// points). Chosen uniformly whatever the size.
+struct Case {
+  std::string text;
+  uint64_t seed;
+  uint32_t depth;
+};
+
+rc::Gen<Case> gen_case(std::string_view subsystem) {
+  return rc::gen::apply(
+      [](std::string text, uint64_t seed, uint32_t depth) {
+        return Case{std::move(text), seed, depth};
+      },
+      runner::find_subsystem(subsystem)->gen(), rc::gen::arbitrary<uint64_t>(),
+      rc::gen::element<uint32_t>(0, 1, 2, 3));
+}
+
+runner::RunResult run_case(const Case& c, const trace::Trace& trace,
+                           const std::vector<std::string>& mutants,
+                           const runner::Designs& designs = {}) {
+  sched::PctStrategy pct(c.seed, std::max<uint32_t>(c.depth, 1), /*max_steps=*/60);
+  sched::RandomStrategy walk(c.seed);
+  runner::RunOptions options;
+  options.mutants = mutants;
+  options.designs = designs;
+  options.strategy = c.depth == 0 ? static_cast<sched::Strategy*>(&walk) : &pct;
+  return runner::run(trace, options);
+}
+
+// The subsystem whose generator reaches the mutants' bug: the first
+// mutant's own, or the one it names as found_by (frag when none).
+std::string reaching_subsystem(const std::vector<std::string>& mutants) {
+  std::string subsystem = "frag";
+  if (const runner::Subsystem* owner =
+          mutants.empty() ? nullptr : runner::subsystem_of_mutant(mutants[0])) {
+    subsystem = owner->name;
+    for (const runner::MutantInfo& m : owner->mutants)
+      if (m.name == mutants[0] && !m.found_by.empty()) subsystem = m.found_by;
+  }
+  return subsystem;
 }
 
 }  // namespace
 
-void differential_property(std::string_view subsystem, const std::vector<std::string>& mutants) {
-  const std::string generated = *runner::find_subsystem(subsystem)->gen();
-  trace::ParseResult parsed = trace::parse(generated, runner::registry());
-  RC_ASSERT(!parsed.error.has_value());
-  // Concurrent sections are drained by PCT (Burckhardt et al., ASPLOS 2010)
-  // with a generated seed and depth, or by a seeded random walk (which
-  // reaches races needing a switch at one exact point more often than PCT
-  // with few change points); the failure is saved with its schedule written
-  // in as sched lines, so that replay needs no seed.
-  const uint64_t seed = *rc::gen::arbitrary<uint64_t>();
-  const uint32_t depth = *rc::gen::inRange<uint32_t>(0, 4);  // 0: the random walk
-  sched::PctStrategy pct(seed, std::max<uint32_t>(depth, 1), /*max_steps=*/60);
-  sched::RandomStrategy walk(seed);
-  runner::RunOptions options;
-  options.mutants = mutants;
-  options.strategy = depth == 0 ? static_cast<sched::Strategy*>(&walk) : &pct;
-  runner::RunResult result = runner::run(parsed.trace, options);
+void differential_property(std::string_view subsystem, const std::vector<std::string>& mutants,
+                           const runner::Designs& designs) {
+  const Case c = *gen_case(subsystem);
+  trace::ParseResult parsed = trace::parse(c.text, runner::registry());
+  if (parsed.error)
+    RC_FAIL("the generator made an invalid trace: line " + std::to_string(parsed.error->line) +
+            ": " + parsed.error->message + "\n" + c.text);
+  runner::RunResult result = run_case(c, parsed.trace, mutants, designs);
   if (result.ok()) return;
+  // The failure is saved with its schedule written in as sched lines, so
+  // that replay needs no seed.
   const std::string text = trace::print(runner::with_schedule(parsed.trace, result));
-  const std::string path = save_failure(failure_name(mutants), text);
-  RC_FAIL(runner::format_failure(result) + "trace written to " + path +
-          "\nreplay: " + replay_command(path, mutants) + "\n" + text);
+  const std::string path = save_failure(failure_name(mutants, designs), text);
+  std::string replay = replay_command(path, mutants);
+  for (const auto& [sub, d] : designs) replay += " --design " + sub + "=" + d;
+  RC_FAIL(runner::format_failure(result) + "trace written to " + path + "\nreplay: " + replay +
+          "\n" + text);
+}
+
+Rate detection_rate(const std::vector<std::string>& mutants, uint64_t seed, int cases, int size) {
+  const rc::Gen<Case> gen = gen_case(reaching_subsystem(mutants));
+  Rate rate{.cases = cases};
+  for (int i = 0; i < cases; ++i) {
+    const Case c = gen(rc::Random(seed + uint64_t(i)), size).value();
+    trace::ParseResult parsed = trace::parse(c.text, runner::registry());
+    rate.caught += !parsed.error && !run_case(c, parsed.trace, mutants).ok();
+  }
+  return rate;
 }
 
 Detection detect(const std::vector<std::string>& mutants, uint64_t seed, int max_success,
@@ -53,14 +107,7 @@ Detection detect(const std::vector<std::string>& mutants, uint64_t seed, int max
   params.disableShrinking = !shrink;
   params.seed = seed;
   params.maxSuccess = max_success;
-  // The generator of the mutant's subsystem, or of the one that reaches it.
-  std::string subsystem = "frag";
-  if (const runner::Subsystem* owner =
-          mutants.empty() ? nullptr : runner::subsystem_of_mutant(mutants[0])) {
-    subsystem = owner->name;
-    for (const runner::MutantInfo& m : owner->mutants)
-      if (m.name == mutants[0] && !m.found_by.empty()) subsystem = m.found_by;
-  }
+  const std::string subsystem = reaching_subsystem(mutants);
   rc::detail::TestResult result = rc::detail::checkTestable(
       [&] { differential_property(subsystem, mutants); }, rc::detail::TestMetadata{}, params);
   Detection d;

@@ -26,6 +26,7 @@ class Reducer {
     if (parsed.error) return false;
     RunOptions run_options;
     run_options.mutants = options_.mutants;
+    run_options.designs = options_.designs;
     return failure_signature(parsed.trace, run(parsed.trace, run_options)) == signature_;
   }
 
@@ -121,6 +122,7 @@ class Reducer {
 std::optional<MinimizeResult> minimize(const trace::Trace& input, const MinimizeOptions& options) {
   RunOptions run_options;
   run_options.mutants = options.mutants;
+  run_options.designs = options.designs;
   std::string signature = failure_signature(input, run(input, run_options));
   if (signature.empty()) return std::nullopt;
   Reducer reducer(options, signature);

@@ -14,12 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "runner/subsystem.h"
 #include "trace/op.h"
 
 namespace nv::runner {
 
 struct MinimizeOptions {
   std::vector<std::string> mutants;
+  Designs designs;
   std::function<void(const std::string&)> progress;  // one line per improvement
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <set>
+#include <stdexcept>
 
 #include "runner/linearize.h"
 #include "runner/subsystem.h"
@@ -35,6 +36,9 @@ class EngineSet final : public trace::Engine {
   }
   void snapshot(trace::Snapshot& out) const override {
     for (const auto& e : engines_) e->snapshot(out);
+  }
+  void snapshot(std::string_view ns, trace::Snapshot& out) const override {
+    for (const auto& e : engines_) e->snapshot(ns, out);
   }
   uint64_t digest() const override {
     uint64_t sum = 0;
@@ -128,7 +132,7 @@ std::string_view engine_name(EngineKind kind) {
 }
 
 std::unique_ptr<trace::Engine> make_engine(EngineKind kind, const std::vector<std::string>& mutants,
-                                           trace::DeferredLog* deferred) {
+                                           trace::DeferredLog* deferred, const Designs& designs) {
   std::vector<std::unique_ptr<trace::Engine>> engines;
   EngineContext ctx;
   ctx.engine = [&](std::string_view name) { return built(engines, name); };
@@ -139,8 +143,14 @@ std::unique_ptr<trace::Engine> make_engine(EngineKind kind, const std::vector<st
     }
     ctx.deferred = deferred;
     std::vector<std::string> own;
-    for (const std::string& m : mutants)
-      if (subsystem_of_mutant(m) == &s) own.push_back(m);
+    ctx.design = s.designs.empty() ? "" : s.designs[0];
+    for (const std::string& m : mutants) {
+      if (subsystem_of_mutant(m) != &s) continue;
+      own.push_back(m);
+      for (const MutantInfo& info : s.mutants)
+        if (info.name == m && !info.design.empty()) ctx.design = info.design;
+    }
+    if (auto chosen = designs.find(s.name); chosen != designs.end()) ctx.design = chosen->second;
     engines.push_back(s.make_impl(ctx, own));
   }
   return std::make_unique<EngineSet>(std::move(engines));
@@ -275,15 +285,17 @@ class Drain final : public sched::Strategy {
 class Run {
  public:
   Run(const trace::Trace& trace, const RunOptions& options)
-      : trace_(trace), options_(options), every_namespace_(true) {
-    every_namespace_ = options.state_check == StateCheck::kEveryNamespace || options.on_event;
+      : trace_(trace),
+        options_(options),
+        every_namespace_(options.state_check == StateCheck::kEveryNamespace) {
     for (const trace::Op& op : trace.ops) keep_history_ |= bool(op.spec->expect);
     for (EngineKind kind : options.engines) {
       const bool impl = kind == EngineKind::kImpl;
-      runs_.push_back({std::string(engine_name(kind)),
-                       make_engine(kind, options.mutants, impl ? &recorder_ : nullptr),
-                       {},
-                       {}});
+      runs_.push_back(
+          {std::string(engine_name(kind)),
+           make_engine(kind, options.mutants, impl ? &recorder_ : nullptr, options.designs),
+           {},
+           {}});
       if (impl) impl_ = runs_.size() - 1;
     }
   }
@@ -342,9 +354,19 @@ class Run {
   void expect(size_t i) {
     const trace::Op& op = trace_.ops[i];
     for (EngineRun& r : runs_) {
-      if (auto msg = op.spec->expect(op, r.history, r.fresh()))
+      if (auto msg = op.spec->expect(op, r.history, named_snapshot(r, op)))
         result.expect_failures.push_back({i, op.line, trace::print(op), r.name, *msg});
     }
+  }
+
+  // The snapshot of the namespaces an op names: all an expectation reads.
+  static trace::Snapshot named_snapshot(const EngineRun& r, const trace::Op& op) {
+    trace::Snapshot out;
+    for (size_t f = 0; f < op.spec->fields.size(); ++f)
+      if (const trace::FieldSpec& field = op.spec->fields[f];
+          field.kind == trace::Kind::kName && field.scope == trace::kScopeNetns && op.has(f))
+        r.engine->snapshot(op.name(f), out);
+    return out;
   }
 
   // The JSON stream and expectations see a namespace's final counters when
@@ -356,7 +378,11 @@ class Run {
       if (field.kind != trace::Kind::kName || field.scope != trace::kScopeNetns ||
           field.ns_use != trace::NsUse::kDestroy)
         continue;
-      for (EngineRun& r : runs_) record(r, op.line, {counters_event(op.name(f), r.fresh())});
+      for (EngineRun& r : runs_) {
+        trace::Snapshot snap;
+        r.engine->snapshot(op.name(f), snap);
+        record(r, op.line, {counters_event(op.name(f), snap)});
+      }
     }
   }
 
@@ -389,6 +415,37 @@ class Run {
     return false;
   }
 
+  // The impl failed while applying op i in the scheduler's context: as a
+  // failed thread is reported, its message first.
+  bool failed_in_context(size_t op_index, std::string_view what) {
+    constexpr std::string_view kPrefix = "nv::sched: ";
+    if (what.starts_with(kPrefix)) what.remove_prefix(kPrefix.size());
+    const trace::Op& op = trace_.ops[op_index];
+    Divergence d;
+    d.op_index = op_index;
+    d.line = op.line;
+    d.op = trace::print(op);
+    d.thread_failure = std::string(sched::status_name(sched::RunStatus::kFailure)) + ": " +
+                       std::string(what) + "\n  in the scheduler's context (the op itself)\n" +
+                       sched_->describe();
+    result.divergence = std::move(d);
+    return false;
+  }
+
+  // A tick moves the impl's virtual clock (its scheduler's: delayed work and
+  // timers): each timer that falls due fires and what it starts runs to the
+  // end before the clock moves on, as it would have in real time.
+  bool advance(size_t op_index, uint64_t ms) {
+    const uint64_t target = sched_->now_ms() + ms;
+    while (auto at = sched_->next_deadline()) {
+      if (*at > target) break;
+      sched_->advance(*at - sched_->now_ms());
+      if (!drain(op_index, nullptr)) return false;
+    }
+    sched_->advance(target - sched_->now_ms());
+    return true;
+  }
+
   // One ordinary operation on every engine, then its deferred work.
   bool sequential(size_t i) {
     const trace::Op& op = trace_.ops[i];
@@ -397,10 +454,22 @@ class Run {
     for (size_t k = 0; k < runs_.size(); ++k) {
       EngineRun& r = runs_[k];
       std::vector<trace::Event>& events = per_engine[k];
-      if (k == impl_) recorder_.entries.clear();
-      r.engine->apply(op, events);
+      if (k == impl_) {
+        recorder_.entries.clear();
+        // The impl applies an ordinary op in its scheduler's own context,
+        // where a WARN (sched::fail) is a std::logic_error: a finding too.
+        try {
+          r.engine->apply(op, events);
+        } catch (const std::logic_error& e) {
+          return failed_in_context(i, e.what());
+        }
+      } else {
+        r.engine->apply(op, events);
+      }
       if (k == impl_) {
         if (!drain(i, nullptr)) return false;
+        if (op.spec->id == trace::op_id("tick") && !advance(i, op.u(trace::core::kTickDuration)))
+          return false;
         for (Entry& e : recorder_.entries)
           events.insert(events.end(), e.events.begin(), e.events.end());
       }
@@ -455,6 +524,9 @@ class Run {
         }
         entries.push_back({&op, false, 0, {}, 0, ++clock_, 0, {}});
         Entry* e = &entries.back();
+        // "go tick": the impl's clock moves as the line starts; what falls
+        // due races with the section's other threads.
+        if (op.spec->id == trace::op_id("tick")) sched_->advance(op.u(trace::core::kTickDuration));
         e->thread = sched_->spawn("line " + std::to_string(op.line), [this, &impl, e] {
           impl.apply(*e->op, e->events);
           e->response = ++clock_;
@@ -555,8 +627,8 @@ class Run {
   uint64_t clock_ = 0;  // logical time of invocations and responses
   // The impl's world: its scheduler first, so that the engines made under
   // it run in test mode, and ended (in ~Run) before them.
-  std::unique_ptr<sched::Scheduler> sched_ =
-      std::make_unique<sched::Scheduler>(sched::Scheduler::Options{.record_events = false});
+  std::unique_ptr<sched::Scheduler> sched_ = std::make_unique<sched::Scheduler>(
+      sched::Scheduler::Options{.record_events = false, .idle_fires_timers = false});
   DeferredRecorder recorder_{*sched_, clock_};
   std::vector<EngineRun> runs_;
   size_t impl_ = SIZE_MAX;
@@ -571,6 +643,7 @@ RunResult run(const trace::Trace& trace, const RunOptions& options) {
   // reports it: at the first op after which any namespace differs.
   RunOptions every = options;
   every.state_check = StateCheck::kEveryNamespace;
+  every.on_event = nullptr;  // streamed by the first run
   Run again(trace, every);
   again.play();
   return std::move(again.result);
@@ -633,17 +706,38 @@ std::string event_label(const std::vector<trace::Event>& events, size_t k) {
   return text ? e.kind + "." + *text : e.kind;
 }
 
+// The events of `a` that `b` lacks, counted as multisets, in a's order.
+std::vector<trace::Event> missing_from(const std::vector<trace::Event>& a,
+                                       std::vector<trace::Event> b) {
+  std::vector<trace::Event> out;
+  for (const trace::Event& e : a) {
+    auto it = std::find(b.begin(), b.end(), e);
+    if (it == b.end())
+      out.push_back(e);
+    else
+      b.erase(it);
+  }
+  return out;
+}
+
 // What the first engine observed against what the first engine that
-// disagrees with it observed, at their first differing event:
-// "deliver/kill.overlap", "kill.timeout/none", or "deliver[len]" when the
-// events are of one kind and reason and differ in a field.
+// disagrees with it observed: "deliver/kill.overlap", "kill.timeout/none",
+// or "deliver[len]" when the events are of one kind and reason and differ in
+// a field. Events both observed are set aside first, so an unrelated event
+// of the same op (another queue expiring in the same tick) does not change
+// it; when the two observed the same events in another order, it is taken
+// at their first differing position ("pernet-exit[op]").
 std::string events_signature(const std::vector<std::vector<trace::Event>>& events) {
   size_t other = 1;
   while (other < events.size() && events[other] == events[0]) ++other;
-  const auto& a = events[0];
-  const auto& b = events[other];
+  std::vector<trace::Event> a = missing_from(events[0], events[other]);
+  std::vector<trace::Event> b = missing_from(events[other], events[0]);
   size_t k = 0;
-  while (k < a.size() && k < b.size() && a[k] == b[k]) ++k;
+  if (a.empty() && b.empty()) {  // the same events in another order
+    a = events[0];
+    b = events[other];
+    while (a[k] == b[k]) ++k;
+  }
   const std::string la = event_label(a, k), lb = event_label(b, k);
   if (la != lb) return la + "/" + lb;
   for (size_t f = 0; f < a[k].fields.size() && f < b[k].fields.size(); ++f)

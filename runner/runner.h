@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runner/subsystem.h"
 #include "sched/strategy.h"
 #include "trace/engine.h"
 #include "trace/op.h"
@@ -42,9 +43,13 @@ std::string_view engine_name(EngineKind kind);
 
 // One engine per subsystem, applied in order, as a single engine. An impl
 // reports its deferred work's runs to `deferred` (null: nowhere).
+// The impl of a subsystem with several designs is built in the one
+// `designs` names, else in the one its injected mutants belong to, else in
+// its default.
 std::unique_ptr<trace::Engine> make_engine(EngineKind kind,
                                            const std::vector<std::string>& mutants = {},
-                                           trace::DeferredLog* deferred = nullptr);
+                                           trace::DeferredLog* deferred = nullptr,
+                                           const Designs& designs = {});
 
 // Which engine state the runner compares after each operation.
 enum class StateCheck : uint8_t {
@@ -55,17 +60,22 @@ enum class StateCheck : uint8_t {
   // is reported by re-running the trace with kEveryNamespace, so the report
   // is the one kEveryNamespace gives. What it misses: a difference in a
   // namespace that neither the op nor its events name and that heals before
-  // that namespace is compared again. The fuzz harness uses it (the cost per
-  // op does not grow with the namespace count); replay uses kEveryNamespace,
-  // so whatever fuzzing finds, replay finds.
+  // that namespace is compared again. The default: the cost per op does not
+  // grow with the namespace count (a trace with 10,000 namespaces replays in
+  // linear time), and replay and the fuzz harness check alike, so whatever
+  // fuzzing finds, replay finds.
   kNamedNamespaces,
 };
 
 struct RunOptions {
   std::vector<EngineKind> engines = {EngineKind::kModel, EngineKind::kImpl};
-  StateCheck state_check = StateCheck::kEveryNamespace;  // kEveryNamespace when on_event is set
+  StateCheck state_check = StateCheck::kNamedNamespaces;
   std::vector<std::string> mutants;                      // injected into the impl; names must exist
-  // Called for every event of every engine, in order (the JSON stream).
+  Designs designs;  // the impl's design per subsystem (runner/subsystem.h); names must exist
+  // Called for every event of every engine, in order (the JSON stream). When
+  // kNamedNamespaces finds a difference, the events streamed so far stand
+  // (the re-run that locates it streams nothing), so they may go past the
+  // op the divergence names.
   std::function<void(std::string_view engine, uint32_t line, const trace::Event&)> on_event;
   // Who decides, once a concurrent section's sched lines are used up (null:
   // the first runnable thread). Its decisions are kept in RunResult::schedule

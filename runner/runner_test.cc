@@ -19,15 +19,16 @@ std::vector<std::string> traces_under(const char* dir) {
   return out;
 }
 
-// kNamedNamespaces (the fuzz harness) reports every failure exactly as
-// kEveryNamespace (replay) does, and passes what it passes.
+// kNamedNamespaces (the default) reports every failure exactly as
+// kEveryNamespace does, and passes what it passes.
 TEST(Runner, NamedNamespaceCheckReportsAsEveryNamespaceCheck) {
   size_t failing = 0;
   for (const char* dir : {NV_SOURCE_DIR "/corpora/regressions", NV_SOURCE_DIR "/corpora/basic"}) {
     for (const std::string& path : traces_under(dir)) {
       trace::ParseResult r = trace::parse_file(path, registry());
       ASSERT_FALSE(r.error) << path;
-      RunOptions every{.mutants = cli::declared_mutants(path)};
+      RunOptions every{.state_check = StateCheck::kEveryNamespace,
+                       .mutants = cli::declared_mutants(path)};
       RunOptions named = every;
       named.state_check = StateCheck::kNamedNamespaces;
       const RunResult a = run(r.trace, every), b = run(r.trace, named);
@@ -75,12 +76,48 @@ TEST(Runner, EngineDigestIsTheSumOverNamespaces) {
         trace::Snapshot snap;
         engine->snapshot(snap);
         uint64_t sum = 0;
-        for (const auto& [ns, values] : snap.ns) sum += engine->digest(ns);
+        for (const auto& [ns, values] : snap.ns) {
+          sum += engine->digest(ns);
+          trace::Snapshot one;
+          engine->snapshot(ns, one);
+          if (ns.find('#') == std::string::npos) {  // bound: snapshot(ns) finds it by name
+            ASSERT_EQ(one.ns, (decltype(one.ns){{ns, values}})) << path << ":" << op.line;
+          }
+        }
         ASSERT_EQ(engine->digest(), sum) << path << ":" << op.line;
         ASSERT_EQ(engine->digest("no-such-namespace"), 0u);
+        trace::Snapshot none;
+        engine->snapshot("no-such-namespace", none);
+        ASSERT_TRUE(none.ns.empty());
       }
     }
   }
+}
+
+// The signature of a divergence names what one engine observed and the
+// other did not: events both observed in the same op (another queue that
+// expired in the same tick, before or after) leave it unchanged.
+TEST(Runner, SignatureIgnoresEventsBothEnginesObserved) {
+  trace::ParseResult r = trace::parse("netverify-trace 1\ntick 30s\n", registry());
+  ASSERT_FALSE(r.error);
+  auto timeout = [](uint64_t id) {
+    trace::Event e{"kill", {}};
+    e.add("ns", "init").add("id", id).add("reason", "timeout");
+    return e;
+  };
+  auto signature = [&](std::vector<trace::Event> model, std::vector<trace::Event> impl) {
+    RunResult result;
+    result.divergence = Divergence{.events = {std::move(model), std::move(impl)}};
+    return failure_signature(r.trace, result);
+  };
+  const std::string alone = signature({timeout(1)}, {});
+  EXPECT_EQ(alone, "divergence:tick:kill.timeout/none");
+  EXPECT_EQ(signature({timeout(1), timeout(2)}, {timeout(2)}), alone);
+  EXPECT_EQ(signature({timeout(2), timeout(1)}, {timeout(2)}), alone);
+  EXPECT_EQ(signature({timeout(2), timeout(1), timeout(3)}, {timeout(3), timeout(2)}), alone);
+  // The same events in another order: at the first position they differ.
+  EXPECT_EQ(signature({timeout(1), timeout(2)}, {timeout(2), timeout(1)}),
+            "divergence:tick:kill.timeout[id]");
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <rapidcheck.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,10 @@ struct MutantInfo {
   // The subsystem whose generator reaches the bug, when not its own (a
   // fragment bug that shows only while a namespace dies).
   std::string found_by = {};
+  // The impl design whose code it plants the bug in (Subsystem::designs),
+  // empty when every design has it. A run that injects it uses that design
+  // unless another was chosen.
+  std::string design = {};
 };
 
 // What an engine factory gets.
@@ -40,6 +45,9 @@ struct EngineContext {
   // Impl only: where deferred work running on its own thread reports its
   // runs (null: nowhere).
   trace::DeferredLog* deferred = nullptr;
+  // Impl only: which of Subsystem::designs to build (its first, the
+  // default, unless the run chose another; empty for a subsystem with one).
+  std::string design;
 };
 
 struct Subsystem {
@@ -52,6 +60,10 @@ struct Subsystem {
   std::unique_ptr<trace::Engine> (*make_impl)(const EngineContext&,
                                               const std::vector<std::string>& mutants);
   std::vector<MutantInfo> mutants;
+  // The impl's designs, each checked against the one model: their names,
+  // the default first (empty: the impl has one design). `--design SUB=NAME`
+  // picks one; `netverify check` and the subsystem's properties run each.
+  std::vector<std::string> designs = {};
   // The property generator: a trace's text (used inside a rapidcheck
   // property, and by `netverify gen --subsystem NAME`).
   rc::Gen<std::string> (*gen)();
@@ -72,6 +84,13 @@ const Subsystem* find_subsystem(std::string_view name);
 
 // The trace language: core operations plus every subsystem's.
 const trace::Registry& registry();
+
+// A run's design choices: subsystem -> design name (absent: the default).
+using Designs = std::map<std::string, std::string, std::less<>>;
+
+// "SUB=NAME" parsed and checked against the subsystems' designs: the error
+// message when it names no subsystem or none of its designs.
+std::optional<std::string> add_design(std::string_view text, Designs& designs);
 
 // The subsystem owning a mutant, or nullptr for an unknown name.
 const Subsystem* subsystem_of_mutant(std::string_view mutant);

@@ -226,7 +226,7 @@ RunStatus Scheduler::run(Strategy& strategy, uint64_t max_steps) {
   for (uint64_t n = 0;;) {
     if (failure_) return RunStatus::kFailure;
     if (!collect_runnable()) {
-      if (fire_next_timer()) continue;
+      if (options_.idle_fires_timers && fire_next_timer()) continue;
       for (ThreadId id : live_)
         if (threads_[id]->state == RunState::kBlocked) return RunStatus::kDeadlock;
       return RunStatus::kOk;

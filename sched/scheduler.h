@@ -17,7 +17,8 @@
 // std::logic_error. Null (every other thread) is production mode: real locks.
 //
 // Virtual clock: now_ms() starts at 0 and moves only by advance() or by run()
-// when no thread is runnable and a timer is pending. A timer that falls due is
+// when no thread is runnable and a timer is pending (unless
+// Options::idle_fires_timers is false). A timer that falls due is
 // fired in (deadline, creation) order: its callback becomes a new runnable
 // thread (the timer softirq), named "timer:<name>".
 //
@@ -189,6 +190,10 @@ class Scheduler {
   struct Options {
     bool record_events = true;  // keep events() (the benchmark turns it off)
     size_t stack_size = 0;      // 0: 256 KiB (1 MiB under ASan)
+    // run() fires the next timer when no thread can run. False: the clock
+    // moves only by advance() (the runner's tick), so periodic work that
+    // re-arms itself waits for the trace's time instead of running forever.
+    bool idle_fires_timers = true;
   };
   using TimerId = uint64_t;
 
@@ -229,6 +234,11 @@ class Scheduler {
   // False when the timer already fired or was cancelled.
   bool cancel_timer(TimerId id);
   size_t pending_timers() const { return timers_.size(); }
+  // The earliest pending timer's deadline (absolute ms), if any.
+  std::optional<uint64_t> next_deadline() const {
+    if (timers_.empty()) return std::nullopt;
+    return timers_.begin()->first.first;
+  }
 
   const RcuStats& rcu_stats() const { return rcu_.stats; }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -191,6 +192,23 @@ TEST(Scheduler, TimersFireInDeadlineThenCreationOrderAsThreads) {
   ASSERT_EQ(s.run(lowest, 100), RunStatus::kOk);  // run() fires "late" when idle
   EXPECT_EQ(fired, (std::vector<std::string>{"first@10", "second@10", "late@20"}));
   EXPECT_EQ(s.now_ms(), 20u);
+}
+
+// The runner's scheduler: only advance() moves the clock, so a timer that
+// re-arms itself waits for the trace's ticks.
+TEST(Scheduler, WithoutIdleTimersRunLeavesTheClockAlone) {
+  Scheduler s(Scheduler::Options{.idle_fires_timers = false});
+  int fired = 0;
+  s.add_timer(30, "t", [&] { ++fired; });
+  EXPECT_EQ(s.next_deadline(), std::optional<uint64_t>(30));
+  ReplayStrategy lowest({});
+  ASSERT_EQ(s.run(lowest, 100), RunStatus::kOk);
+  EXPECT_EQ(fired, 0);
+  EXPECT_EQ(s.now_ms(), 0u);
+  s.advance(30);
+  EXPECT_EQ(s.next_deadline(), std::nullopt);
+  ASSERT_EQ(s.run(lowest, 100), RunStatus::kOk);
+  EXPECT_EQ(fired, 1);
 }
 
 TEST(Scheduler, CheckHoldsThroughARun) {

@@ -55,6 +55,17 @@ struct FieldSpec {
   std::string help;
 };
 
+// A positional name field of `scope` that the operation uses as `use`.
+inline FieldSpec name_field(std::string_view key, std::string_view scope, NsUse use,
+                            std::string help) {
+  return FieldSpec{.key = std::string(key),
+                   .kind = Kind::kName,
+                   .positional = true,
+                   .ns_use = use,
+                   .scope = std::string(scope),
+                   .help = std::move(help)};
+}
+
 // A cross-field check (for example, that an address family matches "v4|v6").
 // Returns the offending field's index and a message.
 struct FieldError {

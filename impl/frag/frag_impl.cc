@@ -9,6 +9,7 @@
 
 #include "impl/netns/netns_impl.h"
 #include "sched/rcu.h"
+#include "sched/scheduler.h"
 
 namespace nv::frag {
 namespace {
@@ -89,6 +90,10 @@ void FragImpl::pre_exit(netns::NetId id) {
 
 void FragImpl::exit(netns::NetId id) {
   auto it = ns_.find(id);
+  // The kernel would dereference the NULL data of a namespace whose init
+  // never ran (a broken pernet core: netns-register-race): a WARN here.
+  if (it == ns_.end())
+    sched::fail("frag: pernet exit of namespace " + std::to_string(id) + ", whose init never ran");
   // fqdir_exit: every queue goes, uncounted.
   for (FragNetns::PerFamily& fam : it->second->fam) {
     fam.queues.clear([&](FragQueue* q) {  // unhashes each queue
@@ -156,12 +161,9 @@ FragNetns* FragImpl::netns(std::string_view name) {
   // The cache holds a namespace whose name is bound (relabel drops it), so
   // its label is its name.
   if (last_ns_ && same_name(last_ns_->name, name)) return last_ns_;
-  netns::NetId id;
-  if (!host_->lookup(name, &id)) return nullptr;
-  auto it = ns_.find(id);
-  if (it == ns_.end()) return nullptr;
-  last_ns_ = it->second.get();
-  return last_ns_;
+  FragNetns* found = const_cast<FragNetns*>(find(name));
+  if (found) last_ns_ = found;
+  return found;
 }
 
 // The numbered rules are those of docs/trace.md ("What happens to a
@@ -402,12 +404,18 @@ bool FragImpl::write_sysctl(std::string_view ns, std::string_view key, uint64_t 
   return !found || found->sysctls.write(key, value);
 }
 
+void FragImpl::snapshot(const FragNetns& ns, trace::Snapshot& out) {
+  const uint64_t mem[2] = {ns.fam[0].mem, ns.fam[1].mem};
+  const uint64_t queues[2] = {ns.fam[0].queues.size(), ns.fam[1].queues.size()};
+  add_to_snapshot(out, ns.name, ns.counters, mem, queues);
+}
+
 void FragImpl::snapshot(trace::Snapshot& out) const {
-  for (const auto& [id, ns] : ns_) {
-    const uint64_t mem[2] = {ns->fam[0].mem, ns->fam[1].mem};
-    const uint64_t queues[2] = {ns->fam[0].queues.size(), ns->fam[1].queues.size()};
-    add_to_snapshot(out, ns->name, ns->counters, mem, queues);
-  }
+  for (const auto& [id, ns] : ns_) snapshot(*ns, out);
+}
+
+void FragImpl::snapshot(std::string_view name, trace::Snapshot& out) const {
+  if (const FragNetns* ns = find(name)) snapshot(*ns, out);
 }
 
 uint64_t FragImpl::digest(const FragNetns& ns) {
@@ -423,10 +431,15 @@ uint64_t FragImpl::digest() const {
 }
 
 uint64_t FragImpl::digest(std::string_view name) const {
+  const FragNetns* ns = find(name);
+  return ns ? digest(*ns) : 0;
+}
+
+const FragNetns* FragImpl::find(std::string_view name) const {
   netns::NetId id;
-  if (!host_->lookup(name, &id)) return 0;
+  if (!host_->lookup(name, &id)) return nullptr;
   auto it = ns_.find(id);
-  return it == ns_.end() ? 0 : digest(*it->second);
+  return it == ns_.end() ? nullptr : it->second.get();
 }
 
 // The model's describe() format, line for line, so that two reports of

@@ -70,6 +70,7 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   // other op is ignored (FragImpl(): netns ops go to its own netns impl).
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;
+  void snapshot(std::string_view ns, trace::Snapshot& out) const override;
   uint64_t digest() const override;
   uint64_t digest(std::string_view ns) const override;
   std::string describe() const override;
@@ -104,6 +105,9 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   // The namespace a name is bound to, or nullptr.
   FragNetns* netns(std::string_view name);
   static uint64_t digest(const FragNetns& ns);
+  static void snapshot(const FragNetns& ns, trace::Snapshot& out);
+  // The state of the namespace bound to `name`, if it has any.
+  const FragNetns* find(std::string_view name) const;
   void receive_owned(const Fragment& f, const uint8_t* payload, std::unique_ptr<uint8_t[]> owned,
                      DeliverSink& sink);
   FragQueue* create_queue(FragNetns& ns, const Fragment& f, const QueueKey& key, uint64_t hash);

@@ -153,15 +153,16 @@ void NetnsImpl::ops_exit(Pernet& p, const std::vector<Net*>& nets, std::vector<E
   if (default_device) {
     // default_device_exit_batch: one unregister_netdevice_many for the batch.
     std::lock_guard lock(net_mutex_);
-    uint64_t unregistered = 0;
+    std::vector<std::string> gone;
     for (size_t i = 0; i < nets.size(); ++i) {
       if (!exited[i]) continue;
       nets[i]->devices.clear_and_dispose([&](Dev* d) {
-        ++unregistered;
+        gone.push_back(d->name);
         devs_.erase(d->name);
       });
     }
-    batch.add("devices", unregistered);
+    batch.add("devices", uint64_t(gone.size()));
+    unregister_netdevices(notifiers_, gone, out);
   }
   out.push_back(std::move(batch));
 }
@@ -475,6 +476,7 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
         d->phys = op.u_or(fields::kDevPhys, 0) != 0;
         n->devices.push_back(*d);
         out.push_back(device_event("dev-add", d->name, label_of(*n)));
+        call_netdevice_notifiers(notifiers_, NetdevEvent::kRegister, d->name, out);
         devs_[d->name] = std::move(d);
       }
       break;
@@ -486,7 +488,18 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
       Dev& d = *it->second;
       out.push_back(device_event("dev-del", d.name, label_of(*d.net)));
       d.net->devices.erase(d.net->devices.iterator_to(d));
+      const std::string name = d.name;
       devs_.erase(it);
+      unregister_netdevices(notifiers_, {&name, 1}, out);
+      break;
+    }
+    case op_id("dev down"): {
+      std::lock_guard lock(net_mutex_);
+      auto it = devs_.find(op.name(fields::kDownName));
+      if (it == devs_.end()) break;
+      Dev& d = *it->second;
+      out.push_back(device_event("dev-down", d.name, label_of(*d.net)));
+      call_netdevice_notifiers(notifiers_, NetdevEvent::kDown, d.name, out);
       break;
     }
     case op_id("dev move"): {
@@ -529,6 +542,10 @@ NetGauges NetnsImpl::gauges(const Net& n) const {
 
 void NetnsImpl::snapshot(trace::Snapshot& out) const {
   for (const auto& [id, n] : by_id_) gauges(*n).add_to(out, label_of(*n));
+}
+
+void NetnsImpl::snapshot(std::string_view ns, trace::Snapshot& out) const {
+  if (const Net* n = find(ns)) gauges(*n).add_to(out, label_of(*n));
 }
 
 uint64_t NetnsImpl::digest() const {

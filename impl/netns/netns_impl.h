@@ -91,6 +91,7 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
   // a scheduler the runner runs the worker's thread instead.
   void settle(std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;
+  void snapshot(std::string_view ns, trace::Snapshot& out) const override;
   uint64_t digest() const override;
   uint64_t digest(std::string_view ns) const override;
   std::string describe() const override;
@@ -100,6 +101,9 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
   void rebind(PernetOps*, PernetOps*) override {}  // an impl is never copied
   void hold(NetId id, std::string holder) override;
   void put_hold(NetId id, std::string_view holder, std::vector<trace::Event>& out) override;
+  // Before the trace starts: not guarded (nothing runs yet).
+  void register_netdevice_notifier(NetdevNotifier* n) override { notifiers_.push_back(n); }
+  void rebind_notifier(NetdevNotifier*, NetdevNotifier*) override {}
 
   std::optional<std::string> find_invariant_violation() const;
 
@@ -190,6 +194,8 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
   sched::SpinLock holds_lock_;
   std::unordered_map<NetId, std::vector<std::string>> holds_;
   std::unordered_set<NetId> waiting_;
+  // Called with net_mutex_ held (RTNL), so device events are serialized.
+  std::vector<NetdevNotifier*> notifiers_;
   NetId next_id_ = 1;  // guarded by net_mutex_
   Net* init_net_ = nullptr;
   MutantSet mutants_;

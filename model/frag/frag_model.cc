@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <utility>
 
 #include "model/netns/netns_model.h"
 #include "trace/digest.h"
@@ -87,10 +88,7 @@ void FragModel::relabel(netns::NetId id, std::string_view label) {
 }
 
 FragModel::Netns* FragModel::find(std::string_view name) {
-  netns::NetId id;
-  if (!host_->lookup(name, &id)) return nullptr;
-  auto it = ns_.find(id);
-  return it == ns_.end() ? nullptr : &it->second;
+  return const_cast<Netns*>(std::as_const(*this).find(name));
 }
 
 void FragModel::apply(const trace::Op& op, std::vector<trace::Event>& out) {
@@ -331,12 +329,18 @@ void FragModel::tick(uint64_t ms, std::vector<trace::Event>& out) {
   }
 }
 
+void FragModel::snapshot(const Netns& ns, trace::Snapshot& out) {
+  uint64_t mem[2] = {ns.fam[0].mem, ns.fam[1].mem};
+  uint64_t queues[2] = {ns.fam[0].queues.size(), ns.fam[1].queues.size()};
+  add_to_snapshot(out, ns.label, ns.counters, mem, queues);
+}
+
 void FragModel::snapshot(trace::Snapshot& out) const {
-  for (const auto& [id, ns] : ns_) {
-    uint64_t mem[2] = {ns.fam[0].mem, ns.fam[1].mem};
-    uint64_t queues[2] = {ns.fam[0].queues.size(), ns.fam[1].queues.size()};
-    add_to_snapshot(out, ns.label, ns.counters, mem, queues);
-  }
+  for (const auto& [id, ns] : ns_) snapshot(ns, out);
+}
+
+void FragModel::snapshot(std::string_view name, trace::Snapshot& out) const {
+  if (const Netns* ns = find(name)) snapshot(*ns, out);
 }
 
 uint64_t FragModel::digest(const Netns& ns) {
@@ -352,10 +356,15 @@ uint64_t FragModel::digest() const {
 }
 
 uint64_t FragModel::digest(std::string_view name) const {
+  const Netns* ns = find(name);
+  return ns ? digest(*ns) : 0;
+}
+
+const FragModel::Netns* FragModel::find(std::string_view name) const {
   netns::NetId id;
-  if (!host_->lookup(name, &id)) return 0;
+  if (!host_->lookup(name, &id)) return nullptr;
   auto it = ns_.find(id);
-  return it == ns_.end() ? 0 : digest(it->second);
+  return it == ns_.end() ? nullptr : &it->second;
 }
 
 std::string FragModel::describe() const {

@@ -89,6 +89,7 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
 
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;
+  void snapshot(std::string_view ns, trace::Snapshot& out) const override;
   uint64_t digest() const override;
   uint64_t digest(std::string_view ns) const override;
   std::string describe() const override;
@@ -115,6 +116,9 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
   static void kill(Netns& ns, const Key& key, std::string_view reason,
                    std::vector<trace::Event>& out);
   static uint64_t digest(const Netns& ns);
+  static void snapshot(const Netns& ns, trace::Snapshot& out);
+  // The state of the namespace bound to `name`, if it has any.
+  const Netns* find(std::string_view name) const;
   Netns* find(std::string_view name);
   void reassemble(Netns& ns, const Fragment& f, const Key& key, bool oversize,
                   std::vector<trace::Event>& out);

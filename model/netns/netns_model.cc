@@ -11,6 +11,7 @@ using trace::op_id;
 
 NetnsModel::NetnsModel() {
   nets_.emplace(kInitNet, Net{.name = "init"});
+  names_.emplace("init", kInitNet);
   // 5. default_device_ops, registered at boot as the first device operation.
   pernet_.push_back({.name = std::string(kDefaultDevice), .device = true});
   nets_[kInitNet].data.insert(std::string(kDefaultDevice));
@@ -47,19 +48,20 @@ void NetnsModel::rebind(PernetOps* from, PernetOps* to) {
   std::replace(relabel_.begin(), relabel_.end(), from, to);
 }
 
+void NetnsModel::rebind_notifier(NetdevNotifier* from, NetdevNotifier* to) {
+  std::replace(notifiers_.begin(), notifiers_.end(), from, to);
+}
+
 std::string NetnsModel::label_of(NetId id) const {
   const Net& n = nets_.at(id);
   return label(n.name, id, n.bound);
 }
 
 bool NetnsModel::lookup(std::string_view name, NetId* id) const {
-  for (const auto& [nid, n] : nets_) {
-    if (n.bound && n.name == name) {
-      *id = nid;
-      return true;
-    }
-  }
-  return false;
+  const auto it = names_.find(name);
+  if (it == names_.end()) return false;
+  *id = it->second;
+  return true;
 }
 
 std::vector<NetnsModel::Device>::iterator NetnsModel::find_device(std::string_view name) {
@@ -71,6 +73,7 @@ void NetnsModel::unbind(NetId id) {
   Net& n = nets_.at(id);
   if (!n.bound) return;
   n.bound = false;
+  names_.erase(n.name);
   for (PernetOps* ops : relabel_) ops->relabel(id, label_of(id));
 }
 
@@ -122,11 +125,16 @@ void NetnsModel::run_exit(const Pernet& p, const std::vector<NetId>& ids, std::v
   Event batch = exit_batch_event(p.name, held.size());
   if (p.name == kDefaultDevice) {
     // 5. default_device_exit_batch: the batch's other devices go in one
-    //    unregister_netdevice_many.
-    const size_t unregistered = std::erase_if(devices_, [&](const Device& d) {
+    //    unregister_netdevice_many, namespace by namespace in batch order.
+    std::vector<std::string> gone;
+    for (NetId id : held)
+      for (const Device& d : devices_)
+        if (d.net == id) gone.push_back(d.name);
+    std::erase_if(devices_, [&](const Device& d) {
       return std::find(held.begin(), held.end(), d.net) != held.end();
     });
-    batch.add("devices", uint64_t(unregistered));
+    batch.add("devices", uint64_t(gone.size()));
+    unregister_netdevices(notifiers_, gone, out);
   }
   out.push_back(std::move(batch));
 }
@@ -156,9 +164,8 @@ void NetnsModel::add(const std::string& name, std::vector<Event>& out) {
   }
   // Created: the name goes to the new namespace.
   NetId old;
-  nets_.at(id).bound = false;
   if (lookup(name, &old)) unbind(old);
-  nets_.at(id).bound = true;
+  names_.emplace(name, id);
 }
 
 // 3. put_net
@@ -319,13 +326,24 @@ void NetnsModel::apply(const trace::Op& op, std::vector<Event>& out) {
           lookup(op.name(fields::kDevNs), &id)) {
         devices_.push_back({op.name(fields::kDevName), id, op.u_or(fields::kDevPhys, 0) != 0});
         out.push_back(device_event("dev-add", op.name(fields::kDevName), label_of(id)));
+        call_netdevice_notifiers(notifiers_, NetdevEvent::kRegister, op.name(fields::kDevName),
+                                 out);
       }
       break;
     case op_id("dev del"): {
       auto dev = find_device(op.name(fields::kDevDelName));
       if (dev == devices_.end()) break;  // it went with its namespace
       out.push_back(device_event("dev-del", dev->name, label_of(dev->net)));
+      const std::string name = dev->name;
       devices_.erase(dev);
+      unregister_netdevices(notifiers_, {&name, 1}, out);
+      break;
+    }
+    case op_id("dev down"): {
+      auto dev = find_device(op.name(fields::kDownName));
+      if (dev == devices_.end()) break;
+      out.push_back(device_event("dev-down", dev->name, label_of(dev->net)));
+      call_netdevice_notifiers(notifiers_, NetdevEvent::kDown, dev->name, out);
       break;
     }
     case op_id("dev move"): {
@@ -356,6 +374,10 @@ uint64_t NetnsModel::digest_of(NetId id) const {
 
 void NetnsModel::snapshot(trace::Snapshot& out) const {
   for (const auto& [id, n] : nets_) gauges(id).add_to(out, label_of(id));
+}
+
+void NetnsModel::snapshot(std::string_view ns, trace::Snapshot& out) const {
+  if (NetId id; lookup(ns, &id)) gauges(id).add_to(out, label_of(id));
 }
 
 uint64_t NetnsModel::digest() const {

@@ -51,6 +51,7 @@ class NetnsModel final : public trace::Engine, public PernetHost {
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
   void settle(std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;
+  void snapshot(std::string_view ns, trace::Snapshot& out) const override;
   uint64_t digest() const override;
   uint64_t digest(std::string_view ns) const override;
   std::string describe() const override;
@@ -64,6 +65,8 @@ class NetnsModel final : public trace::Engine, public PernetHost {
   void rebind(PernetOps* from, PernetOps* to) override;
   void hold(NetId id, std::string holder) override;
   void put_hold(NetId id, std::string_view holder, std::vector<trace::Event>& out) override;
+  void register_netdevice_notifier(NetdevNotifier* n) override { notifiers_.push_back(n); }
+  void rebind_notifier(NetdevNotifier* from, NetdevNotifier* to) override;
 
  private:
   struct Net {
@@ -106,6 +109,10 @@ class NetnsModel final : public trace::Engine, public PernetHost {
   uint64_t digest_of(NetId id) const;
 
   std::map<NetId, Net> nets_;                         // linked or dying, not yet freed
+  // Each bound name's namespace: names_[n.name] == id exactly when nets_[id]
+  // is bound and its creation has finished (during its inits a new
+  // namespace is labelled by its name, which is not yet taken from the old).
+  std::map<std::string, NetId, std::less<>> names_;
   std::vector<Pernet> pernet_;                        // the pernet list, in order
   std::vector<NetId> cleanup_list_;                   // in the order the last references went
   std::map<std::string, std::optional<NetId>> refs_;  // a failed get holds nothing
@@ -117,6 +124,7 @@ class NetnsModel final : public trace::Engine, public PernetHost {
   // pass left waiting for them (freed by the last put_hold).
   std::map<NetId, std::vector<std::string>> holds_;
   std::set<NetId> waiting_;
+  std::vector<NetdevNotifier*> notifiers_;
   NetId next_id_ = 1;
 };
 

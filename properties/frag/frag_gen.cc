@@ -33,11 +33,12 @@ std::vector<Piece> fragment(uint32_t total, uint32_t max_piece) {
   return pieces;
 }
 
-void perturb(std::vector<Piece>& p) {
-  const int n = *inRange(0, 4);
+// One to four perturbations, each of a kind the trace's swarm enables.
+void perturb(std::vector<Piece>& p, const std::vector<int>& kinds) {
+  const int n = kinds.empty() ? 0 : *inRange(1, 5);
   for (int i = 0; i < n && !p.empty(); ++i) {
     size_t k = *inRange<size_t>(0, p.size());
-    switch (*inRange(0, 7)) {
+    switch (*rc::gen::elementOf(kinds)) {
       case 0:  // duplicate
         p.insert(p.begin() + *inRange<size_t>(0, p.size() + 1), p[k]);
         break;
@@ -49,7 +50,7 @@ void perturb(std::vector<Piece>& p) {
         break;
       case 3: {  // overlap with agreeing data, anywhere
         uint32_t end = p.back().off + p.back().len + 16;
-        uint32_t off = 8 * *inRange<uint32_t>(0, end / 8 + 1);
+        uint32_t off = std::min<uint32_t>(8 * *inRange<uint32_t>(0, end / 8 + 1), 65528);
         p.insert(p.begin() + *inRange<size_t>(0, p.size() + 1),
                  {off, 8 * *inRange<uint32_t>(1, 5), *rc::gen::arbitrary<bool>()});
         break;
@@ -109,81 +110,146 @@ Step sysctl_step(const std::string& ns) {
   return s;
 }
 
+// Swarm testing (Groce et al., ISSTA 2012): each trace enables a random
+// subset of the generator's features, so that whatever a bug needs (v6 only,
+// datagrams reaching past 65535 bytes, two datagrams on one key) is dense in
+// some traces instead of diluted in all of them.
+struct Swarm {
+  std::vector<bool> families;      // of {v4, v6}: the ones datagrams use
+  std::vector<int> sizes;          // of {small, medium, around 65535}
+  std::vector<int> perturbations;  // perturb()'s kinds
+  std::vector<int> extras;         // of {tick, sysctl, netns del}
+  bool one_key = false;            // every datagram on one id and source
+  bool mixed_proto = false;        // each fragment its own next header
+  bool odd_lengths = false;        // non-last fragments short of a multiple of 8
+  bool at_limit = false;           // the first datagram: v4, whole, near 65535 bytes
+};
+
+// A non-empty subset of `all`, each member in with probability 1/2.
+template <typename T>
+std::vector<T> subset(const std::vector<T>& all) {
+  std::vector<T> out;
+  for (const T& x : all)
+    if (*rc::gen::arbitrary<bool>()) out.push_back(x);
+  if (out.empty()) out.push_back(*rc::gen::elementOf(all));
+  return out;
+}
+
+Swarm swarm(const FragGenOptions& options) {
+  Swarm w;
+  w.families = subset<bool>({false, true});
+  w.sizes = subset<int>({0, 1, 2});
+  // A third of the traces are clean: a limit is only reached by a datagram
+  // that arrives whole.
+  if (options.perturb && *rc::gen::element(true, true, false))
+    w.perturbations = subset<int>({0, 1, 2, 3, 4, 5, 6});
+  if (options.extras) w.extras = subset<int>({0, 1, 2});
+  w.one_key = *rc::gen::element(false, false, true);
+  w.mixed_proto = *rc::gen::element(false, false, true);
+  w.odd_lengths = *rc::gen::element(false, false, false, true);
+  w.at_limit = *rc::gen::element(false, false, false, true);
+  return w;
+}
+
+uint32_t proto() {
+  return *rc::gen::element<uint32_t>(253, 253, 253, 253, 17, 6, 58, 59);
+}
+
+std::vector<Step> steps_of(const FragGenOptions& options, int size) {
+  const Swarm w = swarm(options);
+  std::vector<Step> steps;
+  std::vector<std::string> spaces = {"init"};
+  if (options.extras) {
+    const int extra = *inRange(0, 3);
+    for (int i = 1; i <= extra; ++i) {
+      spaces.push_back("ns" + std::to_string(i));
+      steps.push_back({.kind = Step::Kind::kNetnsAdd, .ns = spaces.back()});
+    }
+  }
+  const int datagrams = *inRange(1, 2 + std::max(size, 0) / 10);
+  const uint32_t key_id = *inRange<uint32_t>(1, 9), key_src = *inRange<uint32_t>(0, 2);
+  std::vector<std::vector<Step>> streams;
+  for (int d = 0; d < datagrams; ++d) {
+    const bool at_limit = w.at_limit && d == 0;
+    Step base;
+    base.datagram = uint32_t(d);
+    base.ns = w.one_key ? spaces[0] : *rc::gen::elementOf(spaces);
+    base.v6 = !at_limit && *rc::gen::elementOf(w.families);
+    base.id = w.one_key ? key_id : *inRange<uint32_t>(1, 9);
+    base.proto = proto();
+    base.src = w.one_key ? key_src : *inRange<uint32_t>(0, 2);
+    uint32_t total = 0;
+    switch (at_limit ? 2 : *rc::gen::elementOf(w.sizes)) {
+      case 0:
+        total = *inRange<uint32_t>(0, 200);
+        break;
+      case 1:
+        total = *inRange<uint32_t>(0, 3000);
+        break;
+      default:
+        total = *inRange<uint32_t>(65496, 65560);  // around the 65535-byte limits
+    }
+    const uint32_t max_piece = total > 60000 ? 16384 : *rc::gen::element<uint32_t>(8, 16, 64, 1480);
+    std::vector<Piece> pieces = fragment(total, max_piece);
+    if (w.odd_lengths)
+      for (Piece& p : pieces)
+        if (p.mf && p.len >= 8) p.len -= *inRange<uint32_t>(1, 8);
+    if (!at_limit) {
+      perturb(pieces, w.perturbations);
+      reorder(pieces);
+    }
+    std::vector<Step> stream;
+    for (const Piece& p : pieces) {
+      Step s = base;
+      s.off = p.off;
+      s.len = std::min(p.len, base.v6 ? 65527u : 65515u);
+      s.mf = p.mf;
+      s.fill = p.fill;
+      if (w.mixed_proto) s.proto = proto();
+      stream.push_back(s);
+    }
+    streams.push_back(std::move(stream));
+  }
+  // Interleave the datagrams; now and then the clock, a sysctl or a
+  // namespace's deletion comes in between.
+  std::vector<size_t> next(streams.size(), 0);
+  for (;;) {
+    std::vector<size_t> open;
+    for (size_t i = 0; i < streams.size(); ++i)
+      if (next[i] < streams[i].size()) open.push_back(i);
+    if (open.empty()) break;
+    size_t i = *rc::gen::elementOf(open);
+    steps.push_back(streams[i][next[i]++]);
+    if (w.extras.empty() || *inRange(0, 20) != 0) continue;
+    switch (*rc::gen::elementOf(w.extras)) {
+      case 0:
+        steps.push_back(
+            {.kind = Step::Kind::kTick,
+             .value = *rc::gen::element<uint64_t>(100, 100, 1000, 1000, 29000, 30000, 61000)});
+        break;
+      case 1:
+        steps.push_back(sysctl_step(*rc::gen::elementOf(spaces)));
+        break;
+      default:
+        if (spaces.size() > 1)
+          steps.push_back({.kind = Step::Kind::kNetnsDel, .ns = *rc::gen::elementOf(spaces)});
+    }
+  }
+  if (options.extras && *rc::gen::arbitrary<bool>())
+    steps.push_back({.kind = Step::Kind::kTick, .value = 120000});
+  return steps;
+}
+
 }  // namespace
 
 rc::Gen<std::vector<Step>> frag_steps(FragGenOptions options) {
-  return rc::gen::exec([options] {
-    std::vector<Step> steps;
-    std::vector<std::string> spaces = {"init"};
-    if (options.extras) {
-      const int extra = *inRange(0, 3);
-      for (int i = 1; i <= extra; ++i) {
-        spaces.push_back("ns" + std::to_string(i));
-        steps.push_back({.kind = Step::Kind::kNetnsAdd, .ns = spaces.back()});
-      }
-    }
-    const int datagrams = *inRange(1, 7);
-    std::vector<std::vector<Step>> streams;
-    for (int d = 0; d < datagrams; ++d) {
-      Step base;
-      base.datagram = uint32_t(d);
-      base.ns = *rc::gen::elementOf(spaces);
-      base.v6 = *rc::gen::arbitrary<bool>();
-      base.id = *inRange<uint32_t>(1, 9);
-      base.proto = *rc::gen::element<uint32_t>(253, 253, 253, 253, 17, 6, 58, 59);
-      base.src = *inRange<uint32_t>(0, 2);
-      const uint32_t total = *rc::gen::weightedOneOf<uint32_t>(
-          {{6, inRange<uint32_t>(0, 200)},
-           {3, inRange<uint32_t>(0, 3000)},
-           {2, inRange<uint32_t>(65496, 65560)}});  // around the 65535-byte limits
-      const uint32_t max_piece =
-          total > 60000 ? 16384 : *rc::gen::element<uint32_t>(8, 16, 64, 1480);
-      std::vector<Piece> pieces = fragment(total, max_piece);
-      if (options.perturb) perturb(pieces);
-      reorder(pieces);
-      std::vector<Step> stream;
-      for (const Piece& p : pieces) {
-        Step s = base;
-        s.off = p.off;
-        s.len = std::min(p.len, base.v6 ? 65527u : 65515u);
-        s.mf = p.mf;
-        s.fill = p.fill;
-        stream.push_back(s);
-      }
-      streams.push_back(std::move(stream));
-    }
-    // Interleave the datagrams; now and then the clock, a sysctl or a
-    // namespace's deletion comes in between.
-    std::vector<size_t> next(streams.size(), 0);
-    for (;;) {
-      std::vector<size_t> open;
-      for (size_t i = 0; i < streams.size(); ++i)
-        if (next[i] < streams[i].size()) open.push_back(i);
-      if (open.empty()) break;
-      size_t i = *rc::gen::elementOf(open);
-      steps.push_back(streams[i][next[i]++]);
-      if (!options.extras) continue;
-      switch (*inRange(0, 40)) {
-        case 0:
-        case 1:
-          steps.push_back(
-              {.kind = Step::Kind::kTick,
-               .value = *rc::gen::element<uint64_t>(100, 100, 1000, 1000, 29000, 30000, 61000)});
-          break;
-        case 2:
-          steps.push_back(sysctl_step(*rc::gen::elementOf(spaces)));
-          break;
-        case 3:
-          if (spaces.size() > 1)
-            steps.push_back({.kind = Step::Kind::kNetnsDel, .ns = *rc::gen::elementOf(spaces)});
-          break;
-        default:
-          break;
-      }
-    }
-    if (options.extras && *rc::gen::arbitrary<bool>())
-      steps.push_back({.kind = Step::Kind::kTick, .value = 120000});
-    return steps;
+  // The size sets the number of datagrams only (up to one per 10 of size);
+  // every other choice is made at the nominal size, uniform over its range
+  // (rapidcheck's inRange narrows with the size: at small sizes datagrams
+  // were cut into 8-byte pieces, and size 0 gave thousands of operations).
+  return rc::gen::withSize([options](int size) {
+    return rc::gen::resize(rc::kNominalSize,
+                           rc::gen::exec([options, size] { return steps_of(options, size); }));
   });
 }
 

@@ -9,6 +9,7 @@ namespace {
 using Kind = NetnsStep::Kind;
 
 constexpr const char* kNs[] = {"init", "a", "b", "c"};
+const std::vector<uint8_t> kFour = {0, 1, 2, 3};
 
 // Operations a trace may start with "go" (the others set the scene).
 bool can_race(Kind k) {
@@ -16,35 +17,68 @@ bool can_race(Kind k) {
          k == Kind::kRegister || k == Kind::kUnregister || k == Kind::kFrag || k == Kind::kTick;
 }
 
-rc::Gen<NetnsStep> step() {
-  return rc::gen::apply(
-      [](Kind kind, uint8_t ns, uint8_t other, uint32_t value, bool flag, bool go) {
-        return NetnsStep{kind, ns, other, value, flag, can_race(kind) && go};
-      },
-      rc::gen::weightedElement<Kind>({{6, Kind::kAdd},
-                                      {5, Kind::kDel},
-                                      {3, Kind::kGet},
-                                      {3, Kind::kPut},
-                                      {2, Kind::kMaybeGet},
-                                      {3, Kind::kRegister},
-                                      {2, Kind::kUnregister},
-                                      {3, Kind::kDevAdd},
-                                      {1, Kind::kDevDel},
-                                      {2, Kind::kDevMove},
-                                      {4, Kind::kFrag},
-                                      {1, Kind::kTick},
-                                      {8, Kind::kRace}}),
-      // Uniform whatever the size (rapidcheck's inRange scales with it, and
-      // then small traces would only ever race the first kind).
-      rc::gen::element<uint8_t>(0, 1, 2, 3), rc::gen::element<uint8_t>(0, 1, 2, 3),
-      rc::gen::element<uint32_t>(0, 1, 2, 3, 4, 5, 6, 7), rc::gen::element(false, true),
-      rc::gen::element(false, true));
+// Each kind with its weight: how often a step is of that kind.
+constexpr std::pair<Kind, int> kWeights[] = {
+    {Kind::kAdd, 6},      {Kind::kDel, 5},      {Kind::kGet, 3},        {Kind::kPut, 3},
+    {Kind::kMaybeGet, 2}, {Kind::kRegister, 3}, {Kind::kUnregister, 2}, {Kind::kDevAdd, 3},
+    {Kind::kDevDel, 1},   {Kind::kDevMove, 2},  {Kind::kFrag, 4},       {Kind::kTick, 1},
+    {Kind::kRace, 8}};
+
+// Swarm testing (Groce et al., ISSTA 2012): a trace draws its steps from a
+// random subset of the kinds, on a random subset of the namespace names, so
+// that what a bug needs (a physical device in a namespace that dies, a
+// registration racing a cleanup) is dense in some traces rather than
+// diluted in all. Namespaces are always added and deleted: the other kinds
+// act on them.
+struct Swarm {
+  std::vector<Kind> kinds;     // each kind as many times as its weight
+  std::vector<uint8_t> names;  // indices into kNs
+  std::vector<uint8_t> races;  // what kRace steps race the del with (render's cases)
+};
+
+rc::Gen<Swarm> swarm() {
+  return rc::gen::exec([] {
+    Swarm w;
+    // Two traces in five mix a random subset of the kinds, two are races
+    // and little else, one is devices and little else.
+    enum Focus { kMixed, kRaces, kDevices };
+    const Focus focus = *rc::gen::element(kMixed, kMixed, kRaces, kRaces, kDevices);
+    auto enabled = [&](Kind kind) {
+      if (kind == Kind::kAdd || kind == Kind::kDel) return true;
+      if (focus == kRaces) return kind == Kind::kRace;
+      if (focus == kDevices)
+        return kind == Kind::kDevAdd || kind == Kind::kDevDel || kind == Kind::kDevMove;
+      return kind == Kind::kRace || *rc::gen::arbitrary<bool>();
+    };
+    for (const auto& [kind, weight] : kWeights)
+      if (enabled(kind)) w.kinds.insert(w.kinds.end(), size_t(weight), kind);
+    for (uint8_t i = 0; i < std::size(kNs); ++i)
+      if (*rc::gen::arbitrary<bool>()) w.names.push_back(i);
+    if (w.names.empty()) w.names.push_back(1);
+    w.races = {*rc::gen::element<uint8_t>(0, 1, 2, 3)};
+    if (*rc::gen::arbitrary<bool>()) w.races = {0, 1, 2, 3};
+    return w;
+  });
+}
+
+rc::Gen<NetnsStep> step(const Swarm& w) {
+  return rc::gen::exec([w] {
+    // Uniform whatever the size (rapidcheck's inRange scales with it, and
+    // then small traces would only ever race the first kind).
+    const Kind kind = *rc::gen::elementOf(w.kinds);
+    const uint8_t ns = *rc::gen::elementOf(w.names);
+    const uint8_t other = *rc::gen::elementOf(kind == Kind::kRace ? w.races : kFour);
+    const uint32_t value = *rc::gen::element<uint32_t>(0, 1, 2, 3, 4, 5, 6, 7);
+    const bool flag = *rc::gen::element(false, true), go = *rc::gen::element(false, true);
+    return NetnsStep{kind, ns, other, value, flag, can_race(kind) && go};
+  });
 }
 
 }  // namespace
 
 rc::Gen<std::vector<NetnsStep>> netns_steps() {
-  return rc::gen::container<std::vector<NetnsStep>>(step());
+  return rc::gen::mapcat(
+      swarm(), [](const Swarm& w) { return rc::gen::container<std::vector<NetnsStep>>(step(w)); });
 }
 
 std::string render(const std::vector<NetnsStep>& steps) {
@@ -56,6 +90,7 @@ std::string render(const std::vector<NetnsStep>& steps) {
     return made[made.size() - 1 - k % std::min<size_t>(made.size(), 3)];
   };
   std::map<std::string, uint32_t> id_of = {{"init", 0}};
+  uint32_t racing_registrations = 0;
   std::string out = "netverify-trace 1\n";
   for (const NetnsStep& s : steps) {
     auto line = [&](const std::string& text) { out += (s.async ? "go " : "") + text + "\n"; };
@@ -90,12 +125,22 @@ std::string render(const std::vector<NetnsStep>& steps) {
             if (refs.insert(ref).second)
               out += "go netns maybe_get " + std::to_string(id_of[victim]) + " " + ref + "\n";
             break;
-          case 1:  // a device and a subsystem operation
-            for (const char* add : {"p8 device=1", "p9"}) {
-              const std::string reg(add);
-              if (ops.insert(reg.substr(0, 2)).second) out += "go pernet register " + reg + "\n";
-            }
+          case 1: {  // a device and a subsystem operation
+            // Operations of their own (p8 and p9, then p10 and p11, ...),
+            // so that every such race registers.
+            const std::string dev_op = "p" + std::to_string(8 + 2 * racing_registrations++);
+            const std::string sub_op = "p" + std::to_string(8 + 2 * racing_registrations++);
+            ops.insert(dev_op);
+            ops.insert(sub_op);
+            out += "go pernet register " + dev_op + " device=1\n";
+            out += "go pernet register " + sub_op + "\n";
+            // Both registrations wait (sched 2) while the del and its
+            // cleanup pass run a few points, then go (sched 0): the window
+            // between two exits is a few points wide.
+            for (uint32_t k = 0; k < s.value; ++k) out += "sched 2\n";
+            for (uint32_t k = 0; k < 2u + 2u * s.flag + s.ns % 2u; ++k) out += "sched 0\n";
             break;
+          }
           case 2:
             if (refs.erase(ref)) out += "go netns put " + ref + "\n";
             break;

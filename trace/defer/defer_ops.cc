@@ -120,7 +120,7 @@ std::string DeferState::describe() const {
 
 void register_ops(trace::Registry& r) {
   r.add_word(trace::kVocabSysctl, std::string(kDeferMaxKey));
-  // The gauges, for `expect defer NAME VALUE`.
+  // The gauges, for `expect defer init NAME VALUE`.
   for (const char* g : {"defer.max", "skb.live", "rx.cpu"}) r.add_word(kVocabGauge, g);
   for (uint32_t c = 0; c < kNrCpus; ++c) {
     r.add_word(kVocabGauge, "cpu" + std::to_string(c) + ".online");
@@ -169,8 +169,9 @@ void register_ops(trace::Registry& r) {
   r.add_op({.name = "expect defer",
             .subsystem = "defer",
             .help = "one of the subsystem's gauges (defer.max, skb.live, rx.cpu, cpuN.online, "
-                    "cpuN.defer) has this value now",
-            .fields = {{.key = "NAME",
+                    "cpuN.defer; in init, where the sysctl lives) has this value now",
+            .fields = {{.key = "NS", .kind = Kind::kName, .positional = true, .help = "init"},
+                       {.key = "NAME",
                         .kind = Kind::kWord,
                         .positional = true,
                         .vocab = std::string(kVocabGauge),
@@ -178,9 +179,9 @@ void register_ops(trace::Registry& r) {
                        {.key = "VALUE", .positional = true, .help = "value"}},
             .expect = [](const trace::Op& op, const std::vector<Event>&,
                          const trace::Snapshot& snap) -> std::optional<std::string> {
-              const uint64_t have = snap.get("init", op.word_text(0));
-              if (have == op.u(1)) return std::nullopt;
-              return op.word_text(0) + " is " + std::to_string(have);
+              const uint64_t have = snap.get(op.name(0), op.word_text(1));
+              if (have == op.u(2)) return std::nullopt;
+              return op.word_text(1) + " is " + std::to_string(have);
             }});
 }
 

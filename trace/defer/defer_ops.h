@@ -33,7 +33,7 @@ namespace nv::defer {
 // error), so some CPU always runs rx.
 inline constexpr uint32_t kNrCpus = 4;
 
-// The vocabulary of the gauges (`expect defer NAME VALUE`).
+// The vocabulary of the gauges (`expect defer init NAME VALUE`).
 inline constexpr std::string_view kVocabGauge = "defer-gauge";
 
 // The name scope of skbs.

@@ -69,21 +69,35 @@ trace::Event cleanup_wait_event(std::string_view label, NetId id, size_t holds,
 trace::Event pernet_event(std::string_view kind, std::string_view op, std::string_view label,
                           NetId id) {
   trace::Event e{std::string(kind), {}};
+  e.fields.reserve(3);  // one allocation: a cleanup pass makes one per namespace and operation
   if (!op.empty()) e.add("op", std::string(op));
   e.add("ns", std::string(label)).add("nsid", uint64_t(id));
   return e;
 }
 
+void call_netdevice_notifiers(std::span<NetdevNotifier* const> notifiers, NetdevEvent event,
+                              std::string_view dev, std::vector<trace::Event>& out) {
+  for (NetdevNotifier* n : notifiers) n->netdev_event(event, dev, out);
+}
+
+void unregister_netdevices(std::span<NetdevNotifier* const> notifiers,
+                           std::span<const std::string> devs, std::vector<trace::Event>& out) {
+  for (const std::string& dev : devs)
+    call_netdevice_notifiers(notifiers, NetdevEvent::kUnregister, dev, out);
+  for (const std::string& dev : devs) {  // netdev_wait_allrefs
+    std::string held;
+    for (NetdevNotifier* n : notifiers)
+      for (const std::string& h : n->holders(dev)) held += (held.empty() ? "" : ",") + h;
+    if (held.empty()) continue;
+    trace::Event e{"netdev-wait", {}};
+    e.add("dev", dev).add("holders", std::move(held));
+    out.push_back(std::move(e));
+  }
+}
+
 void register_ops(trace::Registry& r) {
   const FieldSpec ns{.key = "NS", .kind = Kind::kName, .positional = true, .help = "namespace"};
-  auto name = [](std::string_view key, std::string_view scope, NsUse use, std::string help) {
-    return FieldSpec{.key = std::string(key),
-                     .kind = Kind::kName,
-                     .positional = true,
-                     .ns_use = use,
-                     .scope = std::string(scope),
-                     .help = std::move(help)};
-  };
+  const auto name = trace::name_field;
   const FieldSpec nsid{.key = "NSID", .positional = true, .max = 0xffffffff, .help = "identity"};
   r.add_op({.name = "netns add",
             .subsystem = "netns",
@@ -140,6 +154,10 @@ void register_ops(trace::Registry& r) {
             .subsystem = "netns",
             .help = "move a network device to another namespace",
             .fields = {name("DEV", kScopeDev, NsUse::kRef, "device"), ns}});
+  r.add_op({.name = "dev down",
+            .subsystem = "netns",
+            .help = "take a network device down (NETDEV_DOWN to every device notifier)",
+            .fields = {name("DEV", kScopeDev, NsUse::kRef, "device")}});
 }
 
 }  // namespace nv::netns

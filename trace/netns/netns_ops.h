@@ -43,6 +43,7 @@ inline constexpr size_t kPernetOp = 0, kPernetDevice = 1,        // pernet regis
 inline constexpr size_t kDevNs = 0, kDevName = 1, kDevPhys = 2;  // dev add NS DEV [phys=]
 inline constexpr size_t kDevDelName = 0;                         // dev del DEV
 inline constexpr size_t kMoveName = 0, kMoveNs = 1;              // dev move DEV NS
+inline constexpr size_t kDownName = 0;                           // dev down DEV
 }  // namespace fields
 
 // A namespace's label: its name while the name is bound to it, NAME#ID after.
@@ -68,6 +69,35 @@ class PernetOps {
   virtual void relabel(NetId id, std::string_view label) = 0;
 };
 
+// Device events (register_netdevice_notifier, net/core/dev.c): a subsystem
+// that holds references to devices hears of each device's registration, of
+// it going down, and of its unregistration, and says who still holds it.
+enum class NetdevEvent : uint8_t { kRegister, kDown, kUnregister };
+
+class NetdevNotifier {
+ public:
+  virtual ~NetdevNotifier() = default;
+  // NETDEV_REGISTER, NETDEV_DOWN, NETDEV_UNREGISTER for the device `dev`.
+  virtual void netdev_event(NetdevEvent event, std::string_view dev,
+                            std::vector<trace::Event>& out) = 0;
+  // What of this subsystem still holds a reference on `dev`, by name
+  // (netdev_wait_allrefs reports them); empty when nothing does.
+  virtual std::vector<std::string> holders(std::string_view dev) const = 0;
+};
+
+// unregister_netdevice_many's device part, as both netns engines run it for
+// the devices they unregister at once (one, or a dying batch's): every
+// notifier hears NETDEV_UNREGISTER for every device, then netdev_wait_allrefs
+// waits for each. The wait is bounded by nothing left to run: a device still
+// held when every notifier ran stays held (the notifiers moved whatever they
+// could), so it is reported at once as the kernel's "unregister_netdevice:
+// waiting for DEV to become free": event netdev-wait with the holders.
+void unregister_netdevices(std::span<NetdevNotifier* const> notifiers,
+                           std::span<const std::string> devs, std::vector<trace::Event>& out);
+// Every notifier hears `event` for `dev`.
+void call_netdevice_notifiers(std::span<NetdevNotifier* const> notifiers, NetdevEvent event,
+                              std::string_view dev, std::vector<trace::Event>& out);
+
 // What a subsystem engine sees of its netns engine.
 class PernetHost {
  public:
@@ -87,6 +117,11 @@ class PernetHost {
   // the last one frees the namespace, reporting to `out`.
   virtual void hold(NetId id, std::string holder) = 0;
   virtual void put_hold(NetId id, std::string_view holder, std::vector<trace::Event>& out) = 0;
+  // register_netdevice_notifier: `n` hears of every device event from now on
+  // (a subsystem registers before the trace starts); a copy of the host
+  // keeps the original's notifiers, as rebind does.
+  virtual void register_netdevice_notifier(NetdevNotifier* n) = 0;
+  virtual void rebind_notifier(NetdevNotifier* from, NetdevNotifier* to) = 0;
 };
 
 // A namespace's state as both engines report it (snapshot keys netns.*).
