@@ -50,9 +50,14 @@ struct Plan {
   std::vector<size_t> optional;  // indices of optional fields, in order
   std::vector<int> bit;          // per field: its presence bit, or -1
   std::vector<int> width;        // per field: bytes of a wide kUint
+  // Per kWord field: the registry's indices of the words it decodes among,
+  // in the table's order.
+  std::vector<std::vector<uint32_t>> words;
 };
 
-Plan plan_of(const OpSpec& spec) {
+using Words = std::map<std::string, std::vector<std::string>, std::less<>>;
+
+Plan plan_of(const OpSpec& spec, const Words& words) {
   Plan p;
   p.spec = &spec;
   for (size_t i = 0; i < spec.fields.size(); ++i) {
@@ -60,18 +65,37 @@ Plan plan_of(const OpSpec& spec) {
     p.bit.push_back(f.required ? -1 : int(p.optional.size()));
     if (!f.required) p.optional.push_back(i);
     p.width.push_back(uint_width(f));
+    p.words.emplace_back();
+    if (f.kind != Kind::kWord) continue;
+    const std::vector<std::string>& all = *f.words;
+    auto frozen = words.find(f.vocab);
+    if (frozen == words.end()) {
+      for (uint32_t k = 0; k < all.size(); ++k) p.words.back().push_back(k);
+      continue;
+    }
+    for (const std::string& w : frozen->second)
+      if (auto at = std::find(all.begin(), all.end(), w); at != all.end())
+        p.words.back().push_back(uint32_t(at - all.begin()));
   }
   return p;
 }
 
+// The position of a registry word among a field's frozen words, or -1.
+int word_position(const Plan& plan, size_t i, uint32_t word) {
+  const std::vector<uint32_t>& w = plan.words[i];
+  auto at = std::find(w.begin(), w.end(), word);
+  return at == w.end() ? -1 : int(at - w.begin());
+}
+
 // One op table: the ops a selector byte picks from, in their frozen order.
-std::vector<Plan> table_of(const trace::Registry& r, const std::vector<std::string>& names) {
+std::vector<Plan> table_of(const trace::Registry& r, const std::vector<std::string>& names,
+                           const Words& words) {
   std::vector<Plan> out;
   for (const std::string& name : names) {
     const bool async = name.starts_with("go ");
     const OpSpec* spec = r.find(async ? std::string_view(name).substr(3) : name);
     if (!spec || spec->expect) continue;
-    out.push_back(plan_of(*spec));
+    out.push_back(plan_of(*spec, words));
     out.back().async = async;
   }
   return out;
@@ -144,9 +168,10 @@ Codec::Codec(const trace::Registry& registry, const ByteTraceOptions& options) {
   if (plans->slotted) {
     plans->tables.resize(kSlots);
     for (size_t s = 0; s < options.slots.size() && s < kSlots; ++s)
-      plans->tables[s] = table_of(registry, options.slots[s]);
+      plans->tables[s] = table_of(registry, options.slots[s],
+                                  s < options.slot_words.size() ? options.slot_words[s] : Words{});
   } else {
-    plans->tables.push_back(table_of(registry, options.ops));
+    plans->tables.push_back(table_of(registry, options.ops, options.words));
   }
   plans_ = std::move(plans);
 }
@@ -190,10 +215,10 @@ trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
           break;
         }
         case Kind::kWord:
-          if (f.words->empty())
+          if (plan.words[i].empty())
             valid = false;
           else
-            op.args[i] = trace::Word{uint32_t(in.u8() % f.words->size())};
+            op.args[i] = trace::Word{plan.words[i][in.u8() % plan.words[i].size()]};
           break;
         case Kind::kName: {
           uint8_t k = in.u8();
@@ -283,12 +308,21 @@ std::optional<std::vector<uint8_t>> Codec::encode(const trace::Trace& trace,
   };
   for (const Op& op : trace.ops) {
     if (op.spec->expect) continue;
-    // The first table holding the op (a slotted target: the first slot).
+    // The first table holding the op with its words (a slotted target: the
+    // first slot).
+    auto fits = [&](const Plan& p) {
+      if (p.spec != op.spec || p.async != op.async) return false;
+      for (size_t i = 0; i < op.spec->fields.size(); ++i)
+        if (op.has(i) && op.spec->fields[i].kind == Kind::kWord &&
+            word_position(p, i, op.word(i)) < 0)
+          return false;
+      return true;
+    };
     const Plan* it = nullptr;
     for (size_t t = 0; t < plans_->tables.size() && !it; ++t) {
       const std::vector<Plan>& plans = plans_->tables[t];
       for (size_t k = 0; k < plans.size() && !it; ++k) {
-        if (plans[k].spec != op.spec || plans[k].async != op.async) continue;
+        if (!fits(plans[k])) continue;
         it = &plans[k];
         if (plans_->slotted) w.u8(uint8_t(t));
         w.u8(uint8_t(k));
@@ -296,7 +330,7 @@ std::optional<std::vector<uint8_t>> Codec::encode(const trace::Trace& trace,
     }
     if (!it) {
       *error = "line " + std::to_string(op.line) + ": '" + op.spec->name +
-               "' is not among the fuzzed subsystems' ops";
+               "' (with these words) is not among the fuzzed subsystems' ops";
       return std::nullopt;
     }
     const std::vector<size_t>& optional = it->optional;
@@ -321,7 +355,7 @@ std::optional<std::vector<uint8_t>> Codec::encode(const trace::Trace& trace,
           break;
         }
         case Kind::kWord:
-          w.u8(uint8_t(op.word(i)));
+          w.u8(uint8_t(word_position(*it, i, op.word(i))));
           break;
         case Kind::kName: {
           std::vector<std::string>& names = live.of(f);

@@ -14,7 +14,8 @@
 //   field     kUint: one byte, the value itself when below 0xf0 (or when
 //               the range fits a byte); else ceil(log256(range)) more
 //               bytes, little endian; folded into the range.
-//             kWord: u8 index.
+//             kWord: u8 index into the vocabulary as the table froze it
+//               (ByteTraceOptions::words), modulo its size.
 //             kName: u8, an index among the live names of the field's
 //               scope (namespaces: past "init" when destroying), or into
 //               the scope's table of names when creating one ("a".."h" for
@@ -40,6 +41,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -59,6 +61,13 @@ struct ByteTraceOptions {
   std::vector<std::string> ops;
   // Or, when not empty, a slotted target: the op table of each slot.
   std::vector<std::vector<std::string>> slots;
+  // Frozen vocabularies: a word field of a table's op decodes among the
+  // words listed for its vocabulary, in that order (absent: the registry's
+  // whole vocabulary), so that words another subsystem registers (its
+  // sysctl keys) do not change what old inputs mean. One map for `ops`, one
+  // per slot.
+  std::map<std::string, std::vector<std::string>, std::less<>> words;
+  std::vector<std::map<std::string, std::vector<std::string>, std::less<>>> slot_words;
   size_t max_ops = 1024;
 };
 

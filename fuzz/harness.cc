@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <sstream>
 
 #include "runner/runner.h"
@@ -31,18 +32,47 @@ std::vector<std::string> target_names() {
   return out;
 }
 
+namespace {
+
+// The vocabularies of a frozen op table as they stood when it was made: the
+// words the core and the subsystems whose ops the table names registered,
+// in the registry's order. Another subsystem's words (its sysctl keys), even
+// one registered earlier, are words this table never decodes.
+std::map<std::string, std::vector<std::string>, std::less<>> frozen_words(
+    const std::vector<std::string>& ops) {
+  const trace::Registry& all = runner::registry();
+  std::set<std::string> owners;
+  for (const std::string& name : ops)
+    if (const trace::OpSpec* spec = all.find(name.starts_with("go ") ? name.substr(3) : name))
+      owners.insert(spec->subsystem);
+  trace::Registry own;
+  trace::register_core_ops(own);
+  for (const runner::Subsystem& s : runner::subsystems())
+    if (owners.count(s.name)) s.register_ops(own);
+  std::map<std::string, std::vector<std::string>, std::less<>> words;
+  for (const auto& spec : all.ops())
+    for (const trace::FieldSpec& f : spec->fields)
+      if (f.kind == trace::Kind::kWord) words[f.vocab] = own.vocab(f.vocab);
+  return words;
+}
+
+}  // namespace
+
 std::optional<ByteTraceOptions> target_options(std::string_view target) {
   ByteTraceOptions o;
   if (target == kAllTarget) {
     for (const runner::Subsystem& s : runner::subsystems()) {
       if (o.slots.size() <= s.fuzz_slot) o.slots.resize(s.fuzz_slot + 1);
+      if (o.slot_words.size() <= s.fuzz_slot) o.slot_words.resize(s.fuzz_slot + 1);
       o.slots[s.fuzz_slot] = s.fuzz_ops;
+      o.slot_words[s.fuzz_slot] = frozen_words(s.fuzz_ops);
     }
     return o;
   }
   const runner::Subsystem* s = runner::find_subsystem(target);
   if (!s) return std::nullopt;
   o.ops = s->fuzz_ops;
+  o.words = frozen_words(s->fuzz_ops);
   return o;
 }
 

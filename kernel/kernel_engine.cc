@@ -168,7 +168,7 @@ class Child {
                              &refused, error))
         return true;
       if (!refused) return false;
-      events.push_back(frag::sysctl_refused_event(op));
+      events.push_back(trace::sysctl_refused_event(op));
       return true;
     }
     if (name == "frag") {

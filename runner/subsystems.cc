@@ -4,11 +4,13 @@ namespace nv::runner {
 
 Subsystem netns_subsystem();
 Subsystem frag_subsystem();
+Subsystem defer_subsystem();
 Subsystem dst_subsystem();
 
 const std::vector<Subsystem>& subsystems() {
   // In dependency order: a subsystem stands after those it depends on.
-  static const std::vector<Subsystem> kAll = {netns_subsystem(), frag_subsystem(), dst_subsystem()};
+  static const std::vector<Subsystem> kAll = {netns_subsystem(), defer_subsystem(),
+                                              frag_subsystem(), dst_subsystem()};
   return kAll;
 }
 

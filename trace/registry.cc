@@ -90,4 +90,13 @@ void register_core_ops(Registry& r) {
             }});
 }
 
+Event sysctl_refused_event(const Op& op) {
+  Event e{"sysctl-refused", {}};
+  e.fields.reserve(3);
+  e.add("ns", op.name(core::kSysctlNs))
+      .add("key", op.word_text(core::kSysctlKey))
+      .add("value", op.u(core::kSysctlValue));
+  return e;
+}
+
 }  // namespace nv::trace

@@ -51,4 +51,8 @@ inline constexpr size_t kSysctlNs = 0, kSysctlKey = 1, kSysctlValue = 2;  // sys
 
 void register_core_ops(Registry& registry);
 
+// A sysctl write the kernel would refuse (EINVAL): the event every
+// subsystem reports for its own keys (docs/trace.md, "sysctl-refused").
+Event sysctl_refused_event(const Op& sysctl_op);
+
 }  // namespace nv::trace

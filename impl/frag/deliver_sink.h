@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "trace/frag/frag_ops.h"
 
@@ -27,6 +28,10 @@ class DeliverSink {
   virtual void drop(const Fragment& /*f*/, std::string_view /*reason*/) {}
   virtual void kill(std::string_view /*ns*/, Family /*family*/, uint32_t /*id*/,
                     std::string_view /*reason*/) {}
+  // Where the trace path's other events go (the defer engine's, when a
+  // reassembled datagram's fragments are freed through it); null: the fast
+  // API, whose engine frees them at once.
+  virtual std::vector<trace::Event>* events() { return nullptr; }
 };
 
 }  // namespace nv::frag

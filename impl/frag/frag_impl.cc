@@ -30,6 +30,7 @@ class EventSink final : public DeliverSink {
   void kill(std::string_view ns, Family family, uint32_t id, std::string_view reason) override {
     out_.push_back(kill_event(ns, family, id, reason));
   }
+  std::vector<trace::Event>* events() override { return &out_; }
 
  private:
   std::vector<trace::Event>& out_;
@@ -52,7 +53,8 @@ uint32_t v4_addr_word(const trace::Addr& a) {
 
 }  // namespace
 
-FragImpl::FragImpl(netns::PernetHost& host, MutantSet mutants) : host_(&host), mutants_(mutants) {
+FragImpl::FragImpl(netns::PernetHost& host, MutantSet mutants, defer::DeferHost* defer)
+    : host_(&host), defer_(defer), mutants_(mutants) {
   host.register_pernet("frag", this, /*device=*/false);
 }
 
@@ -247,6 +249,7 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
   skb->len = end - f.off;
   skb->truesize = uint32_t(frag_truesize(f.family, f.len));
   skb->proto = f.proto;
+  skb->cpu = uint8_t(defer_ ? defer_->rx_cpu() : 0);
   skb->data = payload;
   // 12. RFC 5722 as amended by erratum 3089: an overlap discards the whole
   //     datagram; a duplicate is dropped, uncounted, and the queue kept.
@@ -352,8 +355,24 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, Delive
   // Every skb's truesize is released with the queue; the mutant releases
   // only the head's, as if the others had been coalesced into it.
   if (mutants_.has(FragMutant::kCoalesceHeadTruesize)) q->truesize = q->runs.first()->truesize;
+  // The receiver consumes the datagram on the CPU packets arrive on:
+  // fragments received on another go back to it (skb_attempt_defer_free).
+  // Their conntrack references are dropped here (the 2026 fix); the mutant
+  // leaves them on, so a deferred fragment holds its namespace until its
+  // CPU's rx frees it.
+  std::vector<std::pair<uint32_t, uint8_t>> remote;  // (off, cpu)
+  std::vector<trace::Event>* events = sink.events();
+  const uint32_t rx_cpu = defer_ ? defer_->rx_cpu() : 0;  // read once: see DeferHost
+  if (defer_ && events)
+    q->runs.for_each_skb([&](const Skb& s) {
+      if (s.cpu != rx_cpu) remote.emplace_back(s.off, s.cpu);
+    });
   destroy(q);
   sink.deliver(head, {reasm_buf_.data(), len});
+  const std::optional<netns::NetId> hold =
+      mutants_.has(FragMutant::kDeferKeepsNetnsRef) ? std::optional(ns.id) : std::nullopt;
+  for (const auto& [off, cpu] : remote)
+    defer_->free_skb(fragment_skb_name(ns.name, f.family, f.id, off), cpu, rx_cpu, hold, *events);
 }
 
 void FragImpl::tick(uint64_t ms, DeliverSink& sink) {

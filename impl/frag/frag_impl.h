@@ -48,6 +48,7 @@
 #include "impl/frag/object_pool.h"
 #include "impl/frag/skb.h"
 #include "impl/frag/timer_heap.h"
+#include "trace/defer/defer_ops.h"
 #include "trace/engine.h"
 #include "trace/frag/frag_ops.h"
 
@@ -55,8 +56,9 @@ namespace nv::frag {
 
 class FragImpl final : public trace::Engine, public netns::PernetOps {
  public:
-  // Registers itself with the netns engine it builds on.
-  FragImpl(netns::PernetHost& host, MutantSet mutants);
+  // Registers itself with the netns engine it builds on; a reassembled
+  // datagram's fragments are freed through `defer` (null: at once).
+  FragImpl(netns::PernetHost& host, MutantSet mutants, defer::DeferHost* defer = nullptr);
   // Standing on a netns impl of its own, to which it hands the netns ops
   // (whose events it drops): for tests and benchmarks.
   explicit FragImpl(MutantSet mutants = {});
@@ -125,6 +127,7 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
 
   std::unique_ptr<trace::Engine> own_netns_;  // FragImpl(): the netns impl it stands on
   netns::PernetHost* host_;
+  defer::DeferHost* defer_ = nullptr;
   MutantSet mutants_;
   ObjectPool<Skb> skbs_;
   ObjectPool<FragQueue> queues_;

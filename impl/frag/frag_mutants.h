@@ -26,8 +26,9 @@ enum class FragMutant : uint8_t {
   kNoTrim,
   kOversizeAccept,
   kExpireDead,
+  kDeferKeepsNetnsRef,
 };
-inline constexpr size_t kFragMutantCount = 7;
+inline constexpr size_t kFragMutantCount = 8;
 
 using MutantSet = trace::MutantSet<FragMutant, kFragMutantCount>;
 using FragMutantInfo = trace::MutantInfo<FragMutant>;
@@ -53,6 +54,10 @@ inline constexpr std::array<FragMutantInfo, kFragMutantCount> kFragMutants = {{
     {FragMutant::kExpireDead, "frag-expire-dead",
      "a queue timer that fires while its namespace is being dismantled expires the queue "
      "anyway (ip_expire without the fqdir->dead check: the 2019 dismantle use-after-free)"},
+    {FragMutant::kDeferKeepsNetnsRef, "frag-defer-keeps-netns-ref",
+     "reassembly keeps the fragments' conntrack references: a fragment deferred to the CPU "
+     "that received it holds its namespace until that CPU runs rx, and the namespace's "
+     "cleanup cannot free it until then (fixed in 2026; skb_defer_max=0 hid it)"},
 }};
 
 inline std::optional<FragMutant> frag_mutant_by_name(std::string_view name) {

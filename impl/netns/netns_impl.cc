@@ -293,6 +293,14 @@ void NetnsImpl::cleanup_net(std::vector<Event>& out) {
   sched::rcu_barrier();
   std::lock_guard lock(net_mutex_);
   for (Net* n : batch) {
+    {
+      std::lock_guard held(holds_lock_);
+      if (auto h = holds_.find(n->id); h != holds_.end()) {
+        out.push_back(cleanup_wait_event(label_of(*n), n->id, h->second.size(), h->second.front()));
+        waiting_.insert(n->id);
+        continue;
+      }
+    }
     out.push_back(pernet_event("netns-free", "", label_of(*n), n->id));
     by_id_.erase(n->id);
     delete n;
@@ -300,6 +308,30 @@ void NetnsImpl::cleanup_net(std::vector<Event>& out) {
   // The old design's other work items, one per namespace still queued.
   if (cleanup_ == Cleanup::kOneAtATime && cleanup_head_.load(std::memory_order_relaxed))
     netns_wq_.queue_work(cleanup_work_);
+}
+
+void NetnsImpl::hold(NetId id, std::string holder) {
+  std::lock_guard held(holds_lock_);
+  holds_[id].push_back(std::move(holder));
+}
+
+void NetnsImpl::put_hold(NetId id, std::string_view holder, std::vector<Event>& out) {
+  {
+    std::lock_guard held(holds_lock_);
+    auto h = holds_.find(id);
+    if (h == holds_.end()) return;
+    std::vector<std::string>& list = h->second;
+    if (auto it = std::find(list.begin(), list.end(), holder); it != list.end()) list.erase(it);
+    if (!list.empty()) return;
+    holds_.erase(h);
+    if (!waiting_.erase(id)) return;
+  }
+  // The last reference of a namespace its pass left waiting: free it now.
+  std::lock_guard lock(net_mutex_);
+  Net* n = by_id_.at(id);
+  out.push_back(pernet_event("netns-free", "", label_of(*n), n->id));
+  by_id_.erase(id);
+  delete n;
 }
 
 // flush_workqueue waits only for the items queued before it: a requeued

@@ -31,7 +31,9 @@
 //   * count is a refcount_t (sched::Refcount); the cleanup list is a
 //     lock-free llist.
 //   * A pass waits one grace period between pre_exit and exit and one
-//     rcu_barrier before freeing, for its whole batch (not per namespace).
+//     rcu_barrier before freeing, for its whole batch (not per namespace);
+//     a namespace with outside references (hold) is left waiting, freed by
+//     the put_hold that drops the last one.
 // Memory ordering: Refcount::dec_and_test is release + acquire on the last
 // drop, so the pass sees every write made under earlier references; the
 // cleanup list head is pushed with a release CAS and taken with an acquire
@@ -45,12 +47,14 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "impl/netns/netns_mutants.h"
 #include "sched/mutex.h"
 #include "sched/refcount.h"
 #include "sched/rwsem.h"
+#include "sched/spinlock.h"
 #include "sched/work_queue.h"
 #include "trace/engine.h"
 #include "trace/netns/netns_ops.h"
@@ -95,6 +99,8 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
   bool register_pernet(std::string name, PernetOps* ops, bool device) override;
   bool lookup(std::string_view name, NetId* id) const override;
   void rebind(PernetOps*, PernetOps*) override {}  // an impl is never copied
+  void hold(NetId id, std::string holder) override;
+  void put_hold(NetId id, std::string_view holder, std::vector<trace::Event>& out) override;
   // Before the trace starts: not guarded (nothing runs yet).
   void register_netdevice_notifier(NetdevNotifier* n) override { notifiers_.push_back(n); }
   void rebind_notifier(NetdevNotifier*, NetdevNotifier*) override {}
@@ -180,6 +186,14 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
   std::unordered_map<std::string, Net*> refs_;  // nullptr: a get that failed
   std::unordered_map<std::string, std::unique_ptr<Dev>> devs_;
   std::vector<PernetOps*> subsystems_;  // told of relabels
+  // Outside references (hold/put_hold), oldest first, and the namespaces a
+  // pass left waiting for them (still in by_id_). Guarded by holds_lock_,
+  // taken inside net_mutex_ (a put from a softirq, under rcu_read_lock,
+  // takes it alone and net_mutex_ only to free a waiting namespace, which
+  // no receive path can still be using).
+  sched::SpinLock holds_lock_;
+  std::unordered_map<NetId, std::vector<std::string>> holds_;
+  std::unordered_set<NetId> waiting_;
   // Called with net_mutex_ held (RTNL), so device events are serialized.
   std::vector<NetdevNotifier*> notifiers_;
   NetId next_id_ = 1;  // guarded by net_mutex_

@@ -9,7 +9,8 @@
 
 namespace nv::frag {
 
-FragModel::FragModel(netns::PernetHost& host) : host_(&host) {
+FragModel::FragModel(netns::PernetHost& host, defer::DeferHost* defer)
+    : host_(&host), defer_(defer) {
   host.register_pernet("frag", this, /*device=*/false);
 }
 
@@ -22,8 +23,12 @@ FragModel::FragModel() {
 
 FragModel::~FragModel() = default;
 
-FragModel::FragModel(const FragModel& other, netns::PernetHost& host)
-    : host_(&host), ns_(other.ns_), now_ms_(other.now_ms_), next_seq_(other.next_seq_) {
+FragModel::FragModel(const FragModel& other, netns::PernetHost& host, defer::DeferHost* defer)
+    : host_(&host),
+      defer_(defer),
+      ns_(other.ns_),
+      now_ms_(other.now_ms_),
+      next_seq_(other.next_seq_) {
   host.rebind(const_cast<FragModel*>(&other), this);
 }
 
@@ -41,6 +46,7 @@ uint64_t FragModel::fingerprint() const {
           f.add(r.off).add(r.end).add(r.frags.size());
           for (const Frag& fr : r.frags)
             f.add(fr.off)
+                .add(fr.cpu)
                 .add(fr.truesize)
                 .add(fr.proto)
                 .add(std::string_view(reinterpret_cast<const char*>(fr.bytes.data()),
@@ -57,7 +63,8 @@ std::unique_ptr<trace::Engine> FragModel::clone(
     const std::function<trace::Engine*(std::string_view)>& deps) const {
   auto* host = dynamic_cast<netns::PernetHost*>(deps("netns"));
   if (!host) return nullptr;
-  return std::unique_ptr<trace::Engine>(new FragModel(*this, *host));
+  auto* defer = defer_ ? dynamic_cast<defer::DeferHost*>(deps("defer")) : nullptr;
+  return std::unique_ptr<trace::Engine>(new FragModel(*this, *host, defer));
 }
 
 bool FragModel::init(netns::NetId id, std::string_view label) {
@@ -217,7 +224,7 @@ void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uin
   const uint64_t truesize = frag_truesize(f.family, f.len);
   place(q,
         Frag{f.off, std::vector<uint8_t>(payload.begin(), payload.begin() + (d.end - f.off)),
-             truesize, f.proto},
+             truesize, f.proto, defer_ ? defer_->rx_cpu() : 0},
         d.placement());
   q.last_in = d.last_in;
   q.len = d.len;
@@ -287,6 +294,17 @@ void FragModel::reassemble(Netns& ns, const Fragment& f, const Key& key, bool ov
   Fnv1a64 h;
   h.update(bytes.data(), bytes.size());
   out.push_back(deliver_event(head, uint32_t(bytes.size()), h.value()));
+  // The receiver consumes the datagram on the CPU packets arrive on:
+  // fragments received on another go back to it (skb_attempt_defer_free),
+  // their conntrack references dropped at reassembly (the 2026 fix), so
+  // they hold no namespace.
+  if (!defer_) return;
+  const uint32_t cpu = defer_->rx_cpu();
+  for (const Run& r : q.runs)
+    for (const Frag& fr : r.frags)
+      if (fr.cpu != cpu)
+        defer_->free_skb(fragment_skb_name(ns.label, f.family, f.id, fr.off), fr.cpu, cpu,
+                         std::nullopt, out);
 }
 
 void FragModel::tick(uint64_t ms, std::vector<trace::Event>& out) {

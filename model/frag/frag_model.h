@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "model/frag/frag_rule.h"
+#include "trace/defer/defer_ops.h"
 #include "trace/engine.h"
 #include "trace/frag/frag_ops.h"
 #include "trace/netns/netns_ops.h"
@@ -32,8 +33,9 @@ namespace nv::frag {
 
 class FragModel final : public trace::Engine, public netns::PernetOps {
  public:
-  // Registers itself with the netns engine it builds on.
-  explicit FragModel(netns::PernetHost& host);
+  // Registers itself with the netns engine it builds on; a reassembled
+  // datagram's fragments are freed through `defer` (null: at once).
+  FragModel(netns::PernetHost& host, defer::DeferHost* defer);
   // Standing on a netns model of its own, to which it hands the netns ops
   // (whose events it drops): for tests, benchmarks and symbolic/.
   FragModel();
@@ -54,6 +56,7 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
     std::vector<uint8_t> bytes;  // after trimming
     uint64_t truesize;           // of the skb as received
     uint8_t proto;
+    uint32_t cpu;  // the CPU it was received (allocated) on
   };
   // Fragments [off, end) that arrived in order, each starting where the
   // previous one ended.
@@ -121,10 +124,11 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
                   std::vector<trace::Event>& out);
 
   // A copy of `other`'s state on `host`, a copy of other's host.
-  FragModel(const FragModel& other, netns::PernetHost& host);
+  FragModel(const FragModel& other, netns::PernetHost& host, defer::DeferHost* defer);
 
   std::unique_ptr<trace::Engine> own_netns_;  // FragModel(): the netns model it stands on
   netns::PernetHost* host_;
+  defer::DeferHost* defer_ = nullptr;
   std::map<netns::NetId, Netns> ns_;
   uint64_t now_ms_ = 0;
   uint64_t next_seq_ = 0;

@@ -34,6 +34,11 @@ uint64_t NetnsModel::fingerprint() const {
   for (NetId id : cleanup_list_) f.add(id);
   for (const auto& [ref, id] : refs_) f.add(ref).add(id.value_or(UINT32_MAX) + 1ull);
   for (const Device& dev : devices_) f.add(dev.name).add(dev.net).add(dev.phys);
+  for (const auto& [id, held] : holds_) {
+    f.add(id).add(held.size());
+    for (const std::string& h : held) f.add(h);
+  }
+  for (NetId id : waiting_) f.add(id);
   return f.add(next_id_).add(pernet_.size()).add(devices_.size()).value();
 }
 
@@ -183,11 +188,32 @@ void NetnsModel::cleanup(std::vector<Event>& out) {
   // synchronize_rcu(): one grace period for the whole batch.
   for (auto p = pernet_.rbegin(); p != pernet_.rend(); ++p) run_exit(*p, batch, out);
   for (NetId id : batch) nets_.at(id).data.clear();  // ops_free_list
-  // rcu_barrier(), then the namespaces go.
+  // rcu_barrier(), then the namespaces go, but not one still referenced.
   for (NetId id : batch) {
+    if (auto h = holds_.find(id); h != holds_.end()) {
+      out.push_back(cleanup_wait_event(label_of(id), id, h->second.size(), h->second.front()));
+      waiting_.insert(id);
+      continue;
+    }
     out.push_back(pernet_event("netns-free", "", label_of(id), id));
     nets_.erase(id);
   }
+}
+
+void NetnsModel::hold(NetId id, std::string holder) {
+  holds_[id].push_back(std::move(holder));
+}
+
+void NetnsModel::put_hold(NetId id, std::string_view holder, std::vector<Event>& out) {
+  auto h = holds_.find(id);
+  if (h == holds_.end()) return;
+  std::vector<std::string>& held = h->second;
+  if (auto it = std::find(held.begin(), held.end(), holder); it != held.end()) held.erase(it);
+  if (!held.empty()) return;
+  holds_.erase(h);
+  if (!waiting_.erase(id)) return;
+  out.push_back(pernet_event("netns-free", "", label_of(id), id));
+  nets_.erase(id);
 }
 
 void NetnsModel::settle(std::vector<Event>& out) {

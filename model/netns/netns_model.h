@@ -22,7 +22,9 @@
 //      reverse list order over the batch; one grace period; for every
 //      operation in reverse list order, exit over the batch then exit_batch
 //      once; the per-namespace data freed only after every exit ran; then
-//      the namespaces freed.
+//      the namespaces freed, but one that an outside reference still holds
+//      (hold: a conntrack entry of a deferred skb) waits, and the put that
+//      drops its last one frees it.
 //   5. default_device_exit: the first device operation moves a dying
 //      namespace's physical devices back to init (exit) and unregisters
 //      every other device of the batch in one batch (exit_batch).
@@ -61,6 +63,8 @@ class NetnsModel final : public trace::Engine, public PernetHost {
   bool register_pernet(std::string name, PernetOps* ops, bool device) override;
   bool lookup(std::string_view name, NetId* id) const override;
   void rebind(PernetOps* from, PernetOps* to) override;
+  void hold(NetId id, std::string holder) override;
+  void put_hold(NetId id, std::string_view holder, std::vector<trace::Event>& out) override;
   void register_netdevice_notifier(NetdevNotifier* n) override { notifiers_.push_back(n); }
   void rebind_notifier(NetdevNotifier* from, NetdevNotifier* to) override;
 
@@ -116,6 +120,10 @@ class NetnsModel final : public trace::Engine, public PernetHost {
   // dev_base_head list).
   std::vector<Device> devices_;
   std::vector<PernetOps*> relabel_;  // subsystem operations, told of renames
+  // Outside references by namespace, oldest first; namespaces a cleanup
+  // pass left waiting for them (freed by the last put_hold).
+  std::map<NetId, std::vector<std::string>> holds_;
+  std::set<NetId> waiting_;
   std::vector<NetdevNotifier*> notifiers_;
   NetId next_id_ = 1;
 };

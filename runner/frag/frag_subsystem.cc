@@ -14,18 +14,20 @@ namespace nv::runner {
 Subsystem frag_subsystem() {
   Subsystem s{
       .name = "frag",
-      .depends = {"netns"},
+      .depends = {"netns", "defer"},
       .register_ops = frag::register_ops,
       .make_model = [](const EngineContext& ctx) -> std::unique_ptr<trace::Engine> {
         return std::make_unique<frag::FragModel>(
-            *dynamic_cast<netns::PernetHost*>(ctx.engine("netns")));
+            *dynamic_cast<netns::PernetHost*>(ctx.engine("netns")),
+            dynamic_cast<defer::DeferHost*>(ctx.engine("defer")));
       },
       .make_impl = [](const EngineContext& ctx,
                       const std::vector<std::string>& mutants) -> std::unique_ptr<trace::Engine> {
         frag::MutantSet set;
         for (const std::string& m : mutants) set.set(*frag::frag_mutant_by_name(m));
         return std::make_unique<frag::FragImpl>(
-            *dynamic_cast<netns::PernetHost*>(ctx.engine("netns")), set);
+            *dynamic_cast<netns::PernetHost*>(ctx.engine("netns")), set,
+            dynamic_cast<defer::DeferHost*>(ctx.engine("defer")));
       },
       .mutants = {},
       .gen = [] { return rc::gen::map(gen::frag_steps(), gen::render); },
@@ -37,7 +39,9 @@ Subsystem frag_subsystem() {
   for (std::string_view c : kernel::kFragCounters) s.kernel_counters.emplace_back(c);
   for (const auto& m : frag::kFragMutants)
     s.mutants.push_back({std::string(m.name), std::string(m.description),
-                         m.mutant == frag::FragMutant::kExpireDead ? "netns" : ""});
+                         m.mutant == frag::FragMutant::kExpireDead           ? "netns"
+                         : m.mutant == frag::FragMutant::kDeferKeepsNetnsRef ? "defer"
+                                                                             : ""});
   return s;
 }
 

@@ -234,13 +234,9 @@ trace::Event kill_event(std::string_view ns, Family family, uint32_t id, std::st
   return e;
 }
 
-trace::Event sysctl_refused_event(const Op& op) {
-  trace::Event e{"sysctl-refused", {}};
-  e.fields.reserve(3);
-  e.add("ns", op.name(trace::core::kSysctlNs))
-      .add("key", op.word_text(trace::core::kSysctlKey))
-      .add("value", op.u(trace::core::kSysctlValue));
-  return e;
+std::string fragment_skb_name(std::string_view ns, Family family, uint32_t id, uint32_t off) {
+  return std::string(ns) + "/" + family_name(family) + "/" + std::to_string(id) + "@" +
+         std::to_string(off);
 }
 
 void register_ops(trace::Registry& r) {
@@ -260,37 +256,36 @@ void register_ops(trace::Registry& r) {
   FieldSpec family{
       .key = "FAMILY", .kind = Kind::kWord, .positional = true, .vocab = "family", .help = "v4|v6"};
   FieldSpec id{.key = "id", .max = 0xffffffff, .help = "IP id: 0..65535 for v4, 32 bits for v6"};
-  r.add_op(
-      {.name = "frag",
-       .subsystem = "frag",
-       .help = "receive one IP fragment",
-       .fields = {ns,
-                  family,
-                  id,
-                  {.key = "off", .max = 65528, .help = "payload offset, a multiple of 8"},
-                  {.key = "len", .max = 65527, .help = "payload bytes"},
-                  {.key = "mf", .max = 1, .help = "more fragments flag"},
-                  {.key = "src",
-                   .kind = Kind::kAddr,
-                   .required = false,
-                   .family_field = fields::kFamily,
-                   .help = "source"},
-                  {.key = "dst",
-                   .kind = Kind::kAddr,
-                   .required = false,
-                   .family_field = fields::kFamily,
-                   .help = "destination"},
-                  {.key = "proto",
-                   .required = false,
-                   .max = 255,
-                   .help = "v4 protocol or v6 Fragment header next header (253)"},
-                  {.key = "data",
-                   .kind = Kind::kData,
-                   .required = false,
-                   .length_field = fields::kLen,
-                   .help = "pattern | fill:NN | hex:..."}},
-       .check = check_frag,
-       .normalize = normalize_frag});
+  r.add_op({.name = "frag",
+            .subsystem = "frag",
+            .help = "receive one IP fragment",
+            .fields = {ns,
+                       family,
+                       id,
+                       {.key = "off", .max = 65528, .help = "payload offset, a multiple of 8"},
+                       {.key = "len", .max = 65527, .help = "payload bytes"},
+                       {.key = "mf", .max = 1, .help = "more fragments flag"},
+                       {.key = "src",
+                        .kind = Kind::kAddr,
+                        .required = false,
+                        .family_field = fields::kFamily,
+                        .help = "source"},
+                       {.key = "dst",
+                        .kind = Kind::kAddr,
+                        .required = false,
+                        .family_field = fields::kFamily,
+                        .help = "destination"},
+                       {.key = "proto",
+                        .required = false,
+                        .max = 255,
+                        .help = "v4 protocol or v6 Fragment header next header (253)"},
+                       {.key = "data",
+                        .kind = Kind::kData,
+                        .required = false,
+                        .length_field = fields::kLen,
+                        .help = "pattern | fill:NN | hex:..."}},
+            .check = check_frag,
+            .normalize = normalize_frag});
   r.add_op({.name = "expect deliver",
             .subsystem = "frag",
             .help = "a datagram with this id has been delivered",

@@ -139,7 +139,10 @@ trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv);
 trace::Event drop_event(const Fragment& f, std::string_view reason);
 // A datagram discarded with every fragment queued for it.
 trace::Event kill_event(std::string_view ns, Family family, uint32_t id, std::string_view reason);
-trace::Event sysctl_refused_event(const trace::Op& sysctl_op);
+
+// The name a fragment's skb goes by once its datagram is reassembled and
+// freed (the defer subsystem's events, a namespace's holder): NS/v4/ID@OFF.
+std::string fragment_skb_name(std::string_view ns, Family family, uint32_t id, uint32_t off);
 
 // Adds frag, expect deliver, expect nodeliver, expect mem, the sysctl keys and
 // the counter names to the registry.

@@ -56,6 +56,16 @@ trace::Event exit_batch_event(std::string_view op, size_t count) {
   return e;
 }
 
+trace::Event cleanup_wait_event(std::string_view label, NetId id, size_t holds,
+                                std::string_view holder) {
+  trace::Event e{"netns-cleanup-wait", {}};
+  e.add("ns", std::string(label))
+      .add("nsid", uint64_t(id))
+      .add("holds", uint64_t(holds))
+      .add("holder", std::string(holder));
+  return e;
+}
+
 trace::Event pernet_event(std::string_view kind, std::string_view op, std::string_view label,
                           NetId id) {
   trace::Event e{std::string(kind), {}};

@@ -110,6 +110,13 @@ class PernetHost {
   // A copy of the host keeps the original's pernet operations: a copy of a
   // subsystem engine registered with it puts itself in its original's place.
   virtual void rebind(PernetOps* from, PernetOps* to) = 0;
+  // A reference to a namespace from outside its pernet operations (get_net
+  // by a conntrack entry an skb carries), named by `holder`. A cleanup pass
+  // does not free a namespace while one is held: it reports the wait
+  // (netns-cleanup-wait, naming the oldest holder), and the put that drops
+  // the last one frees the namespace, reporting to `out`.
+  virtual void hold(NetId id, std::string holder) = 0;
+  virtual void put_hold(NetId id, std::string_view holder, std::vector<trace::Event>& out) = 0;
   // register_netdevice_notifier: `n` hears of every device event from now on
   // (a subsystem registers before the trace starts); a copy of the host
   // keeps the original's notifiers, as rebind does.
@@ -136,6 +143,10 @@ trace::Event device_event(std::string_view kind, std::string_view dev, std::stri
 trace::Event register_failed_event(std::string_view op);
 trace::Event maybe_get_event(NetId id, bool ok);
 trace::Event cleanup_event(size_t batch);
+// A cleanup pass could not free a namespace: `holds` references from
+// outside are left, the oldest held by `holder`.
+trace::Event cleanup_wait_event(std::string_view label, NetId id, size_t holds,
+                                std::string_view holder);
 trace::Event exit_batch_event(std::string_view op, size_t count);
 trace::Event pernet_event(std::string_view kind, std::string_view op, std::string_view label,
                           NetId id);
