@@ -301,7 +301,8 @@ class Run {
     }
   }
   ~Run() {
-    // The scheduler's threads may still reference the engines: end them first.
+    // The scheduler's threads may still reference the engines and the
+    // section's entries: end them first.
     sched_.reset();
   }
 
@@ -511,7 +512,10 @@ class Run {
   // the sched lines and then the drain decide; the model must reproduce the
   // impl's history in some order that respects real time (linearizability).
   bool concurrent(size_t begin, size_t end) {
-    std::vector<Entry> entries;
+    // A member: when the drain fails, the section's threads live on until
+    // ~Run ends the scheduler, and they still write their entries.
+    std::vector<Entry>& entries = section_;
+    entries.clear();
     entries.reserve(end - begin);
     recorder_.entries.clear();
     if (impl_ != SIZE_MAX) {
@@ -657,6 +661,7 @@ class Run {
   std::unique_ptr<sched::Scheduler> sched_ = std::make_unique<sched::Scheduler>(
       sched::Scheduler::Options{.record_events = false, .idle_fires_timers = false});
   DeferredRecorder recorder_{*sched_, clock_};
+  std::vector<Entry> section_;  // the history of the concurrent section at hand
   std::vector<EngineRun> runs_;
   size_t impl_ = SIZE_MAX;
 };

@@ -10,7 +10,8 @@
 // Invariants (find_invariant_violation, after every operation in debug
 // builds without mutants): each list is consistent (DeferList::check) and
 // holds only skbs allocated on its CPU, not freed, and not live by name;
-// live_ counts the skbs allocated and not freed.
+// live_ counts the skbs allocated and not freed (named or not: an alloc may
+// take a name whose former skb is still live, when go'd ops race).
 //
 // Concurrency:
 //   * skbs_lock_ guards by_name_, next_id_ and skbs_ (the name table: an

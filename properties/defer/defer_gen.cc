@@ -51,7 +51,10 @@ class Scene {
   void line(const std::string& text, bool go = false) {
     out += (go ? "go " : "") + text + "\n";
     // An ordinary line ends the concurrent section.
-    if (!go && !text.starts_with("sched")) racing_alloc_.fill(false);
+    if (!go && !text.starts_with("sched")) {
+      racing_alloc_.fill(false);
+      racing_free_.fill(false);
+    }
   }
   bool live(uint32_t skb) const { return alloc_cpu_[skb] >= 0; }
   bool online(uint32_t cpu) const { return online_[cpu]; }
@@ -61,7 +64,12 @@ class Scene {
       if (!live((from + k) % kSkbNames)) return int((from + k) % kSkbNames);
     return -1;
   }
+  // A go'd alloc of a name whose former skb a go line of the same section
+  // frees could run first and take the name, the free then freeing the new
+  // skb and the former living on, nameless: such an alloc waits for the
+  // section's end.
   void alloc(uint32_t skb, uint32_t cpu, bool go = false) {
+    go &= !racing_free_[skb];
     line("skb alloc " + name(skb) + " cpu=" + std::to_string(cpu), go);
     alloc_cpu_[skb] = int(cpu);
     racing_alloc_[skb] = go;
@@ -72,6 +80,7 @@ class Scene {
     go &= !racing_alloc_[skb];
     line("skb free " + name(skb) + " cpu=" + std::to_string(cpu), go);
     alloc_cpu_[skb] = -1;
+    racing_free_[skb] = go;
   }
   void up(uint32_t cpu, bool go = false) {
     if (cpu == 0) return;
@@ -120,7 +129,8 @@ class Scene {
     return a;
   }();
   std::array<bool, kSkbNames> racing_alloc_ = {};
-  std::array<bool, 4> netns_ = {};  // t0..t3 live
+  std::array<bool, kSkbNames> racing_free_ = {};  // freed by a go line of this section
+  std::array<bool, 4> netns_ = {};                // t0..t3 live
   std::array<bool, kNrCpus> online_ = {true, true, true, true};
 };
 
