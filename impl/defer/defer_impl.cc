@@ -27,22 +27,21 @@ void DeferImpl::apply(const trace::Op& op, std::vector<Event>& out) {
 #endif
 }
 
-DeferImpl::Skb* DeferImpl::new_skb(std::string name, uint32_t cpu) {
+DeferImpl::Skb* DeferImpl::new_skb(std::string name, uint32_t cpu, bool bind) {
   std::lock_guard guard(skbs_lock_);
   Skb* skb = &skbs_.emplace_back();
   skb->name = std::move(name);
   skb->id = next_id_++;
   skb->alloc_cpu = cpu;  // napi_alloc_skb
+  // In the critical section that numbers it: two racing allocs of one name
+  // bind it in the order of their ids (the fuzzer found them split).
+  if (bind) by_name_[skb->name] = skb;
   live_.fetch_add(1, std::memory_order_relaxed);
   return skb;
 }
 
 void DeferImpl::alloc(const std::string& name, uint32_t cpu, std::vector<Event>& out) {
-  Skb* skb = new_skb(name, cpu);
-  {
-    std::lock_guard guard(skbs_lock_);
-    by_name_[name] = skb;
-  }
+  Skb* skb = new_skb(name, cpu, /*bind=*/true);
   out.push_back(alloc_event(name, skb->id, cpu));
 }
 
@@ -68,7 +67,7 @@ void DeferImpl::free(const std::string& name, uint32_t cpu, std::vector<Event>& 
 
 void DeferImpl::free_skb(std::string name, uint32_t alloc_cpu, uint32_t cpu,
                          std::optional<netns::NetId> hold, std::vector<Event>& out) {
-  release(new_skb(std::move(name), alloc_cpu), cpu, hold, out);
+  release(new_skb(std::move(name), alloc_cpu, /*bind=*/false), cpu, hold, out);
 }
 
 // skb_attempt_defer_free.

@@ -90,7 +90,8 @@ class DeferImpl final : public trace::Engine, public DeferHost, private DeferOps
   // namespace it keeps if it is deferred.
   void release(Skb* skb, uint32_t cpu, std::optional<netns::NetId> hold,
                std::vector<trace::Event>& out);
-  Skb* new_skb(std::string name, uint32_t cpu);
+  // A new skb, numbered; with bind, its name now refers to it (alloc).
+  Skb* new_skb(std::string name, uint32_t cpu, bool bind);
   // __kfree_skb: reports the free (a second free of one skb reports again:
   // the differential check sees it).
   void kfree_skb(Skb& skb, uint32_t cpu, std::string_view reason, std::vector<trace::Event>& out);
