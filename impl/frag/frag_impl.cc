@@ -36,13 +36,31 @@ class EventSink final : public DeliverSink {
   std::vector<trace::Event>& out_;
 };
 
-// Namespace names are short (at most 32 bytes): an inline loop beats a
-// call to memcmp on the per-fragment path.
-bool same_name(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (a[i] != b[i]) return false;
-  return true;
+// Both table locks of a namespace, v4 then v6: for what both families read.
+class BothTables {
+ public:
+  explicit BothTables(FragNetns& ns) : ns_(ns) {
+    ns_.fam[0].lock.lock();
+    ns_.fam[1].lock.lock();
+  }
+  ~BothTables() {
+    ns_.fam[1].lock.unlock();
+    ns_.fam[0].lock.unlock();
+  }
+  BothTables(const BothTables&) = delete;
+  BothTables& operator=(const BothTables&) = delete;
+
+ private:
+  FragNetns& ns_;
+};
+
+// The reassembly buffer: one per OS thread, grown to the largest datagram
+// seen. A fiber uses it from the copy to the delivery with no scheduling
+// point between, so fibers of one OS thread do not overlap in it.
+std::vector<uint8_t>& reasm_buffer(size_t len) {
+  static thread_local std::vector<uint8_t> buf;
+  if (buf.size() < len) buf.resize(len);
+  return buf;
 }
 
 uint32_t v4_addr_word(const trace::Addr& a) {
@@ -66,50 +84,81 @@ FragImpl::FragImpl(MutantSet mutants) : mutants_(mutants) {
 }
 
 FragImpl::~FragImpl() {
-  // Queues and skbs go back to their pools before the pools go.
-  std::vector<netns::NetId> ids;
-  for (const auto& [id, ns] : ns_) ids.push_back(id);
-  for (netns::NetId id : ids) exit(id);
+  // Nothing runs any more: queues and skbs go back to their pools before
+  // the pools go, and retired namespaces' callbacks run.
+  for (auto& [id, ns] : ns_) dismantle(*ns);
+  if (retired_in_production_.load(std::memory_order_relaxed)) sched::rcu_barrier();
 }
 
 bool FragImpl::init(netns::NetId id, std::string_view label) {
   auto ns = std::make_unique<FragNetns>();
   ns->id = id;
   ns->name = std::string(label);
+  std::lock_guard guard(ns_lock_);
   ns_[id] = std::move(ns);
   return true;
 }
 
-// fqdir_pre_exit: no new queues (high_thresh 0), and timers that fire from
-// now on do nothing (dead).
+FragNetns& FragImpl::state_of(netns::NetId id, const char* what) {
+  {
+    std::lock_guard guard(ns_lock_);
+    if (auto it = ns_.find(id); it != ns_.end()) return *it->second;
+  }
+  // The kernel would dereference the NULL data of a namespace whose init
+  // never ran (a broken pernet core: netns-register-race): a WARN here.
+  sched::fail(std::string("frag: pernet ") + what + " of namespace " + std::to_string(id) +
+              ", whose init never ran");
+}
+
+// fqdir_pre_exit: no new queues, and timers that fire from now on do
+// nothing. The kernel sets high_thresh to 0; here dead closes the limit (a
+// receive that finds it set under the table lock looks the name up again).
 void FragImpl::pre_exit(netns::NetId id) {
-  FragNetns& ns = *ns_.at(id);
-  ns.sysctls.high_thresh[0] = ns.sysctls.high_thresh[1] = 0;
-  ns.dead = true;
+  FragNetns& ns = state_of(id, "pre_exit");
+  // Pairs with the acquire loads of lock_netns and expires().
+  ns.dead.store(true, std::memory_order_release);
 }
 
 void FragImpl::exit(netns::NetId id) {
-  auto it = ns_.find(id);
-  // The kernel would dereference the NULL data of a namespace whose init
-  // never ran (a broken pernet core: netns-register-race): a WARN here.
-  if (it == ns_.end())
-    sched::fail("frag: pernet exit of namespace " + std::to_string(id) + ", whose init never ran");
-  // fqdir_exit: every queue goes, uncounted.
-  for (FragNetns::PerFamily& fam : it->second->fam) {
+  std::unique_ptr<FragNetns> gone;
+  {
+    std::lock_guard guard(ns_lock_);
+    if (auto it = ns_.find(id); it != ns_.end()) {
+      gone = std::move(it->second);
+      ns_.erase(it);
+    }
+  }
+  if (!gone) state_of(id, "exit");  // WARNs
+  dismantle(*gone);
+  // A tick may have seen one of its queues' timers and be waiting for its
+  // table lock, inside its read-side section: free after a grace period.
+  if (!sched::current_scheduler()) retired_in_production_.store(true, std::memory_order_relaxed);
+  sched::call_rcu([held = std::shared_ptr<FragNetns>(std::move(gone))] {});
+}
+
+void FragImpl::dismantle(FragNetns& ns) {
+  for (Table& fam : ns.fam) {
+    std::lock_guard table(fam.lock);
     fam.queues.clear([&](FragQueue* q) {  // unhashes each queue
-      if (q->timer.armed()) timers_.cancel(q);
+      {
+        std::lock_guard timers(timer_lock_);
+        if (q->timer.armed()) timers_.cancel(q);
+      }
       destroy(q);
     });
   }
-  if (last_ns_ == it->second.get()) last_ns_ = nullptr;
-  ns_.erase(it);
 }
 
 void FragImpl::relabel(netns::NetId id, std::string_view label) {
-  auto it = ns_.find(id);
-  if (it == ns_.end()) return;  // its exit already ran
-  it->second->name = std::string(label);
-  if (last_ns_ == it->second.get()) last_ns_ = nullptr;
+  FragNetns* ns;
+  {
+    std::lock_guard guard(ns_lock_);
+    auto it = ns_.find(id);
+    if (it == ns_.end()) return;  // its exit already ran
+    ns = it->second.get();
+  }
+  std::lock_guard guard(ns->name_lock);
+  ns->name = std::string(label);
 }
 
 void FragImpl::apply(const trace::Op& op, std::vector<trace::Event>& out) {
@@ -158,33 +207,43 @@ void FragImpl::receive(const Fragment& f, const uint8_t* payload, DeliverSink& s
 }
 
 FragNetns* FragImpl::netns(std::string_view name) {
-  // The cache holds a namespace whose name is bound (relabel drops it), so
-  // its label is its name.
-  if (last_ns_ && same_name(last_ns_->name, name)) return last_ns_;
-  FragNetns* found = const_cast<FragNetns*>(find(name));
-  if (found) last_ns_ = found;
-  return found;
+  std::lock_guard guard(ns_lock_);
+  return const_cast<FragNetns*>(find(name));
+}
+
+FragNetns* FragImpl::lock_netns(std::string_view name, Family family, TableLock& table) {
+  for (;;) {
+    FragNetns* ns = netns(name);
+    if (!ns) return nullptr;
+    table = TableLock(ns->fam[int(family)].lock);
+    if (!ns->dead.load(std::memory_order_acquire)) return ns;
+    table.unlock();  // unbound by its cleanup pass meanwhile
+  }
 }
 
 // The numbered rules are those of docs/trace.md ("What happens to a
 // fragment"), in the model's order; each names the kernel check it mirrors.
 void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
                              std::unique_ptr<uint8_t[]> owned, DeliverSink& sink) {
-  FragNetns* found = netns(f.ns);
-  if (!found) return sink.drop(f, "no-netns");  // its creation failed
-  FragNetns& ns = *found;
   const int fi = int(f.family);
   const bool v4 = f.family == Family::kV4;
-  if (v4) {
-    // 1. ip_rcv: a v4 packet with offset 0 and MF clear is not a fragment.
-    if (f.off == 0 && !f.mf) return sink.deliver(f, {payload, f.len});
-    ns.counters.reqds[fi]++;
-  } else {
+  // 1. ip_rcv: a v4 packet with offset 0 and MF clear is not a fragment.
+  if (v4 && f.off == 0 && !f.mf) {
+    if (!netns(f.ns)) return sink.drop(f, "no-netns");  // its creation failed
+    return sink.deliver(f, {payload, f.len});
+  }
+  TableLock table;
+  FragNetns* found = lock_netns(f.ns, f.family, table);
+  if (!found) return sink.drop(f, "no-netns");
+  FragNetns& ns = *found;
+  Table& fam = ns.fam[fi];
+  ns.counters.reqds[fi]++;
+  if (!v4) {
     // 1. ipv6_frag_rcv counts every packet carrying a Fragment header.
-    ns.counters.reqds[fi]++;
     // 2. An atomic fragment (RFC 6946) is delivered as is, counted as reassembled.
     if (f.off == 0 && !f.mf) {
       ns.counters.oks[fi]++;
+      table.unlock();
       return sink.deliver(f, {payload, f.len});
     }
     // 3. RFC 8200 4.5: a first fragment must hold the upper-layer header.
@@ -193,7 +252,6 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
   }
   // 4. inet_frag_find: above high_thresh (or with high_thresh 0) nothing is
   //    queued, not even for an existing queue.
-  FragNetns::PerFamily& fam = ns.fam[fi];
   if (ns.sysctls.over_limit(f.family, fam.mem)) {
     ns.counters.fails[fi]++;
     return sink.drop(f, "mem-limit");
@@ -214,7 +272,7 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
     if (!q->runs.empty() && end - start > uint32_t(ns.sysctls.max_dist)) {
       ns.counters.fails[fi]++;
       reinit(ns, q);
-      sink.kill(ns.name, f.family, f.id, "too-far");
+      sink.kill(ns.label(), f.family, f.id, "too-far");
     }
   }
 
@@ -244,7 +302,7 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
   // 11. An empty fragment (possibly after trimming) discards the datagram.
   if (end == f.off) return discard(ns, q, "zero-len", sink);
 
-  Skb* skb = skbs_.make();
+  Skb* skb = fam.skb_pool.make();
   skb->off = f.off;
   skb->len = end - f.off;
   skb->truesize = uint32_t(frag_truesize(f.family, f.len));
@@ -257,10 +315,10 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
     case RunTree::Insert::kOk:
       break;
     case RunTree::Insert::kDup:
-      skbs_.destroy(skb);
+      fam.skb_pool.destroy(skb);
       return sink.drop(f, "dup");
     case RunTree::Insert::kOverlap:
-      skbs_.destroy(skb);
+      fam.skb_pool.destroy(skb);
       if (mutants_.has(FragMutant::kOverlapAccept)) {
         // Before Linux 4.19 the overlapping fragment was only trimmed or
         // dropped, uncounted; reassembly went on.
@@ -277,48 +335,56 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
     q->first_in = true;
     q->first_proto = f.proto;
   }
-  if (mutants_.has(FragMutant::kTimerRefresh))
+  if (mutants_.has(FragMutant::kTimerRefresh)) {
+    std::lock_guard timers(timer_lock_);
     timers_.rearm(q, now_ms_ + ns.sysctls.time_s[fi] * 1000);
+  }
   // 13. Complete when the first and last fragments are in and every byte in
   //     between is queued.
-  if (q->complete()) reassemble(ns, q, f, sink);
+  if (q->complete()) reassemble(ns, q, f, table, sink);
 }
 
 FragQueue* FragImpl::create_queue(FragNetns& ns, const Fragment& f, const QueueKey& key,
                                   uint64_t hash) {
   // inet_frag_alloc: the queue is charged, its timer armed once.
   const int fi = int(f.family);
-  FragQueue* q = queues_.make();
+  Table& fam = ns.fam[fi];
+  FragQueue* q = fam.queue_pool.make();
   q->key = key;
   q->hash = hash;
   q->ns = &ns;
   q->family = f.family;
   q->has_peer = f.family == Family::kV4 && ns.sysctls.max_dist != 0;
   if (q->has_peer) q->peer_rid = &ns.peer_rid[v4_addr_word(f.src)];
-  ns.fam[fi].queues.insert(q);
-  ns.fam[fi].mem += kQueueTruesize[fi];
+  fam.queues.insert(q);
+  fam.mem += kQueueTruesize[fi];
+  std::lock_guard timers(timer_lock_);
   timers_.arm(q, now_ms_ + ns.sysctls.time_s[fi] * 1000, next_seq_++);
   return q;
 }
 
 void FragImpl::reinit(FragNetns& ns, FragQueue* q) {
-  ns.fam[int(q->family)].mem -= q->truesize;
-  q->runs.release([&](Skb* s) { skbs_.destroy(s); });
+  Table& fam = ns.fam[int(q->family)];
+  fam.mem -= q->truesize;
+  q->runs.release([&](Skb* s) { fam.skb_pool.destroy(s); });
   q->first_in = q->last_in = false;
   q->len = q->meat = 0;
   q->truesize = 0;
+  std::lock_guard timers(timer_lock_);
   timers_.rearm(q, now_ms_ + ns.sysctls.time_s[int(q->family)] * 1000);
 }
 
 void FragImpl::kill(FragQueue* q) {
   q->ns->fam[int(q->family)].queues.erase(q);
+  std::lock_guard timers(timer_lock_);
   if (q->timer.armed()) timers_.cancel(q);
 }
 
 void FragImpl::destroy(FragQueue* q) {
-  q->ns->fam[int(q->family)].mem -= kQueueTruesize[int(q->family)] + q->truesize;
-  q->runs.release([&](Skb* s) { skbs_.destroy(s); });
-  queues_.destroy(q);
+  Table& fam = q->ns->fam[int(q->family)];
+  fam.mem -= kQueueTruesize[int(q->family)] + q->truesize;
+  q->runs.release([&](Skb* s) { fam.skb_pool.destroy(s); });
+  fam.queue_pool.destroy(q);
 }
 
 void FragImpl::discard(FragNetns& ns, FragQueue* q, std::string_view reason, DeliverSink& sink) {
@@ -327,10 +393,11 @@ void FragImpl::discard(FragNetns& ns, FragQueue* q, std::string_view reason, Del
   ns.counters.fails[int(family)]++;
   kill(q);
   destroy(q);
-  sink.kill(ns.name, family, id, reason);
+  sink.kill(ns.label(), family, id, reason);
 }
 
-void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, DeliverSink& sink) {
+void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, TableLock& table,
+                          DeliverSink& sink) {
   const int fi = int(f.family);
   const uint32_t len = q->len;
   kill(q);
@@ -340,12 +407,11 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, Delive
       !mutants_.has(FragMutant::kOversizeAccept)) {
     destroy(q);
     ns.counters.fails[fi]++;
-    return sink.kill(ns.name, f.family, f.id, "oversize");
+    return sink.kill(ns.label(), f.family, f.id, "oversize");
   }
   ns.counters.oks[fi]++;
-  // Grows to the largest datagram seen, not beyond.
-  if (reasm_buf_.size() < len) reasm_buf_.resize(len);
-  uint8_t* out = reasm_buf_.data();
+  std::vector<uint8_t>& buf = reasm_buffer(len);
+  uint8_t* out = buf.data();
   q->runs.for_each_skb([&](const Skb& s) {
     std::memcpy(out, s.data, s.len);
     out += s.len;
@@ -368,11 +434,13 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, Delive
       if (s.cpu != rx_cpu) remote.emplace_back(s.off, s.cpu);
     });
   destroy(q);
-  sink.deliver(head, {reasm_buf_.data(), len});
+  const std::string label = remote.empty() ? std::string() : ns.label();
+  table.unlock();
+  sink.deliver(head, {buf.data(), len});
   const std::optional<netns::NetId> hold =
       mutants_.has(FragMutant::kDeferKeepsNetnsRef) ? std::optional(ns.id) : std::nullopt;
   for (const auto& [off, cpu] : remote)
-    defer_->free_skb(fragment_skb_name(ns.name, f.family, f.id, off), cpu, rx_cpu, hold, *events);
+    defer_->free_skb(fragment_skb_name(label, f.family, f.id, off), cpu, rx_cpu, hold, *events);
 }
 
 void FragImpl::tick(uint64_t ms, DeliverSink& sink) {
@@ -380,28 +448,69 @@ void FragImpl::tick(uint64_t ms, DeliverSink& sink) {
   debug_check();
 }
 
+bool FragImpl::expires(const FragQueue& q) const {
+  // ip_expire: in a dead namespace the queue waits for fqdir_exit.
+  return !q.ns->dead.load(std::memory_order_acquire) || mutants_.has(FragMutant::kExpireDead);
+}
+
 void FragImpl::advance(uint64_t ms, DeliverSink& sink) {
-  now_ms_ += ms;
-  // Every queue whose timer falls due expires, earliest (deadline, seq)
-  // first (ip_expire / ip6_frag_expire): a failure and a timeout.
-  while (FragQueue* q = timers_.pop_expired(now_ms_)) {
+  // The tables of the queues that fall due, to be locked in (namespace id,
+  // family) order before the clock moves; a receive may arm a timer that
+  // falls due while they are being locked, so the set is computed again
+  // under the timer lock until the tables held cover it.
+  using TableRef = std::pair<netns::NetId, Table*>;  // sorted by id, then family
+  std::vector<TableRef> held, need;
+  std::vector<FragQueue*> due;
+  for (;;) {
+    need.clear();
+    {
+      std::lock_guard timers(timer_lock_);
+      const uint64_t until = now_ms_ + ms;
+      timers_.for_each_due(until, [&](FragQueue* q) {
+        if (expires(*q)) need.push_back({q->ns->id, &q->ns->fam[int(q->family)]});
+      });
+      std::sort(need.begin(), need.end(), [](const TableRef& a, const TableRef& b) {
+        return a.first != b.first ? a.first < b.first : a.second < b.second;
+      });
+      need.erase(std::unique(need.begin(), need.end()), need.end());
+      if (std::includes(held.begin(), held.end(), need.begin(), need.end(),
+                        [](const TableRef& a, const TableRef& b) {
+                          return a.first != b.first ? a.first < b.first : a.second < b.second;
+                        })) {
+        // Every queue that falls due, earliest (deadline, seq) first; a dead
+        // namespace's are left to its exit.
+        now_ms_ = until;
+        while (FragQueue* q = timers_.pop_expired(until))
+          if (expires(*q)) due.push_back(q);
+        break;
+      }
+    }
+    for (auto it = held.rbegin(); it != held.rend(); ++it) it->second->lock.unlock();
+    held.swap(need);
+    for (const TableRef& t : held) t.second->lock.lock();
+  }
+  // ip_expire / ip6_frag_expire: a failure and a timeout each.
+  for (FragQueue* q : due) {
     FragNetns& ns = *q->ns;
-    // ip_expire: in a dead namespace the queue waits for fqdir_exit.
-    if (ns.dead && !mutants_.has(FragMutant::kExpireDead)) continue;
     const Family family = q->family;
     const uint32_t id = q->key.id();
     ns.counters.fails[int(family)]++;
     ns.counters.timeout[int(family)]++;
-    kill(q);
+    ns.fam[int(family)].queues.erase(q);  // kill: the timer is already popped
     destroy(q);
-    sink.kill(ns.name, family, id, "timeout");
+    sink.kill(ns.label(), family, id, "timeout");
   }
+  for (auto it = held.rbegin(); it != held.rend(); ++it) it->second->lock.unlock();
 }
 
 bool FragImpl::write_sysctl(std::string_view ns, std::string_view key, uint64_t value) {
   if (!Sysctls::owns(key)) return true;
-  FragNetns* found = netns(ns);
-  return !found || found->sysctls.write(key, value);
+  for (;;) {
+    FragNetns* found = netns(ns);
+    if (!found) return true;
+    BothTables tables(*found);
+    if (!found->dead.load(std::memory_order_acquire)) return found->sysctls.write(key, value);
+  }
 }
 
 void FragImpl::snapshot(const FragNetns& ns, trace::Snapshot& out) {
@@ -478,17 +587,19 @@ std::string FragImpl::describe() const {
 
 std::optional<std::string> FragImpl::find_invariant_violation() const {
   if (auto e = timers_.check()) return e;
-  size_t total_queues = 0, total_skbs = 0, armed = 0;
+  size_t armed = 0;
   const bool leaky = mutants_.has(FragMutant::kCoalesceHeadTruesize);
   for (const auto& entry : ns_) {
     // Not a structured binding: clang 14 cannot capture one in a lambda.
     const std::unique_ptr<FragNetns>& ns = entry.second;
     const std::string& name = ns->name;
     if (ns->id != entry.first) return "netns: map key is not the namespace's id";
+    const bool dead = ns->dead.load(std::memory_order_relaxed);
     for (int fi = 0; fi < 2; ++fi) {
       const FragNetns::PerFamily& fam = ns->fam[fi];
       if (auto e = fam.queues.check()) return name + ": " + *e;
       uint64_t mem = 0;
+      size_t skbs = 0;
       std::optional<std::string> error;
       // Not `ns` in the lambda: clang 14 cannot capture a structured binding.
       const FragNetns* netns = ns.get();
@@ -498,6 +609,8 @@ std::optional<std::string> FragImpl::find_invariant_violation() const {
           error = "queue in the wrong namespace or family table";
         } else if (auto e = q->check()) {
           error = e;
+        } else if (!q->timer.armed() && !dead) {
+          error = "queue: timer not armed in a live namespace";
         } else if (q->has_peer) {
           auto it = netns->peer_rid.find(v4_addr_word(q->key.src(Family::kV4)));
           if (it == netns->peer_rid.end() || &it->second != q->peer_rid)
@@ -505,29 +618,35 @@ std::optional<std::string> FragImpl::find_invariant_violation() const {
         }
         mem += kQueueTruesize[fi] + q->truesize;
         armed += q->timer.armed();
-        q->runs.for_each_skb([&](const Skb&) { ++total_skbs; });
+        q->runs.for_each_skb([&](const Skb&) { ++skbs; });
       });
       if (error) return name + " " + family_name(Family(fi)) + " id: " + *error;
       if (leaky ? fam.mem < mem : fam.mem != mem)
         return name + " " + family_name(Family(fi)) + ": mem " + std::to_string(fam.mem) +
                " is not the sum of its queues' " + std::to_string(mem);
-      total_queues += fam.queues.size();
+      if (fam.queue_pool.live() != fam.queues.size())
+        return name + " " + family_name(Family(fi)) + ": live queues not in its table";
+      if (fam.skb_pool.live() != skbs)
+        return name + " " + family_name(Family(fi)) + ": live skbs not in any of its queues";
     }
   }
   if (timers_.size() != armed) return "timer heap: not one timer per armed queue";
-  if (queues_.live() != total_queues) return "queue pool: live queues not in any table";
-  if (skbs_.live() != total_skbs) return "skb pool: live skbs not in any queue";
-  if (last_ns_) {
-    auto it = ns_.find(last_ns_->id);
-    netns::NetId bound;
-    if (it == ns_.end() || it->second.get() != last_ns_) return "netns cache: dangling";
-    if (!host_->lookup(last_ns_->name, &bound) || bound != last_ns_->id)
-      return "netns cache: its name is not bound to it";
-  }
   return std::nullopt;
 }
 
 void FragImpl::check_invariants() const {
+  // Every lock, in their order, so that no other thread is half-way through
+  // a critical section (production threads; under a scheduler this runs only
+  // where no thread holds any).
+  std::lock_guard guard(ns_lock_);
+  std::vector<TableLock> tables;
+  std::vector<const FragNetns*> order;
+  for (const auto& entry : ns_) order.push_back(entry.second.get());
+  std::sort(order.begin(), order.end(),
+            [](const FragNetns* a, const FragNetns* b) { return a->id < b->id; });
+  for (const FragNetns* ns : order)
+    for (const Table& fam : ns->fam) tables.emplace_back(fam.lock);
+  std::lock_guard timers(timer_lock_);
   if (auto e = find_invariant_violation()) {
     std::fprintf(stderr, "netverify: FragImpl invariant broken: %s\n%s", e->c_str(),
                  describe().c_str());
@@ -537,7 +656,10 @@ void FragImpl::check_invariants() const {
 
 void FragImpl::debug_check() const {
 #ifndef NDEBUG
-  check_invariants();
+  // Only while nothing else runs: not on a scheduler's thread, where another
+  // may be inside a critical section (the runner compares states at the end
+  // of each section, where the next sequential op checks).
+  if (sched::Scheduler* s = sched::current_scheduler(); !s || !s->in_thread()) check_invariants();
 #endif
 }
 

@@ -5,17 +5,17 @@
 // counters and gauges, after every operation.
 //
 // Data structures, each in its own header with its invariants:
-//   * per namespace and family, an IntrusiveHashTable of FragQueues
-//     (hash_table.h, frag_queue.h, frag_netns.h);
+//   * per namespace and family, an IntrusiveHashTable of FragQueues and the
+//     ObjectPools they and their skbs come from, so the steady state
+//     allocates nothing per fragment (hash_table.h, frag_queue.h,
+//     frag_netns.h, object_pool.h);
 //   * per queue, a RunTree of skbs with the kernel's O(1) in-order fast path
 //     and O(log n) dup/overlap lookup (run_tree.h, skb.h);
 //   * one TimerHeap of every queue's expiry, global to the engine so that
 //     ties across namespaces break by creation order as in the model
-//     (timer_heap.h);
-//   * ObjectPools of queues and skbs, so the steady state allocates nothing
-//     per fragment (object_pool.h).
+//     (timer_heap.h).
 // Payloads are never copied while queued; reassembly copies each byte once,
-// into one engine-owned buffer.
+// into a buffer of the calling thread's.
 //
 // Two ways in:
 //   * trace::Engine::apply, for the differential runner: it materializes each
@@ -30,11 +30,53 @@
 //     Nothing is hashed on this path; the sink sees the reassembled bytes.
 // Mutants (frag_mutants.h) are fixed at construction.
 //
-// Not thread-safe: one caller at a time.
+// Concurrency: receives, ticks, sysctl writes and the namespace's pernet
+// calls may run on several threads at once (the runner's "go" lines; the
+// netns worker runs pre_exit and exit). Receives and ticks run in softirq
+// context, under rcu_read_lock (apply takes it under a scheduler), so a
+// namespace's cleanup pass, whose grace period separates pre_exit from exit,
+// never dismantles a table a receive is still in. The pass unbinds a
+// namespace's name, relabels it and runs pre_exit with no scheduling point
+// in between (impl/netns), so relabel and pre_exit take no lock that is one:
+// the label is under the namespace's name_lock and dead is atomic. A receive
+// or sysctl write that finds its namespace dead once it holds the table lock
+// looked it up before the pass unbound it: it looks the name up again, as
+// the model, whose pass is one step, would have it. Locking, outermost
+// first:
+//   1. ns_lock_: ns_, the namespaces by id (init inserts, exit erases);
+//      held only to find one, never with another lock but by the
+//      invariant check, which takes every lock in this order.
+//   2. A namespace family's table lock (FragNetns::PerFamily::lock): its
+//      table, queues, skbs, memory, counters (frag_netns.h). A receive holds
+//      it from rule 1's count to the reassembly copy: the memory-limit check
+//      and the charge of the fragment it admits are one critical section, so
+//      concurrent receives are linearizable against the model's exact limit
+//      (the kernel's check is a racy read; its limit is soft). Queues have no
+//      lock of their own: the table lock is the kernel's bucket lock and
+//      q->lock in one. A tick takes the table locks of every queue it
+//      expires, in (namespace id, family) order, before it moves the clock;
+//      nobody else holds two.
+//   3. timer_lock_ (innermost): timers_, now_ms_, next_seq_. A std::mutex,
+//      not a scheduling point: no section under it contains one, so under a
+//      scheduler no thread ever finds it held, and a receive's section under
+//      the table lock stays one step (linearizable). A queue's timer
+//      is armed, re-armed and cancelled under its table lock and this one;
+//      the tick pops it under this one while holding its table lock, except
+//      in a dead namespace, whose queues it pops and leaves alone (their
+//      exit frees them).
+// A tick is thus atomic with respect to every receive that could see its
+// effects: it moves the clock and pops the due timers in one critical
+// section, with every table holding a due queue locked (ip_expire runs under
+// q->lock). Exit frees a namespace's state after a grace period (call_rcu),
+// since a tick may have found one of its queues' timers before the table was
+// dismantled (the 2019 race; frag-expire-dead). snapshot, digest, describe
+// and the invariant check read without locks: call them when nothing runs.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,9 +87,9 @@
 #include "impl/frag/frag_mutants.h"
 #include "impl/frag/frag_netns.h"
 #include "impl/frag/frag_queue.h"
-#include "impl/frag/object_pool.h"
 #include "impl/frag/skb.h"
 #include "impl/frag/timer_heap.h"
+#include "sched/spinlock.h"
 #include "trace/defer/defer_ops.h"
 #include "trace/engine.h"
 #include "trace/frag/frag_ops.h"
@@ -81,7 +123,8 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   // Advances the clock by ms and expires every queue that falls due.
   void tick(uint64_t ms, DeliverSink& sink);
   // netns::PernetOps. exit destroys every queue of the namespace: no
-  // counters, no events (fqdir_exit).
+  // counters, no events (fqdir_exit); its state is freed a grace period
+  // later.
   bool init(netns::NetId id, std::string_view label) override;
   void pre_exit(netns::NetId id) override;
   void exit(netns::NetId id) override;
@@ -94,22 +137,32 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   uint64_t now_ms() const { return now_ms_; }
   const MutantSet& mutants() const { return mutants_; }
 
-  // The first broken invariant of any structure, if any. O(state).
+  // The first broken invariant of any structure, if any. O(state). Only
+  // while nothing runs.
   std::optional<std::string> find_invariant_violation() const;
   // Aborts with the violation. Called after every operation in debug builds.
   void check_invariants() const;
 
  private:
   using Timers = TimerHeap<FragQueue, &FragQueue::timer>;
-
-  // The namespace a name is bound to, or nullptr.
+  using Table = FragNetns::PerFamily;
+  using TableLock = std::unique_lock<sched::SpinLock>;
+  // The namespace a name is bound to, or nullptr (takes ns_lock_).
   FragNetns* netns(std::string_view name);
+  // That namespace with `table` (its family's lock, or both) held, looked up
+  // again while the one found is dead (see "Concurrency"); nullptr, nothing
+  // held, when the name is bound to none.
+  FragNetns* lock_netns(std::string_view name, Family family, TableLock& table);
   static uint64_t digest(const FragNetns& ns);
   static void snapshot(const FragNetns& ns, trace::Snapshot& out);
-  // The state of the namespace bound to `name`, if it has any.
+  // The state of the namespace bound to `name`, if it has any (ns_lock_ held
+  // or nothing running).
   const FragNetns* find(std::string_view name) const;
+  // The state of namespace `id` (takes ns_lock_); WARNs when there is none.
+  FragNetns& state_of(netns::NetId id, const char* what);
   void receive_owned(const Fragment& f, const uint8_t* payload, std::unique_ptr<uint8_t[]> owned,
                      DeliverSink& sink);
+  // The rest take the queue's table lock held.
   FragQueue* create_queue(FragNetns& ns, const Fragment& f, const QueueKey& key, uint64_t hash);
   // ip_frag_reinit: frees the queue's skbs, clears it, re-arms its timer.
   void reinit(FragNetns& ns, FragQueue* q);
@@ -120,23 +173,31 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   void destroy(FragQueue* q);
   // Counts a failure, kills and destroys the queue, reports it.
   void discard(FragNetns& ns, FragQueue* q, std::string_view reason, DeliverSink& sink);
-  void reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, DeliverSink& sink);
+  // Copies the datagram out and destroys the queue under the table lock,
+  // then unlocks it and delivers.
+  void reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, TableLock& table,
+                  DeliverSink& sink);
+  // Whether the timer of q, found due, expires it (not in a dead namespace).
+  bool expires(const FragQueue& q) const;
   // tick() without the debug check.
   void advance(uint64_t ms, DeliverSink& sink);
+  // fqdir_exit's part here: every queue destroyed, uncounted.
+  void dismantle(FragNetns& ns);
   void debug_check() const;
 
   std::unique_ptr<trace::Engine> own_netns_;  // FragImpl(): the netns impl it stands on
   netns::PernetHost* host_;
   defer::DeferHost* defer_ = nullptr;
   MutantSet mutants_;
-  ObjectPool<Skb> skbs_;
-  ObjectPool<FragQueue> queues_;
-  Timers timers_;
+  mutable sched::SpinLock ns_lock_;  // guards ns_
   std::unordered_map<netns::NetId, std::unique_ptr<FragNetns>> ns_;
-  FragNetns* last_ns_ = nullptr;  // the namespace netns() found last, while its name is bound
-  std::vector<uint8_t> reasm_buf_;
+  mutable std::mutex timer_lock_;  // guards timers_, now_ms_, next_seq_
+  Timers timers_;
   uint64_t now_ms_ = 0;
   uint64_t next_seq_ = 0;  // creation order of queues, global to the engine
+  // A namespace's state was retired with liburcu's call_rcu (production):
+  // the destructor waits for its callbacks.
+  std::atomic<bool> retired_in_production_{false};
 };
 
 }  // namespace nv::frag

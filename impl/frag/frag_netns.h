@@ -1,11 +1,24 @@
 // FragNetns: the reassembly state of one network namespace (the kernel's
 // netns_ipv4.fqdir and netns_ipv6.fqdir plus the inet_peer base used by
 // ip_frag_too_far): its sysctls, its counters, and per family the table of
-// live queues and the memory they are charged.
+// live queues, the memory they are charged, and the pools they come from.
+//
+// Locking (FragImpl's "Locking" comment has the whole order):
+//   * fam[f].lock, the table lock, guards fam[f]: its table, mem, pools, every
+//     queue in the table and its skbs, the family's counters (reqds[f],
+//     oks[f], fails[f], timeout[f]; overlaps and peer_rid under the v4
+//     lock), and readers of the family's sysctls;
+//   * sysctls are written under both table locks (v4, then v6), so either
+//     lock suffices to read them;
+//   * name is under name_lock, a leaf std::mutex with no scheduling point
+//     (relabel runs inside the cleanup pass, which must have none);
+//   * dead is set by pre_exit (no lock, for the same reason) and read under
+//     a table lock or the engine's timer lock, hence atomic.
 //
 // Invariants (FragImpl::check_invariants verifies them):
 //   * fam[f].queues holds exactly the live queues of family f whose ns is
-//     this namespace;
+//     this namespace, and they are exactly fam[f].queue_pool's live objects;
+//     their skbs are exactly fam[f].skb_pool's;
 //   * fam[f].mem is the sum over those queues of kQueueTruesize[f] plus the
 //     queue's truesize (64-bit, never wraps) — except under the
 //     frag-coalesce-head-truesize mutant, which leaks and only keeps it >=;
@@ -16,12 +29,17 @@
 //     so queues keep pointers to them.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "impl/frag/frag_queue.h"
 #include "impl/frag/hash_table.h"
+#include "impl/frag/object_pool.h"
+#include "impl/frag/skb.h"
+#include "sched/spinlock.h"
 #include "trace/frag/frag_ops.h"
 #include "trace/netns/netns_ops.h"
 
@@ -29,18 +47,30 @@ namespace nv::frag {
 
 struct FragNetns {
   struct PerFamily {
+    mutable sched::SpinLock lock;
     IntrusiveHashTable<FragQueue> queues;
     uint64_t mem = 0;
+    ObjectPool<FragQueue> queue_pool;
+    ObjectPool<Skb> skb_pool;
   };
 
   netns::NetId id = 0;
-  std::string name;   // its label (netns::label): the name while bound
-  bool dead = false;  // pre_exit ran: its memory limit is closed, its timers do nothing
+  mutable std::mutex name_lock;  // guards name
+  std::string name;              // its label (netns::label): the name while bound
+  // pre_exit ran: its memory limit is closed (no receive gets past the
+  // table lock), its timers do nothing.
+  // Release store (pre_exit) pairs with the acquire load of the timer code.
+  std::atomic<bool> dead{false};
   Sysctls sysctls;
   Counters counters;
   PerFamily fam[2];  // indexed by Family
   // inet_peer rid per v4 source address (its 4 bytes, native order).
   std::unordered_map<uint32_t, uint32_t> peer_rid;
+
+  std::string label() const {
+    std::lock_guard guard(name_lock);
+    return name;
+  }
 };
 
 }  // namespace nv::frag

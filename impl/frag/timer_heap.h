@@ -87,6 +87,23 @@ class TimerHeap {
     return t;
   }
 
+  // Calls f(t) for every armed timer due at now_ms, in no particular order,
+  // without disarming any: O(number due), since a heap entry above now_ms
+  // has none due below it.
+  template <class F>
+  void for_each_due(uint64_t now_ms, F&& f) const {
+    std::vector<size_t> todo;
+    if (!heap_.empty()) todo.push_back(0);
+    while (!todo.empty()) {
+      const size_t i = todo.back();
+      todo.pop_back();
+      if (i >= heap_.size() || heap_[i].deadline_ms > now_ms) continue;
+      f(heap_[i].owner);
+      todo.push_back(2 * i + 1);
+      todo.push_back(2 * i + 2);
+    }
+  }
+
   size_t size() const { return heap_.size(); }
   bool empty() const { return heap_.empty(); }
 

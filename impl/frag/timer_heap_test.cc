@@ -41,6 +41,27 @@ TEST(TimerHeap, ExpiresByDeadlineThenSeq) {
   EXPECT_EQ(drain(heap, 10000), std::vector<int>{4});
 }
 
+TEST(TimerHeap, ForEachDueVisitsExactlyTheDueTimersAndDisarmsNone) {
+  Heap heap;
+  std::vector<std::unique_ptr<Q>> qs;
+  std::mt19937 rng(7);
+  for (int i = 0; i < 200; ++i) {
+    qs.push_back(std::make_unique<Q>(Q{i}));
+    heap.arm(qs.back().get(), rng() % 1000, uint64_t(i));
+  }
+  for (uint64_t now : {0u, 1u, 250u, 999u, 5000u}) {
+    std::vector<int> seen;
+    heap.for_each_due(now, [&](const Q* q) { seen.push_back(q->name); });
+    std::sort(seen.begin(), seen.end());
+    std::vector<int> want;
+    for (const auto& q : qs)
+      if (q->timer.deadline_ms <= now) want.push_back(q->name);
+    EXPECT_EQ(seen, want) << "now=" << now;
+  }
+  EXPECT_EQ(heap.size(), 200u);
+  EXPECT_EQ(heap.check(), std::nullopt);
+}
+
 TEST(TimerHeap, CancelRemovesFromAnyPosition) {
   Heap heap;
   std::vector<std::unique_ptr<Q>> qs;

@@ -123,6 +123,7 @@ struct Swarm {
   bool mixed_proto = false;        // each fragment its own next header
   bool odd_lengths = false;        // non-last fragments short of a multiple of 8
   bool at_limit = false;           // the first datagram: v4, whole, near 65535 bytes
+  bool concurrent = false;         // short runs of steps race ("go")
 };
 
 // A non-empty subset of `all`, each member in with probability 1/2.
@@ -148,6 +149,7 @@ Swarm swarm(const FragGenOptions& options) {
   w.mixed_proto = *rc::gen::element(false, false, true);
   w.odd_lengths = *rc::gen::element(false, false, false, true);
   w.at_limit = *rc::gen::element(false, false, false, true);
+  w.concurrent = *rc::gen::element(false, false, true);
   return w;
 }
 
@@ -237,6 +239,16 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
   }
   if (options.extras && *rc::gen::arbitrary<bool>())
     steps.push_back({.kind = Step::Kind::kTick, .value = 120000});
+  // Races: runs of two to four steps started together. Short, because the
+  // linearizability check's cost grows exponentially with the threads of a
+  // section.
+  if (w.concurrent) {
+    for (size_t i = 0; i + 1 < steps.size(); ++i) {
+      if (steps[i].kind == Step::Kind::kNetnsAdd || *inRange(0, 3) != 0) continue;
+      const size_t end = std::min(steps.size(), i + size_t(*inRange(2, 5)));
+      for (; i < end && steps[i].kind != Step::Kind::kNetnsAdd; ++i) steps[i].go = true;
+    }
+  }
   return steps;
 }
 
@@ -262,9 +274,9 @@ std::string render(const std::vector<Step>& steps) {
     switch (s.kind) {
       case Step::Kind::kFrag: {
         if (!live.count(s.ns)) break;
-        out += "frag " + s.ns + (s.v6 ? " v6" : " v4") + " id=" + std::to_string(s.id) +
-               " off=" + std::to_string(s.off) + " len=" + std::to_string(s.len) +
-               " mf=" + std::to_string(int(s.mf));
+        out += std::string(s.go ? "go " : "") + "frag " + s.ns + (s.v6 ? " v6" : " v4") +
+               " id=" + std::to_string(s.id) + " off=" + std::to_string(s.off) +
+               " len=" + std::to_string(s.len) + " mf=" + std::to_string(int(s.mf));
         if (s.src % 2) out += std::string(" src=") + (s.v6 ? kSrc6 : kSrc4)[1];
         if (s.proto != 253) out += " proto=" + std::to_string(s.proto);
         if (s.fill >= 0) {
@@ -276,17 +288,19 @@ std::string render(const std::vector<Step>& steps) {
         break;
       }
       case Step::Kind::kTick:
-        out += "tick " + trace::format_duration_ms(s.value) + "\n";
+        out += std::string(s.go ? "go " : "") + "tick " + trace::format_duration_ms(s.value) + "\n";
         break;
       case Step::Kind::kSysctl:
         if (live.count(s.ns))
-          out += "sysctl " + s.ns + " " + s.key + " " + std::to_string(s.value) + "\n";
+          out += std::string(s.go ? "go " : "") + "sysctl " + s.ns + " " + s.key + " " +
+                 std::to_string(s.value) + "\n";
         break;
       case Step::Kind::kNetnsAdd:
         if (live.insert(s.ns).second) out += "netns add " + s.ns + "\n";
         break;
       case Step::Kind::kNetnsDel:
-        if (s.ns != "init" && live.erase(s.ns)) out += "netns del " + s.ns + "\n";
+        if (s.ns != "init" && live.erase(s.ns))
+          out += std::string(s.go ? "go " : "") + "netns del " + s.ns + "\n";
         break;
     }
   }

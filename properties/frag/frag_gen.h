@@ -6,8 +6,10 @@
 // (reorder, duplicate, overlap with agreeing and with differing data, drop,
 // truncate, oversize), interleaves the datagrams of several ids, families
 // and namespaces, and sprinkles sysctl writes, clock ticks and namespace
-// deletions. render() turns Steps into a valid trace, dropping any step that
-// names a namespace not alive at that point, so every shrink of the list is
+// deletions. In some traces short runs of steps are started with "go": they
+// race on threads of their own (fragments of one datagram or of several, a
+// tick expiring queues, a sysctl, a namespace's teardown). render() turns Steps into a valid trace,
+// dropping any step that names a namespace not alive at that point, so every shrink of the list is
 // still a valid trace.
 //
 // Differing data only ever comes from fragments that cross exactly one
@@ -36,6 +38,7 @@ struct Step {
   int fill = -1;       // -1: pattern data; otherwise the fill byte
   std::string key;     // sysctl key
   uint64_t value = 0;  // sysctl value; tick milliseconds
+  bool go = false;     // started on a thread of its own ("go")
 };
 
 struct FragGenOptions {
