@@ -68,12 +68,17 @@ function measure(win) {
     const svg = fig.querySelector('svg'), plot = svg.querySelector('rect.plot');
     const box = plot.getBoundingClientRect(), s = svg.getBoundingClientRect();
     let points = 0, outside = 0;
+    // A mark counts if it is drawn (a box of some size) inside the plot; a
+    // line of one vertex draws nothing.
     for (const c of svg.querySelectorAll('circle')) {
-      if (inside(c.getBoundingClientRect(), box, 6)) points++; else outside++;
+      const b = c.getBoundingClientRect();
+      if (!(b.width > 0)) continue;
+      if (inside(b, box, 6)) points++; else outside++;
     }
     for (const l of svg.querySelectorAll('polyline')) {
-      if (inside(l.getBoundingClientRect(), box, 2)) points += l.points.numberOfItems;
-      else outside++;
+      const b = l.getBoundingClientRect();
+      if (l.points.numberOfItems < 2 || !(b.width > 0 || b.height > 0)) continue;
+      if (inside(b, box, 2)) points += l.points.numberOfItems; else outside++;
     }
     r.charts.push({title: fig.querySelector('figcaption').textContent, width: s.width,
                    height: s.height, points: points, outside: outside});
@@ -149,29 +154,32 @@ class RenderedReportTest(unittest.TestCase):
         if hasattr(cls, "tmp"):
             shutil.rmtree(cls.tmp)
 
-    def each(self):
-        for fixture, (page, layouts) in self.rendered.items():
-            for width, layout in layouts.items():
-                with self.subTest(fixture=fixture, width=width):
-                    yield page, width, layout
+    def cases(self):
+        """(fixture, page, width, layout) for each fixture and window width."""
+        return [(fixture, page, width, layout)
+                for fixture, (page, layouts) in self.rendered.items()
+                for width, layout in layouts.items()]
 
     def test_viewports_are_the_widths_asked_for(self):
-        for _, width, layout in self.each():
-            self.assertEqual(layout["viewport"], width)
+        for fixture, _, width, layout in self.cases():
+            with self.subTest(fixture=fixture, width=width):
+                self.assertEqual(layout["viewport"], width)
 
     def test_nothing_overflows_the_window(self):
-        for _, width, layout in self.each():
-            self.assertLessEqual(layout["scrollWidth"], width, "the page scrolls sideways")
-            self.assertEqual(layout["overflow"], [])
+        for fixture, _, width, layout in self.cases():
+            with self.subTest(fixture=fixture, width=width):
+                self.assertLessEqual(layout["scrollWidth"], width, "the page scrolls sideways")
+                self.assertEqual(layout["overflow"], [])
 
     def test_every_chart_is_drawn_with_data_points(self):
-        for page, width, layout in self.each():
-            self.assertEqual(len(layout["charts"]), page.count("<svg"))
-            self.assertGreater(len(layout["charts"]), 0)
-            for c in layout["charts"]:
-                self.assertGreater(c["points"], 0, f"chart {c['title']!r} has no data point")
-                self.assertEqual(c["outside"], 0, f"chart {c['title']!r} draws off its plot")
-                self.assertGreater(c["height"], 100, f"chart {c['title']!r} is squashed")
+        for fixture, page, width, layout in self.cases():
+            with self.subTest(fixture=fixture, width=width):
+                self.assertEqual(len(layout["charts"]), page.count("<svg"))
+                self.assertGreater(len(layout["charts"]), 0)
+                for c in layout["charts"]:
+                    self.assertGreater(c["points"], 0, f"chart {c['title']!r} has no data point")
+                    self.assertEqual(c["outside"], 0, f"chart {c['title']!r} draws off its plot")
+                    self.assertGreater(c["height"], 100, f"chart {c['title']!r} is squashed")
 
     def test_charts_scale_to_the_window(self):
         for fixture, (_, layouts) in self.rendered.items():
@@ -181,14 +189,15 @@ class RenderedReportTest(unittest.TestCase):
                 self.assertGreater(wide["width"], narrow["width"] + 50)
 
     def test_the_verdict_is_on_the_first_screen(self):
-        for _, width, layout in self.each():
-            v = layout["verdict"]
-            self.assertIsNotNone(v, "no verdict")
-            self.assertRegex(v["text"], r"^(PASS|FAIL|INCOMPLETE): .*\.$")
-            self.assertGreater(v["height"], 10)
-            self.assertLess(v["bottom"], layout["height"])
-            self.assertLess(v["top"], min(layout["headings"]))
-            self.assertNotEqual(v["color"], "rgba(0, 0, 0, 0)")  # it stands out
+        for fixture, _, width, layout in self.cases():
+            with self.subTest(fixture=fixture, width=width):
+                v = layout["verdict"]
+                self.assertIsNotNone(v, "no verdict")
+                self.assertRegex(v["text"], r"^(PASS|FAIL|INCOMPLETE): .*\.$")
+                self.assertGreater(v["height"], 10)
+                self.assertLess(v["bottom"], layout["height"])
+                self.assertLess(v["top"], min(layout["headings"]))
+                self.assertNotEqual(v["color"], "rgba(0, 0, 0, 0)")  # it stands out
 
 
 if __name__ == "__main__":
