@@ -642,7 +642,7 @@ def page(out, meta, targets, prev):
                "source-level coverage report (llvm-cov)")
     body.append(f"<p>{cov}.</p>" if cov else
                 "<p>Source-level coverage report: absent (<code>bash ci/coverage.sh --html "
-                "OUT/coverage OUT/*/corpus</code> writes one from this run's corpora, or "
+                "OUT/coverage --campaign OUT</code> writes one from this run's corpora, or "
                 "<code>ci/fuzz-campaign.sh --coverage</code>; then <code>python3 "
                 "ci/fuzz_report.py OUT</code> links it here).</p>")
 
