@@ -595,7 +595,7 @@ code,pre,a,p,li{overflow-wrap:anywhere}
 gap:16px}
 figure.chart{margin:0;min-width:0}figure.chart svg{display:block;width:100%;height:auto}
 figcaption{font-weight:bold}.legend,.note{margin:2px 0;font-size:.9em}.note{color:#555}
-.legend span{margin-right:12px;white-space:nowrap}
+.legend span{margin-right:12px}
 .key{display:inline-block;width:14px;height:4px;vertical-align:middle;margin-right:4px}
 .fail{border-left:4px solid #d62728;padding-left:8px}.small{font-size:.9em;color:#444}
 """
