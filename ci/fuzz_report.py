@@ -308,6 +308,8 @@ def chart(title, ylabel, series, tmax, note=""):
     xmax = tmax / div
     ymax = max([p[1] for p in pts] + [0]) * 1.05 or 1
     ystep, xstep = nice_step(ymax), nice_step(xmax)
+    if all(float(p[1]).is_integer() for p in pts):
+        ystep = max(ystep, 1)  # counts: no tick at half an input
     ymax = math.ceil(ymax / ystep) * ystep
 
     def x(t):
