@@ -5,8 +5,25 @@
 # (netverify check corpora) and every fuzz seed (the replay drivers over
 # corpora/fuzz/), then prints llvm-cov's per-file report for each folder and
 # one line per folder. Target: at least 90% of lines of both.
-# Usage: ci/coverage.sh [EXTRA_FUZZ_INPUT_DIR]...  (e.g. a campaign's merged corpus)
+# Usage: ci/coverage.sh [--html DIR] [--campaign OUT] [EXTRA_FUZZ_INPUT_DIR]...
+#   --html DIR      also write llvm-cov's source-level report of model/ and
+#                   impl/ (line by line, HTML) to DIR/index.html
+#   --campaign OUT  also run a fuzz campaign's merged corpora, OUT/TARGET/corpus,
+#                   each through its target (ci/fuzz-campaign.sh --coverage
+#                   passes both, and its report links OUT/coverage/index.html)
+#   EXTRA_FUZZ_INPUT_DIR  more inputs for fuzz_all
 set -euo pipefail
+html=""
+campaign=""
+while (($#)); do
+  case "$1" in
+    --html) html=$(realpath -m "${2:?--html needs a folder}"); shift 2 ;;
+    --campaign) campaign=$(realpath -m "${2:?--campaign needs a folder}"); shift 2 ;;
+    *) break ;;
+  esac
+done
+extra=()
+for d in "$@"; do extra+=("$(realpath -m "$d")"); done
 cd "$(dirname "$0")/.."
 root=$PWD
 b=build/coverage
@@ -20,7 +37,10 @@ export LLVM_PROFILE_FILE="$root/$b/profiles/%p-%m.profraw"
 "$b/netverify" check corpora >/dev/null || echo "coverage.sh: netverify check corpora failed (coverage still counted)"
 objects=()
 for t in $(cat "$b/fuzz_targets.txt"); do
-  if [ "$t" = all ]; then "$b/fuzz_all" corpora/fuzz/all "$@"; else "$b/fuzz_$t" corpora/fuzz/"$t"; fi
+  more=()
+  if [ -n "$campaign" ] && [ -d "$campaign/$t/corpus" ]; then more+=("$campaign/$t/corpus"); fi
+  if [ "$t" = all ]; then more+=("${extra[@]}"); fi
+  "$b/fuzz_$t" corpora/fuzz/"$t" "${more[@]}"
   objects+=(-object "$b/fuzz_$t")
 done
 
@@ -31,6 +51,11 @@ for dir in model impl; do
   llvm-cov report "$b/netverify" "${objects[@]}" -instr-profile="$b/coverage.profdata" \
     -ignore-filename-regex='_test\.cc$' "$root/$dir" | tee "$b/coverage-$dir.txt"
 done
+if [ -n "$html" ]; then
+  llvm-cov show "$b/netverify" "${objects[@]}" -instr-profile="$b/coverage.profdata" \
+    -ignore-filename-regex='_test\.cc$' -format=html -output-dir="$html" "$root/model" "$root/impl"
+  echo "coverage.sh: source-level report in $html/index.html"
+fi
 echo
 for dir in model impl; do
   # TOTAL regions missed cover functions missed executed lines missed cover branches missed cover

@@ -4,7 +4,8 @@
 # each target in turn; then their corpora are merged (libFuzzer -merge=1,
 # afl-cmin), every failing input is decoded and minimized (netverify decode,
 # netverify minimize) and kept once per failure signature, and a report is
-# written: OUT/report/index.html (plots) and OUT/report/summary.txt (printed).
+# written: OUT/report/index.html (plots), OUT/report/summary.txt (printed) and
+# OUT/report/summary.json (this run's figures, the next run's comparison).
 # Every process started here runs under `timeout` in its own process group and
 # is killed on exit or interrupt. `--help` lists the flags; docs/fuzzing.md
 # describes the output folder.
@@ -30,6 +31,15 @@ one trace per signature, and writes OUT/report/index.html and summary.txt.
   --out DIR        output folder, new or empty (default: build/campaign/DATE)
   --inject MUTANT  plant a mutant in the impl (NV_INJECT) to show the campaign
                    finds it; seeds that already fail with it are left out
+  --previous DIR   the previous campaign's output folder: the report sets its
+                   figures and failures (new, fixed) beside this run's. Its
+                   report/summary.json is copied to OUT/report/previous-summary.json.
+                   Default: among the other folders beside OUT (for the default
+                   OUT, the earlier build/campaign/DATE runs), the one whose
+                   report/summary.json is newest. `--previous none`: no comparison
+  --coverage       after merging, run ci/coverage.sh on the merged corpora and
+                   link llvm-cov's source-level report (OUT/coverage/index.html)
+                   from the report; builds the coverage preset (minutes)
   --help           this text
 
 Exit status: 0 no failure found (with --inject: the planted bug was found),
@@ -50,6 +60,8 @@ jobs=$(nproc)
 targets=""
 out=""
 inject=""
+previous=""
+coverage=0
 while (($#)); do
   case "$1" in
     --hours)
@@ -68,6 +80,8 @@ while (($#)); do
     --targets) targets=${2:?--targets needs a list}; shift 2 ;;
     --out) out=${2:?--out needs a folder}; shift 2 ;;
     --inject) inject=${2:?--inject needs a mutant name}; shift 2 ;;
+    --previous) previous=${2:?--previous needs a folder or none}; shift 2 ;;
+    --coverage) coverage=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown argument '$1' (--help lists the flags)" ;;
   esac
@@ -100,6 +114,23 @@ if [ -e "$out" ] && [ -n "$(ls -A "$out")" ]; then
 fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+
+# The previous run, for the report's comparison (--previous; see --help).
+prev_summary=""
+if [ "$previous" = none ]; then
+  :
+elif [ -n "$previous" ]; then
+  prev_summary=$previous/report/summary.json
+  [ -f "$prev_summary" ] || die "--previous $previous: it has no report/summary.json"
+else
+  prev_summary=$(ls -t "$(dirname "$out")"/*/report/summary.json 2>/dev/null |
+    grep -vxF "$out/report/summary.json" | head -1) || true
+fi
+mkdir -p "$out/report"
+if [ -n "$prev_summary" ]; then
+  cp "$prev_summary" "$out/report/previous-summary.json"
+  echo "ci/fuzz-campaign.sh: comparing with the previous run, $(dirname "$(dirname "$prev_summary")")"
+fi
 
 # Every background process: `timeout` makes itself a process-group leader, so
 # its pid names the whole group (libFuzzer's fork jobs, afl-fuzz's children).
@@ -323,6 +354,12 @@ EOF
   rm -rf "$d/afl-queue"
 done
 echo "finished	$(date '+%Y-%m-%d %H:%M:%S')" >>"$out/campaign.tsv"
+
+if ((coverage)); then
+  echo "ci/fuzz-campaign.sh: source-level coverage of the merged corpora (log in $out/coverage.log)"
+  bash ci/coverage.sh --html "$out/coverage" --campaign "$out" >"$out/coverage.log" 2>&1 ||
+    echo "ci/fuzz-campaign.sh: ci/coverage.sh failed (see coverage.log): no coverage report" >&2
+fi
 
 python3 ci/fuzz_report.py "$out" || die "the report generator failed"
 cat "$out/report/summary.txt"

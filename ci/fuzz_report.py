@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes a fuzz campaign's report: OUT/report/index.html and OUT/report/summary.txt.
+"""Writes a fuzz campaign's report: OUT/report/index.html, summary.txt, summary.json.
 
 Usage: ci/fuzz_report.py OUT
 
@@ -10,24 +10,40 @@ Reads what ci/fuzz-campaign.sh leaves in OUT (docs/fuzzing.md describes it):
                                 targets (space-separated), inject
   TARGET/stats.tsv              key<TAB>value: seeds, merged_corpus, ...
   TARGET/libfuzzer/fuzz.log     libFuzzer's fork-mode status lines
-                                  "#RUNS: cov: C ft: F corp: N exec/s E ... time: Ts ..."
-  TARGET/afl/*/plot_data        AFL++'s time series, one file per instance
-  TARGET/afl/*/fuzzer_stats     AFL++'s totals per instance
+                                  "#RUNS: cov: C ft: F corp: N exec/s E
+                                   oom/timeout/crash: O/T/C time: Ts ..."
+                                and "INFO: Loaded 1 modules (N inline 8-bit counters)"
+  TARGET/afl/INSTANCE/          AFL++'s output per instance: plot_data (a row
+                                every 5 s after the first minute), fuzzer_stats
+                                (totals), and queue/, crashes/, hangs/ whose
+                                file names carry time:MS,execs:N
   failures/TARGET/index.tsv     signature, engines, inputs, kept file, replay command
+  report/previous-summary.json  the previous run's summary.json, if the
+                                campaign found one (its --previous)
+  coverage/index.html           llvm-cov's source-level report, if
+                                ci/coverage.sh --html OUT/coverage wrote one
 
-The page is static: tables, SVG line charts drawn here (no plotting
-dependency), and each unique failure with its minimized trace and the command
-that replays it. Only the standard library is used.
+The page is static (no JavaScript, nothing fetched): a one-line verdict, the
+failures with links to their reproducers, the previous run's figures beside
+this one's, a table per engine, and SVG line charts drawn here that scale to
+the window. summary.json keeps this run's figures for the next run's
+comparison. Only the standard library is used.
 """
 
 import html
+import json
 import math
 import os
 import re
 import sys
+import urllib.parse
 
-FORK_LINE = re.compile(r"^#(\d+): cov: (\d+) ft: \d+ corp: (\d+) exec/s:? \d+ .*time: (\d+)s")
+FORK_LINE = re.compile(r"^#(\d+): cov: (\d+) ft: \d+ corp: (\d+) exec/s:? \d+ "
+                       r"(?:oom/timeout/crash: (\d+)/(\d+)/(\d+) )?.*time: (\d+)s")
+LOADED = re.compile(r"^INFO: Loaded \d+ modules? +\((\d+) inline 8-bit counters\)")
+AFL_NAME = re.compile(r"(?:^|,)time:(\d+),execs:(\d+)")
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+ENGINES = (("libfuzzer", "libFuzzer"), ("afl", "AFL++"))
 
 
 def read_tsv_dict(path):
@@ -42,21 +58,27 @@ def read_tsv_dict(path):
 
 
 def read_libfuzzer(path):
-    """Fork-mode status lines -> list of (seconds, runs, cov, corpus)."""
-    points = []
+    """fuzz.log -> (status points as dicts, instrumented edge count or None)."""
+    points, total = [], None
     if os.path.exists(path):
         with open(path, encoding="utf-8", errors="replace") as f:
             for line in f:
+                m = LOADED.match(line)
+                if m and total is None:
+                    total = int(m.group(1))
                 m = FORK_LINE.match(line)
                 if m:
-                    runs, cov, corp, t = (int(g) for g in m.groups())
-                    points.append((t, runs, cov, corp))
-    return points
+                    runs, cov, corp, oom, timeout, crash, t = (int(g or 0) for g in m.groups())
+                    points.append({"t": t, "runs": runs, "cov": cov, "corp": corp,
+                                   "crash": crash, "timeout_oom": oom + timeout})
+    return points, total
 
 
 def read_plot_data(path):
     """AFL++ plot_data -> list of dicts keyed by the header's column names, with 't' in seconds."""
     rows, names = [], None
+    if not os.path.isfile(path):
+        return rows
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             line = line.strip()
@@ -81,69 +103,171 @@ def read_plot_data(path):
     return rows
 
 
+def read_afl_names(folder):
+    """(seconds, executions) of each AFL++ file whose name carries time:MS,execs:N."""
+    out = []
+    if os.path.isdir(folder):
+        for name in os.listdir(folder):
+            m = AFL_NAME.search(name)
+            if name.startswith("id:") and m:
+                out.append((int(m.group(1)) / 1000, int(m.group(2))))
+    return sorted(out)
+
+
+def read_afl_instance(folder):
+    """Every sample one AFL++ instance leaves: plot rows, fuzzer_stats, file names."""
+    rows = read_plot_data(os.path.join(folder, "plot_data"))
+    stats = {}
+    stats_path = os.path.join(folder, "fuzzer_stats")
+    if os.path.exists(stats_path):
+        with open(stats_path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                try:
+                    stats[key.strip()] = float(value.strip().rstrip("%"))
+                except ValueError:
+                    pass
+    if not rows and not stats:
+        return None
+    queue = read_afl_names(os.path.join(folder, "queue"))
+    crashes = read_afl_names(os.path.join(folder, "crashes"))
+    hangs = read_afl_names(os.path.join(folder, "hangs"))
+    last = rows[-1] if rows else {}
+    run_time = stats.get("run_time", last.get("t", 0))
+    # fuzzer_stats is a sample too, taken at last_update.
+    stats_t = stats.get("last_update", 0) - stats.get("start_time", 0)
+    stats_t = stats_t if stats_t > 0 else run_time
+    execs = stats.get("execs_done", last.get("total_execs", 0))
+
+    cumulative = {0.0: 0.0}
+    for t, e in queue + crashes + hangs:
+        cumulative[t] = max(cumulative.get(t, 0), e)
+    for r in rows:
+        cumulative[r["t"]] = max(cumulative.get(r["t"], 0), r.get("total_execs", 0))
+    cumulative[stats_t] = max(cumulative.get(stats_t, 0), execs)
+    exec_series, high = [], 0.0
+    for t in sorted(cumulative):
+        high = max(high, cumulative[t])
+        exec_series.append((t, high))
+
+    if queue:
+        corpus_series = count_series([t for t, _ in queue], run_time)
+    else:
+        corpus_series = [(r["t"], r.get("corpus_count", r.get("paths_total", 0))) for r in rows]
+    edges = {r["t"]: r.get("edges_found", 0) for r in rows}
+    if "edges_found" in stats:
+        edges[stats_t] = stats["edges_found"]
+    return {
+        "execs": execs, "run_time": run_time,
+        "edges": stats.get("edges_found", last.get("edges_found", 0)),
+        "total_edges": stats.get("total_edges"),
+        "corpus": stats.get("corpus_count", last.get("corpus_count", len(queue))),
+        "exec_series": exec_series, "corpus_series": corpus_series,
+        "edge_series": sorted(edges.items()),
+        "crash_times": [t for t, _ in crashes], "hang_times": [t for t, _ in hangs],
+    }
+
+
 def read_afl(afl_dir):
-    """Per-instance plot rows and totals (from fuzzer_stats, else the last plot row)."""
     instances = {}
-    if not os.path.isdir(afl_dir):
-        return instances
-    for name in sorted(os.listdir(afl_dir)):
-        plot = os.path.join(afl_dir, name, "plot_data")
-        if not os.path.isfile(plot):
-            continue
-        rows = read_plot_data(plot)
-        stats = {}
-        stats_path = os.path.join(afl_dir, name, "fuzzer_stats")
-        if os.path.exists(stats_path):
-            with open(stats_path, encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    key, _, value = line.partition(":")
-                    stats[key.strip()] = value.strip()
-        last = rows[-1] if rows else {}
-
-        def stat(key, fallback):
-            try:
-                return float(stats[key].rstrip("%"))
-            except (KeyError, ValueError):
-                return float(last.get(fallback, 0))
-
-        instances[name] = {
-            "rows": rows,
-            "execs": stat("execs_done", "total_execs"),
-            "run_time": stat("run_time", "t"),
-            "edges": stat("edges_found", "edges_found"),
-            "total_edges": stat("total_edges", "edges_found"),
-            "corpus": stat("corpus_count", "corpus_count"),
-        }
+    if os.path.isdir(afl_dir):
+        for name in sorted(os.listdir(afl_dir)):
+            if os.path.isdir(os.path.join(afl_dir, name)):
+                inst = read_afl_instance(os.path.join(afl_dir, name))
+                if inst:
+                    instances[name] = inst
     return instances
 
 
-def step_sum(series_list):
-    """Sums step functions [(t, y)] sampled at every t any of them has."""
+def count_series(times, end):
+    """Event times -> cumulative count [(t, n)], from (0, events at 0) to (end, all)."""
+    times = sorted(times)
+    out = [(0.0, float(sum(1 for t in times if t <= 0)))]
+    for i, t in enumerate(times):
+        if t > 0:
+            out.append((t, float(i + 1)))
+    if end > out[-1][0]:
+        out.append((end, float(len(times))))
+    return out
+
+
+def interp_sum(series_list):
+    """Sums cumulative series [(t, y)], each interpolated linearly between its samples
+    (and held at its last value after it), at every t any of them has."""
     times = sorted({t for s in series_list for t, _ in s})
     out = []
     for t in times:
         total = 0.0
         for s in series_list:
-            last = None
+            if not s or t < s[0][0]:
+                continue
+            prev = s[0]
             for st, y in s:
-                if st > t:
+                if st >= t:
+                    if st > t and st > prev[0]:
+                        y = prev[1] + (y - prev[1]) * (t - prev[0]) / (st - prev[0])
                     break
-                last = y
-            total += last or 0.0
+                prev = (st, y)
+            else:
+                y = s[-1][1]
+            total += y
         out.append((t, total))
     return out
 
 
 def rate(points, window):
-    """[(t, cumulative)] -> [(t, per-second rate over the last `window` seconds)]."""
+    """[(t, cumulative)] -> [(t, per-second rate over at least the last `window` seconds)]:
+    no rate before a whole window has passed (AFL++'s first finds come milliseconds
+    after its start, and a rate over a millisecond means nothing)."""
     out = []
     for i, (t, v) in enumerate(points):
         j = i
         while j > 0 and points[j][0] > t - window:
             j -= 1
         t0, v0 = points[j]
-        if t > t0:
+        if t - t0 >= window:
             out.append((t, (v - v0) / (t - t0)))
+    return out
+
+
+def growth(series, end, what):
+    """Is `series` still rising? -> (rising, text), judged on the last quarter of the run."""
+    if len(series) < 2 or series[0][0] > 0.75 * end:
+        return None, f"too few {what} samples to tell"
+    cut = 0.75 * end
+    before = [y for t, y in series if t <= cut][-1]
+    last_rise = 0
+    for (_, y0), (t1, y1) in zip(series, series[1:]):
+        if y1 > y0:
+            last_rise = t1
+    gain = series[-1][1] - before
+    if gain > 0:
+        return True, (f"still growing: +{gain:.0f} {what} in the last quarter "
+                      f"({duration(cut)} to {duration(end)})")
+    return False, f"flat: no new {what} since {duration(last_rise)} of {duration(end)}"
+
+
+def duration(s):
+    if s >= 3 * 3600:
+        return f"{s / 3600:.1f} h"
+    if s >= 180:
+        return f"{s / 60:.0f} min"
+    return f"{s:.0f} s"
+
+
+def coverage_text(edges, total):
+    if total:
+        return f"{edges:.0f}/{total:.0f} edges ({100 * edges / total:.1f}%)"
+    return f"{edges:.0f} edges"
+
+
+def staircase(s):
+    """[(t, y)] of a count that jumps at each sample -> the corners of its steps."""
+    out = s[:1]
+    for (_, y0), (t1, y1) in zip(s, s[1:]):
+        if y1 != y0:
+            out.append((t1, y0))
+        out.append((t1, y1))
     return out
 
 
@@ -164,26 +288,28 @@ def fmt(v):
     return f"{v:.4g}"
 
 
-def chart(title, ylabel, series, width=440, height=230):
-    """An SVG line chart. series: [(label, [(seconds, y), ...])]."""
-    left, right, top, bottom = 58, 12, 28, 36
+def chart(title, ylabel, series, tmax, note=""):
+    """An SVG line chart that scales to its container (viewBox, width 100%), in a
+    figure with an HTML legend. series: [(label, [(seconds, y), ...], step)]; a
+    step series is drawn as a staircase (a count that jumps). Every sample is
+    marked when there are few; a series of one sample is one marked point."""
+    width, height = 440, 240
+    left, right, top, bottom = 52, 12, 10, 36
     pw, ph = width - left - right, height - top - bottom
-    pts = [p for _, s in series for p in s]
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'role="img" aria-label="{html.escape(title)}">',
-        f'<text x="{left}" y="16" font-size="13" font-weight="bold">{html.escape(title)}</text>',
-        f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#888"/>',
-    ]
-    if not pts:
-        parts.append(f'<text x="{left + pw / 2}" y="{top + ph / 2}" text-anchor="middle" '
-                     'fill="#888">no data</text></svg>')
-        return "\n".join(parts)
-    tmax = max(p[0] for p in pts) or 1
+    pts = [p for _, s, _ in series for p in s]
+    e = html.escape
+    parts = [f'<figure class="chart"><figcaption>{e(title)}</figcaption>',
+             f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
+             f'aria-label="{e(title)}">',
+             f'<rect class="plot" x="{left}" y="{top}" width="{pw}" height="{ph}" '
+             'fill="none" stroke="#888"/>']
+    tmax = max([tmax] + [p[0] for p in pts]) or 1
     unit, div = ("h", 3600) if tmax > 3 * 3600 else ("min", 60) if tmax > 180 else ("s", 1)
     xmax = tmax / div
-    ymax = max(p[1] for p in pts) * 1.05 or 1
+    ymax = max([p[1] for p in pts] + [0]) * 1.05 or 1
     ystep, xstep = nice_step(ymax), nice_step(xmax)
+    if all(float(p[1]).is_integer() for p in pts):
+        ystep = max(ystep, 1)  # counts: no tick at half an input
     ymax = math.ceil(ymax / ystep) * ystep
 
     def x(t):
@@ -196,69 +322,107 @@ def chart(title, ylabel, series, width=440, height=230):
     while v <= ymax + 1e-9:
         parts.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
                      'stroke="#eee"/>')
-        parts.append(f'<text x="{left - 4}" y="{y(v) + 4:.1f}" font-size="10" '
+        parts.append(f'<text x="{left - 4}" y="{y(v) + 4:.1f}" font-size="11" '
                      f'text-anchor="end">{fmt(v)}</text>')
         v += ystep
     v = 0.0
     while v <= xmax + 1e-9:
-        xv = left + pw * v / xmax
-        parts.append(f'<text x="{xv:.1f}" y="{top + ph + 14}" font-size="10" '
-                     f'text-anchor="middle">{v:g}</text>')
+        parts.append(f'<text x="{left + pw * v / xmax:.1f}" y="{top + ph + 14}" '
+                     f'font-size="11" text-anchor="middle">{v:g}</text>')
         v += xstep
-    parts.append(f'<text x="{left + pw / 2}" y="{height - 4}" font-size="11" '
+    parts.append(f'<text x="{left + pw / 2}" y="{height - 4}" font-size="12" '
                  f'text-anchor="middle">time ({unit})</text>')
-    parts.append(f'<text x="12" y="{top + ph / 2}" font-size="11" text-anchor="middle" '
-                 f'transform="rotate(-90 12 {top + ph / 2})">{html.escape(ylabel)}</text>')
-    for i, (label, s) in enumerate(series):
+    parts.append(f'<text x="12" y="{top + ph / 2}" font-size="12" text-anchor="middle" '
+                 f'transform="rotate(-90 12 {top + ph / 2})">{e(ylabel)}</text>')
+    legend = []
+    for i, (label, s, step) in enumerate(series):
         color = COLORS[i % len(COLORS)]
-        if s:
-            path = " ".join(f"{x(t):.1f},{y(val):.1f}" for t, val in s)
-            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" '
-                         f'points="{path}"/>')
-            if len(s) <= 40:  # few samples (AFL++ plots every 5 s after its first minute)
-                parts.extend(f'<circle cx="{x(t):.1f}" cy="{y(val):.1f}" r="2.5" fill="{color}"/>'
-                             for t, val in s)
-        parts.append(f'<text x="{left + 8}" y="{top + 14 + 13 * i}" font-size="11" '
-                     f'fill="{color}">{html.escape(label)}</text>')
+        if len(s) > 1:
+            path = " ".join(f"{x(t):.1f},{y(val):.1f}" for t, val in
+                            (staircase(s) if step else s))
+            parts.append(f'<polyline class="series" fill="none" stroke="{color}" '
+                         f'stroke-width="1.5" points="{path}"/>')
+        if len(s) <= 60:
+            r = 4 if len(s) == 1 else 2.5
+            parts.extend(f'<circle class="pt" cx="{x(t):.1f}" cy="{y(val):.1f}" r="{r}" '
+                         f'fill="{color}"/>' for t, val in s)
+        samples = " (1 sample)" if len(s) == 1 else " (no data)" if not s else ""
+        legend.append(f'<span><i class="key" style="background:{color}"></i>'
+                      f"{e(label)}{samples}</span>")
     parts.append("</svg>")
+    parts.append(f'<p class="legend">{" ".join(legend)}</p>')
+    if note:
+        parts.append(f'<p class="note">{note}</p>')
+    parts.append("</figure>")
     return "\n".join(parts)
 
 
-def target_data(out, target, meta):
-    d = os.path.join(out, target)
-    lf = read_libfuzzer(os.path.join(d, "libfuzzer", "fuzz.log"))
+def libfuzzer_engine(d, meta):
+    lf, total = read_libfuzzer(os.path.join(d, "libfuzzer", "fuzz.log"))
+    if not lf:
+        return None
+    jobs = int(meta.get("libfuzzer_jobs") or 1)
+    last = lf[-1]
+    secs = last["t"] or 1
+    window = max(5, secs / 30)
+    start = [(0.0, 0.0)]
+    cov = [(p["t"], p["cov"]) for p in lf]
+    return {
+        "label": "libFuzzer", "instances": f"-fork={jobs}",
+        "execs": last["runs"], "seconds": secs, "exec_s": last["runs"] / secs,
+        "per_core": last["runs"] / secs / jobs,
+        "edges": last["cov"], "total_edges": total, "corpus": last["corp"],
+        "exec_series": rate([(0, 0)] + [(p["t"], p["runs"]) for p in lf], window),
+        "window": window,
+        "corpus_series": [(p["t"], p["corp"]) for p in lf],
+        "edge_series": cov, "edge_note": "",
+        "growth": growth(cov, secs, "edges"),
+        "failure_series": [
+            ("libFuzzer crashes", start + [(p["t"], p["crash"]) for p in lf]),
+            ("libFuzzer timeouts and out-of-memory", start + [(p["t"], p["timeout_oom"])
+                                                             for p in lf])],
+    }
+
+
+def afl_engine(d, meta):
     afl = read_afl(os.path.join(d, "afl"))
-    lf_jobs = int(meta.get("libfuzzer_jobs") or 1)
-    afl_jobs = max(1, len(afl))
-    t = {"name": target, "stats": read_tsv_dict(os.path.join(d, "stats.tsv"))}
+    if not afl:
+        return None
+    execs = sum(i["execs"] for i in afl.values())
+    secs = max(i["run_time"] for i in afl.values()) or 1
+    main = afl.get("main") or next(iter(afl.values()))
+    window = max(5, secs / 30)
+    n = len(afl)
+    edges = main["edge_series"]
+    if len(edges) == 1:
+        edge_note = (f"AFL++ left one coverage sample (at {duration(edges[0][0])}): it writes "
+                     "plot_data every 5 s from its first minute on, and fuzzer_stats once more "
+                     "at the end, so a short run has a single point, drawn as a dot. Its "
+                     "corpus and executions above come from its queue's file names, which "
+                     "carry the time of each find.")
+    else:
+        edge_note = ""
+    growth_of = growth(edges, secs, "edges")
+    if growth_of[0] is None:
+        growth_of = growth(main["corpus_series"], secs, "corpus inputs")
+    return {
+        "label": "AFL++", "instances": f"{n} instance{'s' if n > 1 else ''}",
+        "execs": execs, "seconds": secs, "exec_s": execs / secs, "per_core": execs / secs / n,
+        "edges": main["edges"], "total_edges": main["total_edges"], "corpus": int(main["corpus"]),
+        "exec_series": rate(interp_sum([i["exec_series"] for i in afl.values()]), window),
+        "window": window,
+        "corpus_series": main["corpus_series"], "edge_series": edges, "edge_note": edge_note,
+        "growth": growth_of,
+        "failure_series": [
+            ("AFL++ crashes", count_series([t for i in afl.values() for t in i["crash_times"]],
+                                           secs)),
+            ("AFL++ hangs", count_series([t for i in afl.values() for t in i["hang_times"]],
+                                         secs))],
+    }
 
-    if lf:
-        last = lf[-1]
-        secs = last[0] or 1
-        window = max(5, secs / 30)
-        t["libfuzzer"] = {
-            "execs": last[1], "exec_s": last[1] / secs, "per_core": last[1] / secs / lf_jobs,
-            "coverage": f"cov {last[2]}", "corpus": last[3], "seconds": last[0],
-            "exec_series": rate([(p[0], p[1]) for p in lf], window),
-            "cov_series": [(p[0], p[2]) for p in lf],
-            "corpus_series": [(p[0], p[3]) for p in lf],
-        }
-    if afl:
-        execs = sum(i["execs"] for i in afl.values())
-        secs = max(i["run_time"] for i in afl.values()) or 1
-        main = afl.get("main") or next(iter(afl.values()))
-        t["afl"] = {
-            "execs": execs, "exec_s": execs / secs, "per_core": execs / secs / afl_jobs,
-            "coverage": f"edges {main['edges']:.0f}/{main['total_edges']:.0f}",
-            "corpus": int(main["corpus"]), "seconds": secs,
-            "exec_series": step_sum([[(r["t"], r.get("execs_per_sec", 0)) for r in i["rows"]]
-                                     for i in afl.values()]),
-            "cov_series": [(r["t"], r.get("edges_found", 0)) for r in main["rows"]],
-            "corpus_series": [(r["t"], r.get("corpus_count", r.get("paths_total", 0)))
-                              for r in main["rows"]],
-        }
 
-    t["failures"] = []
+def read_failures(out, target):
+    failures = []
     index = os.path.join(out, "failures", target, "index.tsv")
     if os.path.exists(index):
         with open(index, encoding="utf-8") as f:
@@ -272,15 +436,93 @@ def target_data(out, target, meta):
                 if path.endswith(".trace") and os.path.exists(path):
                     with open(path, encoding="utf-8", errors="replace") as tf:
                         text = tf.read()
-                t["failures"].append({"target": target, "signature": sig,
-                                      "engines": engines.replace(",", ", "),
-                                      "inputs": int(inputs or 0), "file": path,
-                                      "replay": replay, "trace": text})
+                failures.append({"target": target, "signature": sig,
+                                 "engines": engines.replace(",", ", "),
+                                 "inputs": int(inputs or 0), "file": path,
+                                 "replay": replay, "trace": text})
+    return failures
+
+
+def target_data(out, target, meta):
+    d = os.path.join(out, target)
+    t = {"name": target, "stats": read_tsv_dict(os.path.join(d, "stats.tsv")),
+         "libfuzzer": libfuzzer_engine(d, meta), "afl": afl_engine(d, meta),
+         "failures": read_failures(out, target)}
+    ran = [t[k] for k, _ in ENGINES if t[k]]
+    verdicts = [g[0] for g in (x["growth"] for x in ran)]
+    t["growing"] = True if True in verdicts else False if False in verdicts else None
     return t
 
 
-def summary_text(out, meta, targets):
+def summary_json(out, meta, targets):
+    """This run's figures, for the next run's comparison."""
+    keep = ("execs", "exec_s", "edges", "total_edges", "corpus")
+    return {
+        "format": 1, "out": os.path.abspath(out),
+        **{k: meta.get(k, "") for k in ("started", "finished", "commit", "seconds_per_target")},
+        "targets": {t["name"]: {k: ({f: t[k][f] for f in keep} if t[k] else None)
+                                for k, _ in ENGINES} for t in targets},
+        "failures": [{"target": f["target"], "signature": f["signature"]}
+                     for t in targets for f in t["failures"]],
+    }
+
+
+def read_previous(out):
+    path = os.path.join(out, "report", "previous-summary.json")
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            prev = json.load(f)
+        return prev if isinstance(prev, dict) and prev.get("format") == 1 else None
+    except (OSError, ValueError):
+        return None
+
+
+def compare_failures(targets, prev):
+    """-> (new, fixed, still) lists of (target, signature); fixed only for targets
+    fuzzed in this run."""
+    today = {(f["target"], f["signature"]) for t in targets for f in t["failures"]}
+    names = {t["name"] for t in targets}
+    before = {(f.get("target"), f.get("signature")) for f in prev.get("failures", [])}
+    return (sorted(today - before), sorted(p for p in before - today if p[0] in names),
+            sorted(today & before))
+
+
+def verdict(meta, targets, prev):
+    failures = [f for t in targets for f in t["failures"]]
+    n = len(failures)
+    parts = []
+    if meta.get("inject"):
+        status = "PASS" if n else "FAIL"
+        parts.append(f"the planted mutant {meta['inject']} was "
+                     f"{'found' if n else 'not found'} ({n} unique failure(s))")
+    else:
+        status = "FAIL" if n else "PASS"
+        parts.append(f"{n} unique failure(s)" if n else "no failures")
+    if prev:
+        new, fixed, _ = compare_failures(targets, prev)
+        parts.append(f"{len(new)} new, {len(fixed)} fixed since the previous run")
+    not_run = [f"{label} on {t['name']}" for t in targets for k, label in ENGINES if not t[k]]
+    if not_run:
+        status = "FAIL" if status == "FAIL" else "INCOMPLETE"
+        parts.append("did not run: " + ", ".join(not_run))
+    growing = sum(1 for t in targets if t["growing"])
+    parts.append(f"coverage still growing on {growing} of {len(targets)} target(s)")
+    parts.append(f"{len(targets)} target(s) × {meta.get('seconds_per_target', '?')} s")
+    return status, f"{status}: " + "; ".join(parts) + "."
+
+
+def prev_figure(prev, target, key, field):
+    try:
+        return prev["targets"][target][key][field]
+    except (KeyError, TypeError):
+        return None
+
+
+def summary_text(out, meta, targets, prev):
     lines = [
+        verdict(meta, targets, prev)[1],
         f"netverify fuzz campaign {meta.get('started', '?')} .. {meta.get('finished', '?')}, "
         f"commit {meta.get('commit', '?')}",
         f"{meta.get('jobs', '?')} jobs (libFuzzer -fork={meta.get('libfuzzer_jobs', '?')}, "
@@ -291,15 +533,17 @@ def summary_text(out, meta, targets):
         lines.append(f"inject: {meta['inject']} (a planted bug: failures are expected)")
     lines.append("")
     lines.append(f"{'target':<8}{'engine':<11}{'execs':>11}{'exec/s':>9}{'per core':>10}  "
-                 f"{'coverage':<18}{'corpus':>7}")
+                 f"{'coverage':<27}{'corpus':>7}")
     for t in targets:
-        for key, label in (("libfuzzer", "libFuzzer"), ("afl", "AFL++")):
-            e = t.get(key)
-            if not e:
+        for key, label in ENGINES:
+            x = t[key]
+            if not x:
                 lines.append(f"{t['name']:<8}{label:<11}{'did not run':>11}")
                 continue
-            lines.append(f"{t['name']:<8}{label:<11}{e['execs']:>11.0f}{e['exec_s']:>9.0f}"
-                         f"{e['per_core']:>10.0f}  {e['coverage']:<18}{e['corpus']:>7}")
+            cov = coverage_text(x["edges"], x["total_edges"])
+            lines.append(f"{t['name']:<8}{label:<11}{x['execs']:>11.0f}{x['exec_s']:>9.0f}"
+                         f"{x['per_core']:>10.0f}  {cov:<27}{x['corpus']:>7}")
+            lines.append(f"{'':<19}{x['growth'][1]}")
         s = t["stats"]
         lines.append(f"{'':<8}merged corpus {s.get('merged_corpus', '?')} inputs "
                      f"(libFuzzer -merge=1), {s.get('afl_cmin_corpus', '?')} (afl-cmin); "
@@ -307,6 +551,8 @@ def summary_text(out, meta, targets):
         if int(s.get("unconfirmed_hangs", 0) or 0):
             lines.append(f"{'':<8}{s['unconfirmed_hangs']} hang/oom input(s) ran fine alone "
                          "(machine load): not counted as failures")
+    lines.append("exec/s: executions over the whole run divided by its length; coverage: "
+                 "edges covered of those instrumented")
     failures = [f for t in targets for f in t["failures"]]
     inputs = sum(int(t["stats"].get("failure_inputs", 0) or 0) for t in targets)
     lines.append("")
@@ -316,22 +562,69 @@ def summary_text(out, meta, targets):
                      f"{f['engines']})")
         lines.append(f"        {f['replay']}")
     lines.append("")
+    if prev:
+        new, fixed, _ = compare_failures(targets, prev)
+        lines.append(f"previous run: {prev.get('started', '?')}, commit {prev.get('commit', '?')}"
+                     f" ({prev.get('out', '?')})")
+        for label, items in (("new", new), ("fixed", fixed)):
+            lines.extend(f"  {label}: {t} {sig}" for t, sig in items)
+        for t in targets:
+            for key, label in ENGINES:
+                p_exec = prev_figure(prev, t["name"], key, "exec_s")
+                p_edges = prev_figure(prev, t["name"], key, "edges")
+                if t[key] and p_exec is not None:
+                    lines.append(f"  {t['name']:<8}{label:<11}exec/s {p_exec:.0f} -> "
+                                 f"{t[key]['exec_s']:.0f}, edges {p_edges:.0f} -> "
+                                 f"{t[key]['edges']:.0f}")
+    else:
+        lines.append("previous run: none found (ci/fuzz-campaign.sh --previous)")
+    lines.append("")
     lines.append(f"report: {os.path.join(out, 'report', 'index.html')}")
     return "\n".join(lines) + "\n"
 
 
-def page(meta, targets, summary):
+CSS = """
+body{font-family:sans-serif;max-width:1100px;margin:0 auto;padding:0 12px 2em;line-height:1.4}
+#verdict{font-size:1.15em;font-weight:bold;padding:8px 12px;border-radius:4px;margin:12px 0}
+#verdict.PASS{background:#e3f4e6}#verdict.FAIL{background:#fbe3e3}
+#verdict.INCOMPLETE{background:#fdf3d8}
+.scroll{overflow-x:auto}table{border-collapse:collapse;margin:4px 0}
+td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}
+td:first-child,th:first-child,td.l,th.l{text-align:left}
+pre{background:#f6f6f6;padding:6px;white-space:pre-wrap}
+code,pre,a,p,li{overflow-wrap:anywhere}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,400px),1fr));
+gap:16px}
+figure.chart{margin:0;min-width:0}figure.chart svg{display:block;width:100%;height:auto}
+figcaption{font-weight:bold}.legend,.note{margin:2px 0;font-size:.9em}.note{color:#555}
+.legend span{margin-right:12px}
+.key{display:inline-block;width:14px;height:4px;vertical-align:middle;margin-right:4px}
+.fail{border-left:4px solid #d62728;padding-left:8px}.small{font-size:.9em;color:#444}
+"""
+
+
+def link(report_dir, path, label):
+    """A relative link from the report to `path`, or plain text when it is absent."""
+    if not os.path.exists(path):
+        return None
+    rel = os.path.relpath(path, report_dir)
+    if os.path.isdir(path):
+        rel += "/"
+    return f'<a href="{html.escape(urllib.parse.quote(rel))}">{html.escape(label)}</a>'
+
+
+def page(out, meta, targets, prev):
     e = html.escape
+    report_dir = os.path.join(out, "report")
+    status, line = verdict(meta, targets, prev)
     body = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>netverify fuzz campaign</title>",
-        "<style>body{font-family:sans-serif;max-width:1000px;margin:1em auto;padding:0 1em}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;"
-        "text-align:right}td:first-child,th:first-child{text-align:left}"
-        "pre{background:#f6f6f6;padding:6px;overflow-x:auto}"
-        "svg{margin:4px}.fail{border-left:4px solid #d62728;padding-left:8px}</style>",
+        f"<style>{CSS}</style>",
         "</head><body>",
+        f'<p id="verdict" class="{status}">{e(line)}</p>',
         "<h1>netverify fuzz campaign</h1>",
         f"<p>{e(meta.get('started', '?'))} .. {e(meta.get('finished', '?'))}, commit "
         f"<code>{e(meta.get('commit', '?'))}</code> on {e(meta.get('host', '?'))}; "
@@ -342,60 +635,171 @@ def page(meta, targets, summary):
     if meta.get("inject"):
         body.append(f"<p><b>Mutant injected: <code>{e(meta['inject'])}</code></b> "
                     "(a planted bug: failures are expected).</p>")
+    files = [link(report_dir, os.path.join(out, n), label) for n, label in
+             (("build.log", "build log"), ("campaign.tsv", "campaign.tsv"),
+              ("report/summary.txt", "summary.txt"), ("report/summary.json", "summary.json"),
+              ("failures", "failures/"))]
+    body.append(f"<p>Files: {', '.join(f for f in files if f)}.</p>")
+    cov = link(report_dir, os.path.join(out, "coverage", "index.html"),
+               "source-level coverage report (llvm-cov)")
+    body.append(f"<p>{cov}.</p>" if cov else
+                "<p>Source-level coverage report: absent (<code>bash ci/coverage.sh --html "
+                "OUT/coverage --campaign OUT</code> writes one from this run's corpora, or "
+                "<code>ci/fuzz-campaign.sh --coverage</code>; then <code>python3 "
+                "ci/fuzz_report.py OUT</code> links it here).</p>")
+
     failures = [f for t in targets for f in t["failures"]]
     body.append(f"<h2>Failures: {len(failures)} unique</h2>")
     if not failures:
         body.append("<p>None: the engines agreed on every input.</p>")
+    new = set(compare_failures(targets, prev)[0]) if prev else set()
     for i, f in enumerate(failures, 1):
+        tag = " <b>new</b>" if (f["target"], f["signature"]) in new else ""
         body.append(f'<div class="fail"><h3>{i}. {e(f["target"])}: <code>{e(f["signature"])}'
-                    f"</code></h3><p>{f['inputs']} failing input(s), found by "
+                    f"</code>{tag}</h3><p>{f['inputs']} failing input(s), found by "
                     f"{e(f['engines'])}. Reproduce:</p><pre>{e(f['replay'])}</pre>")
+        kept = link(report_dir, f["file"], os.path.relpath(f["file"], out))
         if f["trace"] is not None:
-            body.append(f"<p>Minimized trace (<code>{e(f['file'])}</code>):</p>"
-                        f"<pre>{e(f['trace'])}</pre>")
+            body.append(f"<p>Minimized trace ({kept}):</p><pre>{e(f['trace'])}</pre>")
         else:
-            body.append(f"<p>Input kept as <code>{e(f['file'])}</code> (netverify does not "
+            body.append(f"<p>Input kept as {kept or e(f['file'])} (netverify does not "
                         "reproduce it; the command above runs the fuzz target on it).</p>")
         body.append("</div>")
-    body.append("<h2>Targets</h2><table><tr><th>target</th><th>engine</th><th>executions</th>"
-                "<th>exec/s</th><th>exec/s per core</th><th>coverage</th><th>corpus</th></tr>")
+
+    body.append("<h2>Compared with the previous run</h2>")
+    if prev:
+        body.extend(previous_section(report_dir, targets, prev))
+    else:
+        body.append("<p>No previous run was found (the campaign keeps the previous run's "
+                    "summary as <code>report/previous-summary.json</code>; see "
+                    "<code>ci/fuzz-campaign.sh --help</code>, <code>--previous</code>).</p>")
+
+    body.append('<h2>Targets</h2><div class="scroll"><table><tr><th>target</th><th>engine</th>'
+                "<th>executions</th><th>exec/s (run average)</th><th>per core</th>"
+                '<th>coverage (edges covered/instrumented)</th><th>corpus (inputs)</th>'
+                '<th class="l">coverage growth</th></tr>')
     for t in targets:
-        for key, label in (("libfuzzer", "libFuzzer"), ("afl", "AFL++")):
-            x = t.get(key)
+        for key, label in ENGINES:
+            x = t[key]
             if x:
                 body.append(f"<tr><td>{e(t['name'])}</td><td>{label}</td><td>{x['execs']:.0f}</td>"
                             f"<td>{x['exec_s']:.0f}</td><td>{x['per_core']:.0f}</td>"
-                            f"<td>{e(x['coverage'])}</td><td>{x['corpus']}</td></tr>")
+                            f"<td>{e(coverage_text(x['edges'], x['total_edges']))}</td>"
+                            f"<td>{x['corpus']}</td><td class=\"l\">{e(x['growth'][1])}</td></tr>")
             else:
                 body.append(f"<tr><td>{e(t['name'])}</td><td>{label}</td>"
-                            '<td colspan="5">did not run</td></tr>')
-    body.append("</table><p><small>Executions and exec/s are totals over each engine's "
-                "jobs. libFuzzer's fork mode adds up the runs of jobs that end normally: a "
-                "job stopped by a failure is not counted, so with many failures libFuzzer's "
-                "numbers are low. AFL++ writes its plot every 5 s from its first minute on."
-                "</small></p>")
+                            '<td colspan="6" class="l">did not run</td></tr>')
+    body.append("</table></div><p class=\"small\">Executions are totals over each engine's "
+                "jobs, and exec/s is that total divided by the run's length (the charts show "
+                "the rate over a short window). Coverage is in edges: libFuzzer's "
+                "<code>cov:</code> of the inline 8-bit counters it loaded (the code in "
+                "fuzz/coverage_allowlist.txt: model/, impl/, the ops), AFL++'s "
+                "<code>edges_found</code> of the edges its build instrumented (the whole "
+                "binary), so the percentages have different denominators. libFuzzer's fork "
+                "mode adds up the runs of jobs that end normally: a job stopped by a failure is "
+                "not counted, so with many failures libFuzzer's numbers are low.</p>")
     for t in targets:
-        s = t["stats"]
-        lf, afl = t.get("libfuzzer") or {}, t.get("afl") or {}
-        body.append(f"<h2>{e(t['name'])}</h2>")
-        body.append(f"<p>Seeds {e(s.get('seeds', '?'))} (left out as already failing: "
-                    f"{e(s.get('seeds_dropped', '0'))}); libFuzzer corpus "
-                    f"{e(s.get('libfuzzer_corpus', '?'))}, AFL++ queue {e(s.get('afl_queue', '?'))};"
-                    f" merged {e(s.get('merged_corpus', '?'))} (libFuzzer -merge=1), "
-                    f"{e(s.get('afl_cmin_corpus', '?'))} after afl-cmin. Hang or oom inputs "
-                    f"that ran fine alone (not failures): {e(s.get('unconfirmed_hangs', '0'))}.</p>")
-        body.append(chart("executions per second", "exec/s",
-                          [("libFuzzer", lf.get("exec_series", [])),
-                           ("AFL++ (all instances)", afl.get("exec_series", []))]))
-        body.append(chart("corpus size", "inputs",
-                          [("libFuzzer corp", lf.get("corpus_series", [])),
-                           ("AFL++ main corpus_count", afl.get("corpus_series", []))]))
-        body.append(chart("libFuzzer coverage", "cov (edges)",
-                          [("libFuzzer cov", lf.get("cov_series", []))]))
-        body.append(chart("AFL++ coverage", "edges_found",
-                          [("AFL++ main edges_found", afl.get("cov_series", []))]))
-    body.append(f"<h2>Summary</h2><pre>{e(summary)}</pre></body></html>")
+        body.extend(target_section(out, report_dir, meta, t))
+    body.append("</body></html>")
     return "\n".join(body) + "\n"
+
+
+def previous_section(report_dir, targets, prev):
+    e = html.escape
+    out = []
+    prev_page = os.path.join(prev.get("out", ""), "report", "index.html")
+    where = link(report_dir, prev_page, "its report") if prev.get("out") else None
+    out.append(f"<p>Previous run: {e(prev.get('started', '?'))}, commit "
+               f"<code>{e(prev.get('commit', '?'))}</code>, "
+               f"{e(str(prev.get('seconds_per_target', '?')))} s per target"
+               f"{' (' + where + ')' if where else ''}.</p>")
+    new, fixed, still = compare_failures(targets, prev)
+    for label, items in (("New failures", new), ("Fixed (failed then, not now)", fixed),
+                         ("Still failing", still)):
+        listed = ", ".join(f"{e(t)}: <code>{e(s)}</code>" for t, s in items) or "none"
+        out.append(f"<p><b>{label}:</b> {listed}.</p>")
+    out.append('<div class="scroll"><table><tr><th>target</th><th>engine</th>'
+               "<th>exec/s then</th><th>exec/s now</th><th>edges then</th><th>edges now</th>"
+               "<th>corpus then</th><th>corpus now</th></tr>")
+    for t in targets:
+        for key, label in ENGINES:
+            cells = []
+            for field, form in (("exec_s", "{:.0f}"), ("edges", "{:.0f}"), ("corpus", "{}")):
+                p = prev_figure(prev, t["name"], key, field)
+                cells.append(form.format(p) if p is not None else "-")
+                cells.append(form.format(t[key][field]) if t[key] else "did not run")
+            out.append(f"<tr><td>{e(t['name'])}</td><td>{label}</td>" +
+                       "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    out.append("</table></div>")
+    return out
+
+
+def target_section(out, report_dir, meta, t):
+    e = html.escape
+    s = t["stats"]
+    lf, afl = t["libfuzzer"], t["afl"]
+    d = os.path.join(out, t["name"])
+    body = [f"<h2>{e(t['name'])}</h2>"]
+    links = [link(report_dir, path, label) for path, label in (
+        (os.path.join(d, "seeds"), "seeds"), (os.path.join(d, "libfuzzer", "fuzz.log"),
+                                              "libFuzzer log"),
+        (os.path.join(d, "libfuzzer", "corpus"), "libFuzzer corpus"),
+        (os.path.join(d, "libfuzzer", "artifacts"), "libFuzzer failing inputs"),
+        (os.path.join(d, "afl", "main.log"), "AFL++ log"),
+        (os.path.join(d, "afl"), "AFL++ output (queue, crashes, hangs)"),
+        (os.path.join(d, "merge.log"), "merge log"), (os.path.join(d, "corpus"), "merged corpus"),
+        (os.path.join(d, "corpus-afl"), "afl-cmin corpus"),
+        (os.path.join(out, "failures", t["name"]), "triaged failures"))]
+    links = [x for x in links if x]
+    if links:
+        body.append(f"<p>Files: {', '.join(links)}.</p>")
+    if not s:
+        body.append("<p>No statistics (<code>stats.tsv</code>): the campaign did not get "
+                    "this far on this target.</p>")
+    else:
+        lf_corp = (f"{lf['corpus']} inputs in its last status line (<code>corp:</code>), the "
+                   "seeds it kept for their coverage plus the new inputs it found; ") if lf else ""
+        body.append(
+            f"<p>Seeds {e(s.get('seeds', '?'))} (left out as already failing: "
+            f"{e(s.get('seeds_dropped', '0'))}). libFuzzer corpus: {lf_corp}"
+            f"{e(s.get('libfuzzer_corpus', '?'))} files in <code>libfuzzer/corpus/</code>, the "
+            "new inputs it saved (it does not copy seeds there), so the two counts differ. "
+            f"AFL++ queue {e(s.get('afl_queue', '?'))} inputs (every instance's, seeds "
+            f"included). Merged: {e(s.get('merged_corpus', '?'))} (libFuzzer -merge=1), "
+            f"{e(s.get('afl_cmin_corpus', '?'))} after afl-cmin. Hang or oom inputs that ran "
+            f"fine alone (not failures): {e(s.get('unconfirmed_hangs', '0'))}.</p>")
+    if not lf and not afl:
+        body.append("<p>Neither engine ran on this target: no charts.</p>")
+        return body
+    tmax = max(x["seconds"] for x in (lf, afl) if x)
+    ran = [x for x in (lf, afl) if x]
+
+    def cov_label(x):
+        total = f" of {x['total_edges']:.0f}" if x["total_edges"] else ""
+        return f"{x['label']}: edges covered{total}"
+
+    windows = ", ".join(f"{x['label']} {x['window']:.0f} s" for x in ran)
+    body.append('<div class="charts">')
+    body.append(chart("Executions per second", "executions per second",
+                      [(f"{x['label']} ({x['instances']})", x["exec_series"], False)
+                       for x in ran], tmax,
+                      f"The rate over a sliding window ({e(windows)}); the table's exec/s is "
+                      "the average over the whole run."))
+    body.append(chart("Coverage", "edges covered",
+                      [(cov_label(x), x["edge_series"], False) for x in ran], tmax,
+                      " ".join(e(x["growth"][1].capitalize()) + f" ({x['label']})."
+                               for x in ran) + " " + " ".join(e(x["edge_note"]) for x in ran)))
+    body.append(chart("Corpus size", "inputs",
+                      [(f"{x['label']}" + (" (main instance's queue)" if x is afl else
+                                            " (status line corp:)"), x["corpus_series"],
+                        x is afl) for x in ran], tmax))
+    body.append(chart("Failing inputs found", "failing inputs (cumulative)",
+                      [(label, series, True) for x in ran
+                       for label, series in x["failure_series"]], tmax,
+                      "Every failing input the engines saved, before triage (the same bug "
+                      "found many times counts many times; a hang may be machine load)."))
+    body.append("</div>")
+    return body
 
 
 def main(argv):
@@ -409,13 +813,17 @@ def main(argv):
         print(f"fuzz_report.py: {out}/campaign.tsv names no targets", file=sys.stderr)
         return 2
     targets = [target_data(out, name, meta) for name in names]
-    summary = summary_text(out, meta, targets)
+    prev = read_previous(out)
     report = os.path.join(out, "report")
     os.makedirs(report, exist_ok=True)
-    for name, text in (("summary.txt", summary), ("index.html", page(meta, targets, summary))):
+    # The page last: it links the files written before it.
+    for name, text in (("summary.txt", lambda: summary_text(out, meta, targets, prev)),
+                       ("summary.json", lambda: json.dumps(summary_json(out, meta, targets),
+                                                           indent=1) + "\n"),
+                       ("index.html", lambda: page(out, meta, targets, prev))):
         tmp = os.path.join(report, name + ".tmp")
         with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
+            f.write(text())
         os.replace(tmp, os.path.join(report, name))
     return 0
 

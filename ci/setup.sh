@@ -9,8 +9,9 @@ packages=(cmake make g++ git pkg-config
           libboost-context-dev liburcu-dev
           libpcap-dev libz3-dev
           # fuzzing: clang's libFuzzer and sanitizers, llvm-profdata/llvm-cov, AFL++,
-          # the campaign report (python3), seed corpus zips (zip, unzip)
-          clang libclang-rt-14-dev llvm afl++ python3 zip unzip)
+          # the campaign report (python3) and its test in a browser (chromium),
+          # seed corpus zips (zip, unzip)
+          clang libclang-rt-14-dev llvm afl++ python3 chromium zip unzip)
 
 missing=()
 for p in "${packages[@]}"; do
