@@ -36,6 +36,27 @@ class EventSink final : public DeliverSink {
   std::vector<trace::Event>& out_;
 };
 
+// The namespace each OS thread found last, while the engine's namespaces
+// have not changed (its serial and generation): names are looked up per
+// fragment. Fibers of one thread share it; a lookup has no scheduling point.
+struct NetnsCache {
+  uint64_t engine = 0;  // FragImpl::serial_; 0: empty
+  uint64_t generation = 0;
+  std::string name;
+  FragNetns* ns = nullptr;
+};
+thread_local NetnsCache netns_cache;
+std::atomic<uint64_t> next_engine_serial{1};
+
+// Namespace names are short (at most 32 bytes): an inline loop beats a
+// call to memcmp on the per-fragment path.
+bool same_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 // Both table locks of a namespace, v4 then v6: for what both families read.
 class BothTables {
  public:
@@ -72,11 +93,15 @@ uint32_t v4_addr_word(const trace::Addr& a) {
 }  // namespace
 
 FragImpl::FragImpl(netns::PernetHost& host, MutantSet mutants, defer::DeferHost* defer)
-    : host_(&host), defer_(defer), mutants_(mutants) {
+    : host_(&host),
+      defer_(defer),
+      mutants_(mutants),
+      serial_(next_engine_serial.fetch_add(1, std::memory_order_relaxed)) {
   host.register_pernet("frag", this, /*device=*/false);
 }
 
-FragImpl::FragImpl(MutantSet mutants) : mutants_(mutants) {
+FragImpl::FragImpl(MutantSet mutants)
+    : mutants_(mutants), serial_(next_engine_serial.fetch_add(1, std::memory_order_relaxed)) {
   auto own = std::make_unique<netns::NetnsImpl>();
   host_ = own.get();
   own_netns_ = std::move(own);
@@ -96,6 +121,7 @@ bool FragImpl::init(netns::NetId id, std::string_view label) {
   ns->name = std::string(label);
   std::lock_guard guard(ns_lock_);
   ns_[id] = std::move(ns);
+  generation_.fetch_add(1, std::memory_order_release);
   return true;
 }
 
@@ -126,6 +152,7 @@ void FragImpl::exit(netns::NetId id) {
     if (auto it = ns_.find(id); it != ns_.end()) {
       gone = std::move(it->second);
       ns_.erase(it);
+      generation_.fetch_add(1, std::memory_order_release);
     }
   }
   if (!gone) state_of(id, "exit");  // WARNs
@@ -159,6 +186,7 @@ void FragImpl::relabel(netns::NetId id, std::string_view label) {
   }
   std::lock_guard guard(ns->name_lock);
   ns->name = std::string(label);
+  generation_.fetch_add(1, std::memory_order_release);  // its name is unbound or taken
 }
 
 void FragImpl::apply(const trace::Op& op, std::vector<trace::Event>& out) {
@@ -207,8 +235,22 @@ void FragImpl::receive(const Fragment& f, const uint8_t* payload, DeliverSink& s
 }
 
 FragNetns* FragImpl::netns(std::string_view name) {
-  std::lock_guard guard(ns_lock_);
-  return const_cast<FragNetns*>(find(name));
+  // Acquire pairs with the release increments of init, relabel and exit.
+  const uint64_t generation = generation_.load(std::memory_order_acquire);
+  NetnsCache& c = netns_cache;
+  if (c.engine == serial_ && c.generation == generation && same_name(c.name, name)) return c.ns;
+  FragNetns* found;
+  {
+    std::lock_guard guard(ns_lock_);
+    found = const_cast<FragNetns*>(find(name));
+  }
+  if (found) {
+    c.engine = serial_;
+    c.generation = generation;
+    c.name.assign(name);
+    c.ns = found;
+  }
+  return found;
 }
 
 FragNetns* FragImpl::lock_netns(std::string_view name, Family family, TableLock& table) {

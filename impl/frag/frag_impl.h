@@ -189,6 +189,12 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   netns::PernetHost* host_;
   defer::DeferHost* defer_ = nullptr;
   MutantSet mutants_;
+  // Which engine a thread's cached lookup (netns()) belongs to: unique per
+  // engine in the process, unlike its address.
+  const uint64_t serial_;
+  // Bumped by every change of which name finds which state (init, relabel,
+  // exit): a thread's cached lookup of an older generation is not used.
+  std::atomic<uint64_t> generation_{0};
   mutable sched::SpinLock ns_lock_;  // guards ns_
   std::unordered_map<netns::NetId, std::unique_ptr<FragNetns>> ns_;
   mutable std::mutex timer_lock_;  // guards timers_, now_ms_, next_seq_
