@@ -258,7 +258,8 @@ FragNetns* FragImpl::lock_netns(std::string_view name, Family family, TableLock&
     FragNetns* ns = netns(name);
     if (!ns) return nullptr;
     table = TableLock(ns->fam[int(family)].lock);
-    if (!ns->dead.load(std::memory_order_acquire)) return ns;
+    if (!ns->dead.load(std::memory_order_acquire) || mutants_.has(FragMutant::kPreExitOpen))
+      return ns;
     table.unlock();  // unbound by its cleanup pass meanwhile
   }
 }

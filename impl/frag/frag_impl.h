@@ -45,7 +45,9 @@
 // first:
 //   1. ns_lock_: ns_, the namespaces by id (init inserts, exit erases);
 //      held only to find one, never with another lock but by the
-//      invariant check, which takes every lock in this order.
+//      invariant check, which takes every lock in this order. A std::mutex,
+//      not a scheduling point, like timer_lock_ below: relabel and pre_exit
+//      take it inside the cleanup pass.
 //   2. A namespace family's table lock (FragNetns::PerFamily::lock): its
 //      table, queues, skbs, memory, counters (frag_netns.h). A receive holds
 //      it from rule 1's count to the reassembly copy: the memory-limit check
@@ -195,7 +197,7 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   // Bumped by every change of which name finds which state (init, relabel,
   // exit): a thread's cached lookup of an older generation is not used.
   std::atomic<uint64_t> generation_{0};
-  mutable sched::SpinLock ns_lock_;  // guards ns_
+  mutable std::mutex ns_lock_;  // guards ns_
   std::unordered_map<netns::NetId, std::unique_ptr<FragNetns>> ns_;
   mutable std::mutex timer_lock_;  // guards timers_, now_ms_, next_seq_
   Timers timers_;

@@ -27,8 +27,9 @@ enum class FragMutant : uint8_t {
   kOversizeAccept,
   kExpireDead,
   kDeferKeepsNetnsRef,
+  kPreExitOpen,
 };
-inline constexpr size_t kFragMutantCount = 8;
+inline constexpr size_t kFragMutantCount = 9;
 
 using MutantSet = trace::MutantSet<FragMutant, kFragMutantCount>;
 using FragMutantInfo = trace::MutantInfo<FragMutant>;
@@ -58,6 +59,11 @@ inline constexpr std::array<FragMutantInfo, kFragMutantCount> kFragMutants = {{
      "reassembly keeps the fragments' conntrack references: a fragment deferred to the CPU "
      "that received it holds its namespace until that CPU runs rx, and the namespace's "
      "cleanup cannot free it until then (fixed in 2026; skb_defer_max=0 hid it)"},
+    {FragMutant::kPreExitOpen, "frag-pre-exit-open",
+     "pre_exit does not close the namespace's reassembly (fqdir_pre_exit's high_thresh = 0, "
+     "Linux 5.3): a fragment whose receive found the namespace before its cleanup pass "
+     "unbound it is still queued there, creating and discarding queues in a namespace "
+     "being dismantled"},
 }};
 
 inline std::optional<FragMutant> frag_mutant_by_name(std::string_view name) {

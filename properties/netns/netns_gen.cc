@@ -55,8 +55,8 @@ rc::Gen<Swarm> swarm() {
     for (uint8_t i = 0; i < std::size(kNs); ++i)
       if (*rc::gen::arbitrary<bool>()) w.names.push_back(i);
     if (w.names.empty()) w.names.push_back(1);
-    w.races = {*rc::gen::element<uint8_t>(0, 1, 2, 3)};
-    if (*rc::gen::arbitrary<bool>()) w.races = {0, 1, 2, 3};
+    w.races = {*rc::gen::element<uint8_t>(0, 1, 2, 3, 4)};
+    if (*rc::gen::arbitrary<bool>()) w.races = {0, 1, 2, 3, 4};
     return w;
   });
 }
@@ -118,6 +118,14 @@ std::string render(const std::vector<NetnsStep>& steps) {
           made.push_back(uint32_t(made.size()));
         }
         if (s.other == 3) out += "frag " + victim + " v4 id=1 off=0 len=8 mf=1\n";
+        if (s.other == 4) {
+          // A fragment that overlaps the victim's queue, started before the
+          // del: its receive finds the namespace (sched 0), the del and the
+          // cleanup pass run (sched 1, then sched 2: unbind, pre_exit), and
+          // then it takes its table lock, in a namespace pre_exit closed.
+          out += "frag " + victim + " v4 id=1 off=0 len=16 mf=1\n";
+          out += "go frag " + victim + " v4 id=1 off=8 len=16 mf=1\n";
+        }
         ns.erase(victim);
         out += "go netns del " + victim + "\n";
         switch (s.other) {
@@ -143,6 +151,13 @@ std::string render(const std::vector<NetnsStep>& steps) {
           }
           case 2:
             if (refs.erase(ref)) out += "go netns put " + ref + "\n";
+            break;
+          case 4:
+            // (2, 5 and 4 such decisions are what corpora/regressions/
+            // frag-pre-exit-open.trace needs today; others around them.)
+            for (uint32_t k = 0; k < 1u + s.value % 3u; ++k) out += "sched 0\n";
+            for (uint32_t k = 0; k < 5; ++k) out += "sched 1\n";
+            for (uint32_t k = 0; k < (s.flag ? 4 : 2u + s.value % 6u); ++k) out += "sched 2\n";
             break;
           default:
             // The tick waits while the del runs (its thread is the first

@@ -37,7 +37,7 @@ struct NetnsStep {
     kDevMove,
     kFrag,
     kTick,
-    kRace,  // go netns del NAME racing a maybe_get, a registration or a put
+    kRace,  // go netns del NAME racing a maybe_get, a registration, a put, a tick or a fragment
   };
   Kind kind = Kind::kAdd;
   uint8_t ns = 0;      // namespace name index ("init", "a", "b", "c")

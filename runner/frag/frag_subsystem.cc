@@ -38,10 +38,12 @@ Subsystem frag_subsystem() {
       .kernel_visible = kernel_visible};
   for (std::string_view c : kernel::kFragCounters) s.kernel_counters.emplace_back(c);
   for (const auto& m : frag::kFragMutants)
-    s.mutants.push_back({std::string(m.name), std::string(m.description),
-                         m.mutant == frag::FragMutant::kExpireDead           ? "netns"
-                         : m.mutant == frag::FragMutant::kDeferKeepsNetnsRef ? "defer"
-                                                                             : ""});
+    s.mutants.push_back(
+        {std::string(m.name), std::string(m.description),
+         m.mutant == frag::FragMutant::kExpireDead || m.mutant == frag::FragMutant::kPreExitOpen
+             ? "netns"
+         : m.mutant == frag::FragMutant::kDeferKeepsNetnsRef ? "defer"
+                                                             : ""});
   return s;
 }
 
