@@ -331,7 +331,6 @@ class Run {
       size_t end = i + 1;
       while (threads && have(end) && (op_at(end).async || op_at(end).spec->runner_only)) ++end;
       result.ops_run = end;
-      for (EngineRun& r : runs_) r.section.clear();
       if (!(threads ? concurrent(i, end) : sequential(i))) return false;
       if (!witness(i, end)) return false;
       i = end;
@@ -359,12 +358,14 @@ class Run {
     r.stale = true;
   }
 
-  // The witness against the engines after ops [begin, end).
+  // The witness against the engines after ops [begin, end); the next
+  // section's events start afresh.
   bool witness(size_t begin, size_t end) {
     if (!options_.witness) return true;
     std::vector<Observed> observed;
     for (const EngineRun& r : runs_) observed.push_back({r.name, *r.engine, r.section});
     result.divergence = options_.witness->compare(begin, end, op_at(end - 1), observed);
+    for (EngineRun& r : runs_) r.section.clear();
     return !result.divergence;
   }
   bool witness_finish() {
