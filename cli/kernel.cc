@@ -2,8 +2,9 @@
 // run against the running kernel (kernel/kernel_engine.h) and compared with
 // the model and the impl (runner/kernel_compare.h).
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
-#include <filesystem>
+#include <string_view>
 
 #include "cli/exit_status.h"
 #include "cli/kernel_run.h"
@@ -12,6 +13,7 @@
 #include "runner/kernel_compare.h"
 #include "runner/runner.h"
 #include "trace/event.h"
+#include "trace/printer.h"
 #include "trace/value.h"
 
 namespace nv::cli {
@@ -26,9 +28,84 @@ int report_not_run(const char* command, const std::string& path, const KernelRes
                  "netverify %s: the kernel engine cannot run here: %s\n"
                  "(it needs the privilege to create network namespaces: run as root)\n",
                  command, r.message.c_str());
+  else if (r.status == KernelResult::Status::kInterrupted)
+    std::fprintf(stderr,
+                 "netverify %s: %s: %s; the kernel engine stopped and closed its namespaces\n",
+                 command, path.c_str(), r.message.c_str());
   else
     std::fprintf(stderr, "netverify %s: %s: %s\n", command, path.c_str(), r.message.c_str());
   return kernel_exit_status(r);
+}
+
+// The 1-based column of " KEY=" on the 1-based line `line` of `text` (the
+// key's first character), or of the line's first character.
+uint32_t column_of(std::string_view text, uint32_t line, std::string_view key) {
+  size_t at = 0;
+  for (uint32_t l = 1; l < line && at != std::string_view::npos; ++l) {
+    at = text.find('\n', at);
+    if (at != std::string_view::npos) ++at;
+  }
+  if (at == std::string_view::npos || key.empty()) return 1;
+  const std::string_view row = text.substr(at, text.find('\n', at) - at);
+  const size_t k = row.find(" " + std::string(key) + "=");
+  return k == std::string_view::npos ? 1 : uint32_t(k + 2);
+}
+
+// Prints "FILE:LINE:COL: message" when the kernel engine refuses the trace.
+bool refused(const TraceFile& file, const std::string& path, const kernel::KernelOptions& options) {
+  auto why = kernel::refusal(file.trace, options);
+  if (!why) return false;
+  if (why->line == 0)
+    std::fprintf(stderr, "%s: %s\n", path.c_str(), why->message.c_str());
+  else
+    std::fprintf(stderr, "%s:%u:%u: %s\n", path.c_str(), why->line,
+                 column_of(file.text, why->line, why->field), why->message.c_str());
+  return true;
+}
+
+// Progress of a long kernel run on stderr, at most once a second and only
+// after the first two: "netverify kernel: t.trace: line 812, operation 400 of
+// 2000, 3 s".
+class Progress {
+ public:
+  Progress(const char* command, const std::string& path, const trace::Trace& trace)
+      : command_(command), path_(path), start_(Clock::now()), next_(start_ + kQuiet) {
+    for (const trace::Op& op : trace.ops) total_ += !op.spec->expect;
+  }
+  void install(kernel::KernelOptions& options) {
+    options.on_step = [this](const kernel::KernelStep& step) { on_step(step); };
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::seconds kQuiet{2};
+
+  void on_step(const kernel::KernelStep& step) {
+    ++done_;
+    const Clock::time_point now = Clock::now();
+    if (now < next_) return;
+    next_ = now + std::chrono::seconds(1);
+    std::fprintf(stderr, "netverify %s: %s: line %u, operation %zu of %zu, %lld s\n", command_,
+                 path_.c_str(), step.line, done_, total_,
+                 static_cast<long long>(
+                     std::chrono::duration_cast<std::chrono::seconds>(now - start_).count()));
+  }
+
+  const char* command_;
+  const std::string& path_;
+  size_t total_ = 0, done_ = 0;
+  Clock::time_point start_, next_;
+};
+
+// Says once which expectations the kernel could not evaluate.
+void report_unobservable(const char* command, const std::string& path,
+                         const std::vector<std::string>& lines) {
+  if (lines.empty()) return;
+  std::fprintf(stderr,
+               "netverify %s: %s: the kernel cannot observe %zu expectation%s, checked against "
+               "model and impl only:\n",
+               command, path.c_str(), lines.size(), lines.size() == 1 ? "" : "s");
+  for (const std::string& l : lines) std::fprintf(stderr, "  %s\n", l.c_str());
 }
 
 void print_kernel_events(const KernelResult& r, bool json) {
@@ -57,10 +134,9 @@ size_t deliveries(const KernelResult& r) {
 
 int run_kernel_check(const Args& args) {
   const std::string dir = args.positional[0];
-  const kernel::KernelOptions options = kernel_options(args);
   std::vector<std::string> paths;
   if (!trace_files_under(dir, "kernel-check", &paths)) return kExitUsage;
-  size_t width = 5, failed = 0;
+  size_t width = 5, failed = 0, unobservable = 0;
   // An invalid or refused trace (2) outranks a failed system call (3), which
   // outranks a disagreement (1).
   int status = kExitOk;
@@ -72,35 +148,42 @@ int run_kernel_check(const Args& args) {
   for (const std::string& path : paths) {
     width = std::max(width, path.size());
     std::string result = "ok";
-    auto trace = load_trace(path, args.input_limits());
-    if (!trace) {
+    kernel::KernelOptions options = kernel_options(args);
+    auto file = load_trace_file(path, args.input_limits());
+    if (!file) {
       result = "INVALID";
       raise(kExitUsage);
-    } else if (auto why = kernel::refusal(*trace, options)) {
-      std::fprintf(stderr, "%s: %s\n", path.c_str(), why->c_str());
+    } else if (refused(*file, path, options)) {
       result = "REFUSED";
       raise(kExitUsage);
-    } else if (runner::RunResult mi = runner::run(*trace, {}); !mi.ok()) {
+    } else if (runner::RunResult mi = runner::run(file->trace, {}); !mi.ok()) {
       std::fprintf(stderr, "%s:\n%s", path.c_str(), runner::format_failure(mi).c_str());
       result = "MODEL/IMPL FAIL";
       raise(kExitFinding);
     } else {
-      KernelResult k = kernel::run(*trace, options);
+      Progress progress("kernel-check", path, file->trace);
+      progress.install(options);
+      KernelResult k = kernel::run(file->trace, options);
       if (k.status == KernelResult::Status::kUnavailable) {
         std::printf("SKIPPED: the kernel engine cannot run here: %s\n", k.message.c_str());
         return report_not_run("kernel-check", path, k);
       }
+      if (k.status == KernelResult::Status::kInterrupted)
+        return report_not_run("kernel-check", path, k);
+      std::vector<std::string> blind;
       if (k.status != KernelResult::Status::kOk) {
         std::fprintf(stderr, "%s: %s\n", path.c_str(), k.message.c_str());
         result = "KERNEL FAILED";
         raise(kernel_exit_status(k));
-      } else if (auto d = runner::compare_with_kernel(*trace, k)) {
-        runner::RunResult shown;
-        shown.divergence = std::move(d);
+      } else if (runner::RunResult shown = runner::compare_with_kernel(file->trace, k, {}, &blind);
+                 !shown.ok()) {
         std::fprintf(stderr, "%s:\n%s", path.c_str(), runner::format_failure(shown).c_str());
-        result = "DISAGREES line " + std::to_string(shown.divergence->line);
+        result = shown.divergence ? "DISAGREES line " + std::to_string(shown.divergence->line)
+                                  : "KERNEL EXPECTATION FAILED line " +
+                                        std::to_string(shown.expect_failures[0].line);
         raise(kExitFinding);
       }
+      unobservable += blind.size();
     }
     failed += result != "ok";
     rows.emplace_back(path, result);
@@ -109,6 +192,11 @@ int run_kernel_check(const Args& args) {
   for (const auto& [path, result] : rows)
     std::printf("%-*s  %s\n", int(width), path.c_str(), result.c_str());
   std::printf("\n%zu traces: %zu agree, %zu failed\n", rows.size(), rows.size() - failed, failed);
+  if (unobservable)
+    std::printf(
+        "%zu expectations the kernel cannot observe were checked against model and impl "
+        "only (netverify replay TRACE --engine all lists them)\n",
+        unobservable);
   return status;
 }
 
@@ -129,9 +217,12 @@ int run_kernel_only(const Args& args) {
     }
     options.capture_path = capture->write_path();
   }
-  auto trace = load_trace(path, args.input_limits());
-  if (!trace) return kExitUsage;
-  KernelResult r = kernel::run(*trace, options);
+  auto file = load_trace_file(path, args.input_limits());
+  if (!file) return kExitUsage;
+  if (refused(*file, path, options)) return kExitUsage;
+  Progress progress("kernel", path, file->trace);
+  progress.install(options);
+  KernelResult r = kernel::run(file->trace, options);
   if (r.status != KernelResult::Status::kOk) return report_not_run("kernel", path, r);
   const bool json = args.has("--json");
   print_kernel_events(r, json);
@@ -142,6 +233,18 @@ int run_kernel_only(const Args& args) {
       return kExitEnvironment;
     }
   }
+  // The expectations, on what the kernel observed.
+  runner::KernelWitness witness(r);
+  runner::RunResult failures;
+  for (size_t i = 0; i < file->trace.ops.size(); ++i) {
+    const trace::Op& op = file->trace.ops[i];
+    if (!op.spec->expect) continue;
+    if (auto msg = witness.expect(i, op))
+      failures.expect_failures.push_back(
+          {i, op.line, trace::print(op), std::string(kernel::kEngineName), *msg});
+  }
+  report_unobservable("kernel", path, witness.unobservable());
+  if (int status = report_failures(failures, json, "netverify kernel " + path)) return status;
   if (!json)
     std::printf("ok: %zu operations, %zu deliveries; kernel ran\n", r.steps.size(), deliveries(r));
   return kExitOk;
@@ -163,6 +266,8 @@ int kernel_exit_status(const KernelResult& result) {
       return kExitSkipped;
     case KernelResult::Status::kFailed:
       return kExitEnvironment;
+    case KernelResult::Status::kInterrupted:
+      return result.exit_status();
   }
   return kExitEnvironment;
 }
@@ -171,13 +276,11 @@ int run_replay_all(const Args& args) {
   const std::string& path = args.positional[0];
   runner::RunOptions options;
   options.mutants = args.all("--inject");
-  const kernel::KernelOptions kopts = kernel_options(args);
-  auto trace = load_trace(path, args.input_limits());
-  if (!trace) return kExitUsage;
-  if (auto why = kernel::refusal(*trace, kopts)) {
-    std::fprintf(stderr, "netverify replay: %s: %s\n", path.c_str(), why->c_str());
-    return kExitUsage;
-  }
+  kernel::KernelOptions kopts = kernel_options(args);
+  auto file = load_trace_file(path, args.input_limits());
+  if (!file) return kExitUsage;
+  const trace::Trace& trace = file->trace;
+  if (refused(*file, path, kopts)) return kExitUsage;
   const bool json = args.has("--json");
   options.on_event = [&](std::string_view name, uint32_t line, const trace::Event& e) {
     if (json)
@@ -188,12 +291,17 @@ int run_replay_all(const Args& args) {
   std::string reproduce = "netverify replay " + path + " --engine all";
   for (const auto& m : options.mutants) reproduce += " --inject " + m;
 
-  runner::RunResult result = runner::run(*trace, options);
+  runner::RunResult result = runner::run(trace, options);
   if (result.ok()) {
-    KernelResult k = kernel::run(*trace, kopts);
+    Progress progress("replay", path, trace);
+    progress.install(kopts);
+    KernelResult k = kernel::run(trace, kopts);
     if (k.status != KernelResult::Status::kOk) return report_not_run("replay", path, k);
     if (json) print_kernel_events(k, true);
-    result.divergence = runner::compare_with_kernel(*trace, k, options.mutants);
+    options.on_event = nullptr;  // streamed by the first run
+    std::vector<std::string> blind;
+    result = runner::compare_with_kernel(trace, k, options, &blind);
+    report_unobservable("replay", path, blind);
   }
   if (int status = report_failures(result, json, reproduce)) return status;
   if (!json)
@@ -212,10 +320,12 @@ const Command& kernel_command() {
           "a child process (one for init, one per 'netns add'; the host's is never\n"
           "touched): fragments are sent on lo as the exact wire bytes, reassembled\n"
           "datagrams read from raw sockets, counters read from /proc/net. Ticks sleep\n"
-          "for real. v6 deliveries have no id (a raw socket does not see it).\n"
-          "Expectations are not evaluated. Exit status: 0 ran; 2 invalid trace, or one\n"
-          "the kernel engine refuses (too much sleep); 3 a system call failed; 77 no\n"
-          "privilege to create a network namespace.",
+          "for real. A v6 delivery's id is that of the fragment that completed it.\n"
+          "Expectations are evaluated where the kernel observes what they read; the\n"
+          "others are listed. Exit status: 0 ran; 1 an expectation failed; 2 invalid\n"
+          "trace, or one the kernel engine refuses (too much sleep, an address the\n"
+          "kernel never delivers); 3 a system call failed; 77 no privilege to create\n"
+          "a network namespace; 128 + N stopped by signal N (SIGINT, SIGTERM).",
       .flags = reads_input({kJsonFlag,
                             kMaxSleepFlag,
                             {.name = "--capture",
@@ -236,7 +346,8 @@ const Command& kernel_check_command() {
       .help =
           "Runs every *.trace file under DIR through model, impl and the running\n"
           "kernel and compares them (deliveries, refused sysctls, counters after\n"
-          "every operation). Prints a table; exits 0 if all agree, 1 if any trace\n"
+          "every operation), and evaluates the expectations the kernel can observe\n"
+          "on it too. Prints a table; exits 0 if all agree, 1 if any trace\n"
           "fails, 2 if DIR holds no traces or an invalid or refused one, 3 if a\n"
           "system call failed, 77 (skipped) if the kernel engine cannot run here.",
       .flags = reads_input({kMaxSleepFlag}),

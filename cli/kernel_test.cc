@@ -21,6 +21,12 @@ Result run(const std::string& args) {
 #define SKIP_IF_NO_KERNEL(r) \
   if ((r).status == 77) GTEST_SKIP() << (r).out
 
+// Whether the output holds `text` (and the whole output when it does not).
+::testing::AssertionResult shows(const Result& r, const std::string& text) {
+  if (r.out.find(text) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "no \"" << text << "\" in:\n" << r.out;
+}
+
 TEST(KernelCli, PrintsWhatTheKernelDid) {
   Result r = run("kernel " + corpus("kernel/order-v4-in-order.trace"));
   SKIP_IF_NO_KERNEL(r);
@@ -38,19 +44,61 @@ TEST(KernelCli, PrintsWhatTheKernelDid) {
   EXPECT_EQ(same.out, r.out);
 }
 
-TEST(KernelCli, JsonV6DeliveryHasNoId) {
-  Result r = run("kernel " + corpus("kernel/order-v6-in-order.trace") + " --json");
+TEST(KernelCli, JsonV6DeliveryIsTheModels) {
+  // The kernel's v6 delivery carries its id (the completing fragment's): the
+  // same event as the model's, field for field.
+  const std::string trace = corpus("kernel/order-v6-in-order.trace");
+  Result r = run("kernel " + trace + " --json");
   SKIP_IF_NO_KERNEL(r);
   EXPECT_EQ(r.status, 0) << r.out;
-  EXPECT_NE(r.out.find("{\"event\":\"deliver\",\"engine\":\"kernel\",\"line\":5,\"ns\":\"init\","
-                       "\"family\":\"v6\",\"src\":\"::1\",\"dst\":\"::1\",\"proto\":253,"
-                       "\"len\":40,\"fnv1a64\":\""),
-            std::string::npos)
-      << r.out;
-  EXPECT_NE(r.out.find("{\"event\":\"counters\",\"engine\":\"kernel\",\"line\":0,\"ns\":\"init\","
-                       "\"IpReasmReqds\":0,"),
-            std::string::npos)
-      << r.out;
+  const std::string fields =
+      "\"line\":5,\"ns\":\"init\",\"family\":\"v6\",\"src\":\"::1\",\"dst\":\"::1\","
+      "\"proto\":253,\"id\":201,\"len\":40,\"fnv1a64\":\"6ebbfe9eecad95b5\"}";
+  EXPECT_TRUE(shows(r, "{\"event\":\"deliver\",\"engine\":\"kernel\"," + fields));
+  Result model = run("replay " + trace + " --json");
+  EXPECT_TRUE(shows(model, "{\"event\":\"deliver\",\"engine\":\"model\"," + fields));
+  EXPECT_TRUE(shows(r,
+                    "{\"event\":\"counters\",\"engine\":\"kernel\",\"line\":0,\"ns\":\"init\","
+                    "\"IpReasmReqds\":0,"));
+}
+
+TEST(KernelCli, RefusedAddressIsFileLineCol) {
+  const std::string trace = cli_test::write_temp(
+      "undeliverable.trace",
+      "netverify-trace 1\n# a comment\nfrag init v4 id=1 off=0 len=8 mf=0 dst=0.0.0.0\n");
+  for (const char* command : {"kernel ", "replay --engine all ", "replay --engine kernel "}) {
+    Result r = run(command + trace);
+    EXPECT_EQ(r.status, 2) << command << r.out;
+    EXPECT_TRUE(shows(r, trace + ":3:36: destination 0.0.0.0 is an address of 0.0.0.0/8 "
+                                 "(\"this network\"): the kernel never delivers"))
+        << command;
+    EXPECT_EQ(r.out.find("DIVERGENCE"), std::string::npos) << r.out;
+  }
+}
+
+TEST(KernelCli, SaysWhichExpectationsItCannotObserve) {
+  const std::string trace = cli_test::write_temp("blind.trace",
+                                                 "netverify-trace 1\n"
+                                                 "frag init v6 id=7 off=0 len=8 mf=0\n"
+                                                 "expect deliver init v6 id=7 len=8\n"
+                                                 "expect mem init v6 0\n"
+                                                 "expect counter init Ip6ReasmOKs 1\n");
+  Result r = run("replay " + trace + " --engine all");
+  SKIP_IF_NO_KERNEL(r);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(shows(r,
+                    "the kernel cannot observe 1 expectation, checked against model and impl "
+                    "only:\n  line 4: expect mem init v6 0\n"));
+  // A kernel expectation that fails is a finding of the kernel's.
+  const std::string wrong =
+      cli_test::write_temp("wrong.trace",
+                           "netverify-trace 1\nfrag init v6 id=7 off=0 len=8 mf=0\n"
+                           "expect counter init Ip6ReasmOKs 2\n");
+  r = run("kernel " + wrong);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_TRUE(shows(r,
+                    "EXPECTATION FAILED at line 3 (kernel): expect counter init Ip6ReasmOKs 2\n"
+                    "    Ip6ReasmOKs is 1"));
 }
 
 TEST(KernelCli, ReplayAllAgrees) {
@@ -95,6 +143,40 @@ TEST(KernelCli, Help) {
   }
   Result r = run("replay --help");
   EXPECT_NE(r.out.find("--max-sleep S"), std::string::npos) << r.out;
+}
+
+TEST(KernelCli, SignalEndsTheRunCleanly) {
+  // A long run (twenty namespaces, then a 9 s tick) gets SIGTERM once every
+  // namespace exists: it ends at once, says so, exits 128 + 15, and nothing
+  // holds any of its namespaces afterwards (no process, no descriptor).
+  Result probe = run("kernel " + corpus("kernel/atomic-v6.trace"));
+  SKIP_IF_NO_KERNEL(probe);
+  const std::string trace = cli_test::write_temp("signal.trace", [] {
+    std::string t = "netverify-trace 1\n";
+    for (int i = 1; i <= 20; ++i) t += "netns add n" + std::to_string(i) + "\n";
+    return t + "tick 9s\n";
+  }());
+  Result r =
+      sh("start=$(date +%s%N); " + std::string(NV_NETVERIFY) + " kernel " + trace +
+         " --max-sleep 20 2>&1 >/dev/null & P=$!; C=; "
+         "for i in $(seq 100); do C=$(pgrep -P $P); "
+         "[ -n \"$C\" ] && [ \"$(ls -l /proc/$C/fd 2>/dev/null | grep -c 'net:\\[')\" -ge 21 ] "
+         "&& break; sleep 0.1; done; "
+         "NS=$(ls -l /proc/$C/fd | grep -o 'net:\\[[0-9]*\\]' | sort -u); "
+         "echo namespaces=$(echo $NS | wc -w); "
+         "kill -TERM $P; wait $P; echo status=$?; "
+         "echo fast=$(( ($(date +%s%N) - start) / 1000000000 < 5 )); "
+         "[ -d /proc/$C ] && echo child-alive; "
+         "for n in $NS; do ls -l /proc/[0-9]*/fd/ /proc/[0-9]*/ns/ 2>/dev/null | "
+         "grep -qF \"$n\" && echo left $n; done; true");
+  EXPECT_TRUE(shows(r, "namespaces=21\n"));
+  EXPECT_TRUE(shows(r,
+                    "interrupted by SIGTERM; the kernel engine stopped and closed its "
+                    "namespaces"));
+  EXPECT_TRUE(shows(r, "status=143\n"));
+  EXPECT_TRUE(shows(r, "fast=1\n"));
+  EXPECT_EQ(r.out.find("child-alive"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("left "), std::string::npos) << r.out;
 }
 
 TEST(KernelCli, KernelCheckSkipsWhenUnprivileged) {

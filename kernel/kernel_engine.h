@@ -12,19 +12,30 @@
 //              kernel refuses (EINVAL) is a sysctl-refused event;
 //   tick       sleeps for real (so the kernel's timers run);
 //   netns add  a new namespace; netns del: its counters event, then closed.
-// Expectations are skipped: the kernel engine only observes. After each
-// operation the child reads every live namespace's counters (deltas since
-// its creation) and writes the step to a pipe; the parent collects them.
-// The child's exit closes every namespace and socket, also on error, and it
-// dies with its parent (PR_SET_PDEATHSIG).
+// Expectations are skipped: the kernel engine only observes (the comparison,
+// runner/kernel_compare.h, evaluates them on what it observed). After each
+// operation the child reads the counters of the namespaces the operation
+// names (after a tick: of every live one; deltas since the namespace's
+// creation) and writes the step to a pipe; the parent collects them as they
+// come. The cost of an operation so does not grow with the number of live
+// namespaces, except a tick's.
 //
-// What the kernel cannot tell: a v6 raw socket receives the payload without
-// the IPv6 and Fragment headers, so a kernel v6 deliver event has no "id";
-// drops and kills are not observable, only their counters.
+// Ending: the child closes every namespace and socket before it reports its
+// end, also on error, many at once (closing a packet socket waits for an RCU
+// grace period: one at a time, 1,000 namespaces took 24 s), and it dies with
+// its parent (PR_SET_PDEATHSIG). SIGINT or SIGTERM during run() stops the
+// child the same way (run() forwards SIGTERM to it and waits): the result is
+// kInterrupted, and no namespace of the run is left.
+//
+// A v6 raw socket receives the payload without the IPv6 and Fragment headers,
+// so the id of a v6 delivery is the id of the fragment whose sending made the
+// kernel deliver it (the line that completed the datagram). Drops and kills
+// are not observable, only their counters.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,11 +47,15 @@ namespace nv::kernel {
 
 inline constexpr std::string_view kEngineName = "kernel";
 
+struct KernelStep;
+
 struct KernelOptions {
   // Refuse traces whose ticks add up to more than this (they sleep for real).
   uint64_t max_sleep_ms = 10'000;
   // Non-empty: record what init's lo carries to this pcap file.
   std::string capture_path;
+  // Called in the parent for each step as the child reports it (progress).
+  std::function<void(const KernelStep&)> on_step;
 };
 
 // What the kernel showed after one operation (expectations have no step).
@@ -49,7 +64,8 @@ struct KernelStep {
   uint32_t line = 0;
   // deliver, sysctl-refused, and for `netns del` the namespace's counters.
   std::vector<trace::Event> events;
-  // Every live namespace's counters after the operation, since its creation.
+  // The counters after the operation, since each namespace's creation, of
+  // the namespaces the operation names (of every live one after a tick).
   trace::Snapshot counters;
   friend bool operator==(const KernelStep&, const KernelStep&) = default;
 };
@@ -60,20 +76,40 @@ struct KernelResult {
     kRefused,      // the trace cannot run here (message says why); nothing ran
     kUnavailable,  // no privilege to create a network namespace
     kFailed,       // a system call failed while running
+    kInterrupted,  // SIGINT or SIGTERM stopped it (`signal` says which)
   };
   Status status = Status::kOk;
   std::string message;
+  int signal = 0;  // kInterrupted: the signal
   std::vector<KernelStep> steps;
   // A counters event per namespace live at the end of the trace.
   std::vector<trace::Event> end_events;
 
-  // 0, 2, 77, 1: the exit statuses of docs/trace.md.
+  // 0, 2, 77, 1, 128 + signal: the exit statuses of docs/trace.md.
   int exit_status() const;
 };
 
-// Why the kernel engine cannot run this trace (total ticks above the bound,
-// a protocol no raw socket can be bound to), or std::nullopt.
-std::optional<std::string> refusal(const trace::Trace& trace, const KernelOptions& options);
+// Why the kernel engine cannot run a trace: at `line` (0: the whole trace),
+// in the field `field` ("" : the line as a whole).
+struct Refusal {
+  uint32_t line = 0;
+  std::string field;
+  std::string message;
+  std::string text() const;  // "line 3: message"
+};
+
+// Why the kernel engine cannot run this trace, or std::nullopt: ticks that
+// add up to more than the bound; a protocol no raw socket receives; an
+// address the kernel never delivers to or from (undeliverable()).
+std::optional<Refusal> refusal(const trace::Trace& trace, const KernelOptions& options);
+
+// Why the kernel never delivers a datagram with this source (`src`) or
+// destination address received on lo, or std::nullopt. Measured on Linux
+// 6.18: v4 destinations in 0.0.0.0/8, in 240.0.0.0/4 but the limited
+// broadcast, and multicast but 224.0.0.1 (the only group lo is in); v4
+// sources 0.0.0.0, multicast and 255.255.255.255; v6 destinations :: and
+// multicast; v6 multicast sources.
+std::optional<std::string> undeliverable(const trace::Addr& addr, bool src);
 
 KernelResult run(const trace::Trace& trace, const KernelOptions& options);
 

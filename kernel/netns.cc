@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 
 #include "kernel/wire.h"
 
@@ -123,6 +124,42 @@ bool add_address(int lo_index, const trace::Addr& a, NetnsError* error) {
   return true;
 }
 
+// Waits until the kernel routes packets to a v6 address just added to lo:
+// the netlink ack comes before addrconf's work inserts the address's local
+// route (RTF_LOCAL, in the local table), and until then a datagram to it
+// meets the address's prefix route, which on lo rejects it (Ip6InNoRoutes).
+bool wait_for_local_route(const trace::Addr& a, NetnsError* error) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string want;
+  for (uint8_t b : a.bytes) {
+    want += kHex[b >> 4];
+    want += kHex[b & 15];
+  }
+  want += " 80 ";
+  for (int tries = 0; tries < 2000; ++tries) {
+    int fd = open("/proc/self/net/ipv6_route", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return sys_fail(error, "open /proc/self/net/ipv6_route");
+    std::string text;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) text.append(buf, size_t(n));
+    close(fd);
+    // "DEST PLEN SRC SPLEN NEXTHOP METRIC REFCNT USE FLAGS DEV", in hex.
+    for (size_t at = 0; at < text.size(); at = text.find('\n', at) + 1) {
+      const size_t end = text.find('\n', at);
+      std::istringstream line(text.substr(at, end - at));
+      std::string field[9];
+      for (std::string& f : field) line >> f;
+      if (text.compare(at, want.size(), want) == 0 && field[8].size() == 8 && field[8][0] >= '8')
+        return true;  // RTF_LOCAL (0x80000000)
+      if (end == std::string::npos) break;
+    }
+    usleep(1000);
+  }
+  error->message = "the local route of " + trace::format_addr(a) + " did not appear within 2 s";
+  return false;
+}
+
 }  // namespace
 
 std::unique_ptr<Netns> Netns::create(const Config& config, NetnsError* error) {
@@ -176,13 +213,18 @@ bool Netns::setup(const Config& config, NetnsError* error) {
   }
   for (const trace::Addr& a : config.addresses)
     if (!is_default_local(a) && can_add(a) && !add_address(lo_index_, a, error)) return false;
+  for (const trace::Addr& a : config.addresses)
+    if (a.v6 && !is_default_local(a) && can_add(a) && !wait_for_local_route(a, error)) return false;
 
   sockaddr_ll ll{};
   ll.sll_family = AF_PACKET;
   ll.sll_ifindex = lo_index_;
   tx_fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (tx_fd_ < 0) return sys_fail(error, "socket(AF_PACKET)");
-  barrier_fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(kBarrierEthertype));
+  // Protocol 0 until bound: a packet socket created with a protocol is
+  // hooked at once, and binding it then unhooks it first, which waits for
+  // an RCU grace period (13 ms a namespace).
+  barrier_fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (barrier_fd_ < 0) return sys_fail(error, "socket(AF_PACKET)");
   ll.sll_protocol = htons(kBarrierEthertype);
   if (bind(barrier_fd_, reinterpret_cast<sockaddr*>(&ll), sizeof(ll)) != 0)
@@ -257,8 +299,9 @@ bool Netns::barrier(NetnsError* error) {
   for (;;) {
     pollfd p{barrier_fd_, POLLIN, 0};
     int r = poll(&p, 1, kBarrierTimeoutMs);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
+    // A signal the kernel engine handles (SIGINT, SIGTERM): it stops.
+    if (r < 0) return sys_fail(error, "waiting for the barrier frame");
+    if (r == 0) {
       error->message = "the barrier frame did not come back on lo within 5 s";
       return false;
     }
@@ -272,7 +315,9 @@ bool Netns::barrier(NetnsError* error) {
 }
 
 bool Netns::drain(std::vector<RawDelivery>& out, NetnsError* error) {
-  std::vector<uint8_t> buf(1 << 17);
+  // One buffer for every namespace: allocating (and zeroing) 128 KiB per
+  // call made each operation cost more with every namespace drained.
+  static std::vector<uint8_t> buf(1 << 17);
   for (const Listener& l : listeners_) {
     for (;;) {
       sockaddr_in6 from{};

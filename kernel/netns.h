@@ -80,10 +80,12 @@ class Netns {
   // kernel refused the value (EINVAL), false with *error on other failures.
   bool write_sysctl(const std::string& key, uint64_t value, bool* refused, NetnsError* error);
 
-  // Sends the frame on lo and waits until the kernel has handled it.
+  // Sends the frame on lo and waits until the kernel has handled it (a
+  // signal caught while waiting fails it).
   bool send(const std::vector<uint8_t>& frame, NetnsError* error);
   // Reads every datagram the raw sockets hold now, except those the kernel
   // sent itself (ICMP errors and replies: TTL or hop limit not kWireTtl).
+  // Not reentrant (one receive buffer for all namespaces).
   bool drain(std::vector<RawDelivery>& out, NetnsError* error);
   // The counters since create().
   bool counters(CounterMap& out, NetnsError* error) const;

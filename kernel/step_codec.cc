@@ -34,6 +34,7 @@ class Reader {
  public:
   explicit Reader(std::string_view s) : s_(s) {}
   bool done() const { return s_.empty(); }
+  size_t left() const { return s_.size(); }
 
   bool str(std::string* out) {
     size_t colon = s_.find(':');
@@ -137,47 +138,63 @@ std::string encode_fail(KernelResult::Status status, const std::string& message)
   return out;
 }
 
-bool decode_stream(std::string_view stream, KernelResult* result) {
-  Reader r(stream);
-  while (!r.done()) {
-    std::string kind;
-    if (!r.str(&kind)) return false;
-    if (kind == "step") {
-      KernelStep step;
-      uint64_t index, line, n_ns;
-      if (!r.num(&index) || !r.num(&line) || line > UINT32_MAX) return false;
-      step.op_index = size_t(index);
-      step.line = uint32_t(line);
-      if (!r.events(&step.events) || !r.num(&n_ns)) return false;
-      for (uint64_t i = 0; i < n_ns; ++i) {
-        std::string ns;
-        uint64_t n;
-        if (!r.str(&ns) || !r.num(&n)) return false;
-        auto& values = step.counters.ns[ns];
-        for (uint64_t k = 0; k < n; ++k) {
-          std::string name;
-          uint64_t v;
-          if (!r.str(&name) || !r.num(&v)) return false;
-          values[name] = v;
-        }
+namespace {
+
+// One record into *result; false (and *result as it was) when it is
+// malformed or cut short.
+bool decode_record(Reader& r, KernelResult* result) {
+  std::string kind;
+  if (!r.str(&kind)) return false;
+  if (kind == "step") {
+    KernelStep step;
+    uint64_t index, line, n_ns;
+    if (!r.num(&index) || !r.num(&line) || line > UINT32_MAX) return false;
+    step.op_index = size_t(index);
+    step.line = uint32_t(line);
+    if (!r.events(&step.events) || !r.num(&n_ns)) return false;
+    for (uint64_t i = 0; i < n_ns; ++i) {
+      std::string ns;
+      uint64_t n;
+      if (!r.str(&ns) || !r.num(&n)) return false;
+      auto& values = step.counters.ns[ns];
+      for (uint64_t k = 0; k < n; ++k) {
+        std::string name;
+        uint64_t v;
+        if (!r.str(&name) || !r.num(&v)) return false;
+        values[name] = v;
       }
-      result->steps.push_back(std::move(step));
-    } else if (kind == "end") {
-      if (!r.events(&result->end_events)) return false;
-    } else if (kind == "fail") {
-      std::string status;
-      if (!r.str(&status) || !r.str(&result->message)) return false;
-      if (status == "unavailable")
-        result->status = KernelResult::Status::kUnavailable;
-      else if (status == "failed")
-        result->status = KernelResult::Status::kFailed;
-      else
-        return false;
-    } else {
-      return false;
     }
+    result->steps.push_back(std::move(step));
+    return true;
   }
-  return true;
+  if (kind == "end") {
+    std::vector<trace::Event> events;
+    if (!r.events(&events)) return false;
+    result->end_events = std::move(events);
+    return true;
+  }
+  if (kind == "fail") {
+    std::string status, message;
+    if (!r.str(&status) || !r.str(&message)) return false;
+    if (status == "unavailable")
+      result->status = KernelResult::Status::kUnavailable;
+    else if (status == "failed")
+      result->status = KernelResult::Status::kFailed;
+    else
+      return false;
+    result->message = std::move(message);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+size_t decode_records(std::string_view stream, KernelResult* result) {
+  Reader r(stream);
+  size_t done = 0;
+  while (!r.done() && decode_record(r, result)) done = stream.size() - r.left();
+  return done;
 }
 
 }  // namespace nv::kernel

@@ -21,8 +21,11 @@ std::string encode_step(const KernelStep& step);
 std::string encode_end(const std::vector<trace::Event>& events);
 std::string encode_fail(KernelResult::Status status, const std::string& message);
 
-// Decodes a whole stream into *result (steps, end events, a failure's status
-// and message). Returns false when the stream is malformed or truncated.
-bool decode_stream(std::string_view stream, KernelResult* result);
+// Decodes the complete records at the front of `stream` into *result
+// (steps, end events, a failure's status and message); returns how many
+// bytes they take. A record cut short, or a malformed one, is left: the
+// stream decodes record by record as it arrives, and a whole stream is
+// valid when every byte is taken.
+size_t decode_records(std::string_view stream, KernelResult* result);
 
 }  // namespace nv::kernel

@@ -80,7 +80,8 @@ struct EngineRun {
   std::string name;
   std::unique_ptr<trace::Engine> engine;
   std::vector<trace::Event> history;
-  trace::Snapshot snap;  // valid when !stale
+  std::vector<trace::Event> section;  // the section's events, kept for a witness
+  trace::Snapshot snap;               // valid when !stale
   bool stale = true;
 
   const trace::Snapshot& fresh() {
@@ -127,6 +128,14 @@ std::vector<std::string> diff_snapshots(const std::vector<EngineRun>& runs) {
 }
 
 }  // namespace
+
+Divergence Divergence::at(size_t op_index, const trace::Op& op) {
+  Divergence d;
+  d.op_index = op_index;
+  d.line = op.line;
+  d.op = trace::print(op);
+  return d;
+}
 
 std::string_view engine_name(EngineKind kind) {
   return kind == EngineKind::kModel ? "model" : "impl";
@@ -317,17 +326,17 @@ class Run {
         expect(i++);
         continue;
       }
-      if (!op.async && !op.spec->runner_only) {
-        if (!sequential(i++)) return false;
-        continue;
-      }
-      size_t end = i;
-      while (have(end) && (op_at(end).async || op_at(end).spec->runner_only)) ++end;
+      // A section: one ordinary op, or a run of go and sched lines.
+      const bool threads = op.async || op.spec->runner_only;
+      size_t end = i + 1;
+      while (threads && have(end) && (op_at(end).async || op_at(end).spec->runner_only)) ++end;
       result.ops_run = end;
-      if (!concurrent(i, end)) return false;
+      if (!(threads ? concurrent(i, end) : sequential(i))) return false;
+      if (!witness(i, end)) return false;
       i = end;
     }
     if (!every_namespace_ && !same_state(runs_)) return rerun();
+    if (!witness_finish()) return false;
     if (options_.on_event) {
       for (EngineRun& r : runs_)
         for (const auto& [ns, values] : r.fresh().ns) emit(r, 0, counters_event(ns, r.snap));
@@ -345,7 +354,28 @@ class Run {
   void record(EngineRun& r, uint32_t line, const std::vector<trace::Event>& events) {
     for (const trace::Event& e : events) emit(r, line, e);
     if (keep_history_) r.history.insert(r.history.end(), events.begin(), events.end());
+    if (options_.witness) r.section.insert(r.section.end(), events.begin(), events.end());
     r.stale = true;
+  }
+
+  // The witness against the engines after ops [begin, end); the next
+  // section's events start afresh.
+  bool witness(size_t begin, size_t end) {
+    if (!options_.witness) return true;
+    std::vector<Observed> observed;
+    for (const EngineRun& r : runs_) observed.push_back({r.name, *r.engine, r.section});
+    result.divergence = options_.witness->compare(begin, end, op_at(end - 1), observed);
+    for (EngineRun& r : runs_) r.section.clear();
+    return !result.divergence;
+  }
+  bool witness_finish() {
+    if (!options_.witness || window_.empty()) return true;
+    std::vector<Observed> observed;
+    const std::vector<trace::Event> none;
+    for (const EngineRun& r : runs_) observed.push_back({r.name, *r.engine, none});
+    const size_t last = base_ + window_.size() - 1;
+    result.divergence = options_.witness->finish(last, op_at(last), observed);
+    return !result.divergence;
   }
   bool rerun() {
     rerun_needed = true;
@@ -358,6 +388,10 @@ class Run {
       if (auto msg = op.spec->expect(op, r.history, named_snapshot(r, op)))
         result.expect_failures.push_back({i, op.line, trace::print(op), r.name, *msg});
     }
+    if (!options_.witness) return;
+    if (auto msg = options_.witness->expect(i, op))
+      result.expect_failures.push_back(
+          {i, op.line, trace::print(op), std::string(options_.witness->name()), *msg});
   }
 
   // The snapshot of the namespaces an op names: all an expectation reads.
@@ -400,11 +434,7 @@ class Run {
       result.schedule.push_back({op_index, {all.begin() + long(before), all.end()}});
     }
     if (status == sched::RunStatus::kOk) return true;
-    const trace::Op& op = op_at(op_index);
-    Divergence d2;
-    d2.op_index = op_index;
-    d2.line = op.line;
-    d2.op = trace::print(op);
+    Divergence d2 = Divergence::at(op_index, op_at(op_index));
     // "failure: refcount_t: addition on 0; ...": what went wrong first (the
     // signature keeps it), then who and where.
     const auto& failure = sched_->failure();
@@ -421,11 +451,7 @@ class Run {
   bool failed_in_context(size_t op_index, std::string_view what) {
     constexpr std::string_view kPrefix = "nv::sched: ";
     if (what.starts_with(kPrefix)) what.remove_prefix(kPrefix.size());
-    const trace::Op& op = op_at(op_index);
-    Divergence d;
-    d.op_index = op_index;
-    d.line = op.line;
-    d.op = trace::print(op);
+    Divergence d = Divergence::at(op_index, op_at(op_index));
     d.thread_failure = std::string(sched::status_name(sched::RunStatus::kFailure)) + ": " +
                        std::string(what) + "\n  in the scheduler's context (the op itself)\n" +
                        sched_->describe();
@@ -495,10 +521,7 @@ class Run {
     for (EngineRun& r : runs_) r.fresh();
     std::vector<std::string> diffs = diff_snapshots(runs_);
     if (diffs.empty() && state_differs) diffs.push_back("state digests differ");
-    Divergence d;
-    d.op_index = i;
-    d.line = op.line;
-    d.op = trace::print(op);
+    Divergence d = Divergence::at(i, op);
     for (const EngineRun& r : runs_) {
       d.engines.push_back(r.name);
       d.descriptions.push_back(r.engine->describe());

@@ -21,12 +21,16 @@
 // engine's state; an impl thread that fails (a refcount WARN, a broken
 // invariant), deadlocks or livelocks is one too. Expectations ("expect
 // ...") are checked against every engine; a failed one is reported and the
-// run goes on. There is no table of accepted divergences.
+// run goes on. A Witness (RunOptions::witness: the running kernel) is
+// compared with the engines in the same loop, after each section they
+// agree on, and evaluates the expectations it can observe. There is no
+// table of accepted divergences.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,10 +71,12 @@ enum class StateCheck : uint8_t {
   kNamedNamespaces,
 };
 
+class Witness;
+
 struct RunOptions {
   std::vector<EngineKind> engines = {EngineKind::kModel, EngineKind::kImpl};
   StateCheck state_check = StateCheck::kNamedNamespaces;
-  std::vector<std::string> mutants;                      // injected into the impl; names must exist
+  std::vector<std::string> mutants;  // injected into the impl; names must exist
   Designs designs;  // the impl's design per subsystem (runner/subsystem.h); names must exist
   // Called for every event of every engine, in order (the JSON stream). When
   // kNamedNamespaces finds a difference, the events streamed so far stand
@@ -81,6 +87,9 @@ struct RunOptions {
   // the first runnable thread). Its decisions are kept in RunResult::schedule
   // so that with_schedule() turns the run into a trace that replays it.
   sched::Strategy* strategy = nullptr;
+  // Compared with the engines as they run (null: none). Called again from
+  // the start when kNamedNamespaces re-runs the trace.
+  Witness* witness = nullptr;
   uint64_t max_steps = 100000;    // decisions per section before it is a livelock
   uint64_t max_states = 1000000;  // the linearizability search's budget
 };
@@ -96,6 +105,9 @@ struct Divergence {
   std::string history;         // a concurrent section's impl history, when not linearizable
   bool undecided = false;      // the linearizability search ran out of RunOptions::max_states
   std::string thread_failure;  // an impl thread failed, deadlocked or livelocked: how
+
+  // One at op `op_index` (`op`: its line, and its text), nothing else yet.
+  static Divergence at(size_t op_index, const trace::Op& op);
 };
 
 struct ExpectFailure {
@@ -117,6 +129,35 @@ struct RunResult {
 
   bool ok() const { return !divergence && expect_failures.empty(); }
   int exit_status() const { return ok() ? 0 : 1; }
+};
+
+// What one engine observed in a section (one operation, or a concurrent
+// section), as a Witness sees it.
+struct Observed {
+  std::string_view engine;
+  const trace::Engine& state;
+  const std::vector<trace::Event>& events;
+};
+
+// An engine the runner does not drive but compares with the engines it
+// drives: one that ran the trace already and shows only part of what they
+// do (the running kernel: runner/kernel_compare.h). The runner consults it
+// after every section the engines agree on, at every expectation, and
+// after the last operation, and reports what it finds as its own findings.
+class Witness {
+ public:
+  virtual ~Witness() = default;
+  virtual std::string_view name() const = 0;
+  // Operations [begin, end) are done; `observed` is what each engine saw.
+  virtual std::optional<Divergence> compare(size_t begin, size_t end, const trace::Op& last,
+                                            std::span<const Observed> observed) = 0;
+  // The expectation at op_index against what the witness observed before
+  // it: a failure's message, or std::nullopt (it holds, or the witness
+  // cannot observe it).
+  virtual std::optional<std::string> expect(size_t op_index, const trace::Op& op) = 0;
+  // After the last operation (op_index, `last`): each engine's final state.
+  virtual std::optional<Divergence> finish(size_t op_index, const trace::Op& last,
+                                           std::span<const Observed> observed) = 0;
 };
 
 RunResult run(const trace::Trace& trace, const RunOptions& options);

@@ -72,11 +72,14 @@ struct Subsystem {
   // fuzz_all (fixed for good; below fuzz::kSlots, one subsystem each).
   std::vector<std::string> fuzz_ops;
   uint8_t fuzz_slot = 0;
-  // What the kernel engine can observe of this subsystem: its counters
-  // (compared per namespace) and, of its events, the part the kernel shows
-  // (std::nullopt: not observable). Empty/null: the kernel sees none of it.
+  // What the kernel engine can observe of this subsystem (runner/
+  // kernel_compare.h): its counters (compared per namespace); of its
+  // events, the part the kernel shows (std::nullopt: not observable); the
+  // expectations ("expect ...") that read only what it shows. Empty/null:
+  // the kernel sees none of it.
   std::vector<std::string> kernel_counters;
   std::optional<trace::Event> (*kernel_visible)(const trace::Event&) = nullptr;
+  std::vector<std::string> kernel_expects = {};
 };
 
 const std::vector<Subsystem>& subsystems();

@@ -35,7 +35,8 @@ Subsystem frag_subsystem() {
       .fuzz_ops = {"netns add", "netns del", "tick", "sysctl", "frag"},
       .fuzz_slot = 0,
       .kernel_counters = {},
-      .kernel_visible = kernel_visible};
+      .kernel_visible = kernel_visible,
+      .kernel_expects = {"expect deliver", "expect nodeliver"}};
   for (std::string_view c : kernel::kFragCounters) s.kernel_counters.emplace_back(c);
   for (const auto& m : frag::kFragMutants)
     s.mutants.push_back(
