@@ -4,7 +4,8 @@
 // order the trace's events would appear (docs/trace.md): deliver for a
 // datagram handed up, drop for a fragment discarded on its own, kill for a
 // datagram discarded with every fragment queued for it. Only deliver is
-// required; benchmarks usually just count bytes. The sink must not call back
+// required; benchmarks usually just count bytes. The sink runs under the
+// engine's locks (a namespace family's table lock): it must not call back
 // into the engine.
 #pragma once
 

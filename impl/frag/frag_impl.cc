@@ -76,8 +76,9 @@ class BothTables {
 };
 
 // The reassembly buffer: one per OS thread, grown to the largest datagram
-// seen. A fiber uses it from the copy to the delivery with no scheduling
-// point between, so fibers of one OS thread do not overlap in it.
+// seen. A thread uses it from the copy to the delivery under its table lock
+// with no scheduling point between, so fibers of one OS thread do not overlap
+// in it.
 std::vector<uint8_t>& reasm_buffer(size_t len) {
   static thread_local std::vector<uint8_t> buf;
   if (buf.size() < len) buf.resize(len);
@@ -141,7 +142,7 @@ FragNetns& FragImpl::state_of(netns::NetId id, const char* what) {
 // receive that finds it set under the table lock looks the name up again).
 void FragImpl::pre_exit(netns::NetId id) {
   FragNetns& ns = state_of(id, "pre_exit");
-  // Pairs with the acquire loads of lock_netns and expires().
+  // Pairs with the acquire load of expires().
   ns.dead.store(true, std::memory_order_release);
 }
 
@@ -186,6 +187,7 @@ void FragImpl::relabel(netns::NetId id, std::string_view label) {
   }
   std::lock_guard guard(ns->name_lock);
   ns->name = std::string(label);
+  ns->unbound.store(true, std::memory_order_release);   // pairs with lock_netns
   generation_.fetch_add(1, std::memory_order_release);  // its name is unbound or taken
 }
 
@@ -258,9 +260,9 @@ FragNetns* FragImpl::lock_netns(std::string_view name, Family family, TableLock&
     FragNetns* ns = netns(name);
     if (!ns) return nullptr;
     table = TableLock(ns->fam[int(family)].lock);
-    if (!ns->dead.load(std::memory_order_acquire) || mutants_.has(FragMutant::kPreExitOpen))
+    if (!ns->unbound.load(std::memory_order_acquire) || mutants_.has(FragMutant::kPreExitOpen))
       return ns;
-    table.unlock();  // unbound by its cleanup pass meanwhile
+    table.unlock();  // its name was unbound meanwhile
   }
 }
 
@@ -478,8 +480,10 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, TableL
     });
   destroy(q);
   const std::string label = remote.empty() ? std::string() : ns.label();
-  table.unlock();
+  // Delivered before the unlock, a scheduling point: another thread of this
+  // OS thread's may reassemble into the same buffer after it.
   sink.deliver(head, {buf.data(), len});
+  table.unlock();
   const std::optional<netns::NetId> hold =
       mutants_.has(FragMutant::kDeferKeepsNetnsRef) ? std::optional(ns.id) : std::nullopt;
   for (const auto& [off, cpu] : remote)
@@ -552,7 +556,7 @@ bool FragImpl::write_sysctl(std::string_view ns, std::string_view key, uint64_t 
     FragNetns* found = netns(ns);
     if (!found) return true;
     BothTables tables(*found);
-    if (!found->dead.load(std::memory_order_acquire)) return found->sysctls.write(key, value);
+    if (!found->unbound.load(std::memory_order_acquire)) return found->sysctls.write(key, value);
   }
 }
 

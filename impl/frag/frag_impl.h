@@ -38,10 +38,11 @@
 // never dismantles a table a receive is still in. The pass unbinds a
 // namespace's name, relabels it and runs pre_exit with no scheduling point
 // in between (impl/netns), so relabel and pre_exit take no lock that is one:
-// the label is under the namespace's name_lock and dead is atomic. A receive
-// or sysctl write that finds its namespace dead once it holds the table lock
-// looked it up before the pass unbound it: it looks the name up again, as
-// the model, whose pass is one step, would have it. Locking, outermost
+// the label is under the namespace's name_lock, unbound and dead are atomic.
+// A receive or sysctl write that finds its namespace unbound once it holds
+// the table lock looked it up before the name went (to its cleanup pass, or
+// to a new namespace): it looks the name up again, as the model, in which a
+// frag op names the namespace bound at its one step, would have it. Locking, outermost
 // first:
 //   1. ns_lock_: ns_, the namespaces by id (init inserts, exit erases);
 //      held only to find one, never with another lock but by the
@@ -151,8 +152,8 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   using TableLock = std::unique_lock<sched::SpinLock>;
   // The namespace a name is bound to, or nullptr (takes ns_lock_).
   FragNetns* netns(std::string_view name);
-  // That namespace with `table` (its family's lock, or both) held, looked up
-  // again while the one found is dead (see "Concurrency"); nullptr, nothing
+  // That namespace with `table` (its family's lock) held, looked up again
+  // while the one found is unbound (see "Concurrency"); nullptr, nothing
   // held, when the name is bound to none.
   FragNetns* lock_netns(std::string_view name, Family family, TableLock& table);
   static uint64_t digest(const FragNetns& ns);

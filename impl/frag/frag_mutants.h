@@ -60,10 +60,10 @@ inline constexpr std::array<FragMutantInfo, kFragMutantCount> kFragMutants = {{
      "that received it holds its namespace until that CPU runs rx, and the namespace's "
      "cleanup cannot free it until then (fixed in 2026; skb_defer_max=0 hid it)"},
     {FragMutant::kPreExitOpen, "frag-pre-exit-open",
-     "pre_exit does not close the namespace's reassembly (fqdir_pre_exit's high_thresh = 0, "
-     "Linux 5.3): a fragment whose receive found the namespace before its cleanup pass "
-     "unbound it is still queued there, creating and discarding queues in a namespace "
-     "being dismantled"},
+     "a dying namespace's reassembly is not closed to fragments already on their way "
+     "(fqdir_pre_exit's high_thresh = 0, Linux 5.3): a fragment whose receive found the "
+     "namespace before its cleanup pass unbound it is still queued there, creating and "
+     "discarding queues in a namespace being dismantled"},
 }};
 
 inline std::optional<FragMutant> frag_mutant_by_name(std::string_view name) {

@@ -12,8 +12,9 @@
 //     lock suffices to read them;
 //   * name is under name_lock, a leaf std::mutex with no scheduling point
 //     (relabel runs inside the cleanup pass, which must have none);
-//   * dead is set by pre_exit (no lock, for the same reason) and read under
-//     a table lock or the engine's timer lock, hence atomic.
+//   * unbound and dead are set by relabel and pre_exit (no lock, for the
+//     same reason) and read under a table lock or the engine's timer lock,
+//     hence atomic; each release store pairs with the acquire loads.
 //
 // Invariants (FragImpl::check_invariants verifies them):
 //   * fam[f].queues holds exactly the live queues of family f whose ns is
@@ -57,9 +58,13 @@ struct FragNetns {
   netns::NetId id = 0;
   mutable std::mutex name_lock;  // guards name
   std::string name;              // its label (netns::label): the name while bound
-  // pre_exit ran: its memory limit is closed (no receive gets past the
-  // table lock), its timers do nothing.
-  // Release store (pre_exit) pairs with the acquire load of the timer code.
+  // Its name was unbound (relabel: by its cleanup pass, or taken by a new
+  // namespace): a receive or sysctl write that found it by that name earlier
+  // looks the name up again once it holds the table lock (frag_impl.h,
+  // "Concurrency"). Set before dead, by the cleanup pass.
+  std::atomic<bool> unbound{false};
+  // pre_exit ran: its reassembly is closed (unbound already turns receives
+  // away), its timers do nothing.
   std::atomic<bool> dead{false};
   Sysctls sysctls;
   Counters counters;
