@@ -39,13 +39,16 @@ class EventSink final : public DeliverSink {
 // The namespace each OS thread found last, while the engine's namespaces
 // have not changed (its serial and generation): names are looked up per
 // fragment. Fibers of one thread share it; a lookup has no scheduling point.
+// Trivially constructed, so that reaching it costs no TLS wrapper call; a
+// name longer than a trace's (32 bytes) is not cached.
 struct NetnsCache {
   uint64_t engine = 0;  // FragImpl::serial_; 0: empty
   uint64_t generation = 0;
-  std::string name;
   FragNetns* ns = nullptr;
+  uint32_t len = 0;
+  char name[32] = {};
 };
-thread_local NetnsCache netns_cache;
+constinit thread_local NetnsCache netns_cache;
 std::atomic<uint64_t> next_engine_serial{1};
 
 // Namespace names are short (at most 32 bytes): an inline loop beats a
@@ -240,17 +243,19 @@ FragNetns* FragImpl::netns(std::string_view name) {
   // Acquire pairs with the release increments of init, relabel and exit.
   const uint64_t generation = generation_.load(std::memory_order_acquire);
   NetnsCache& c = netns_cache;
-  if (c.engine == serial_ && c.generation == generation && same_name(c.name, name)) return c.ns;
+  if (c.engine == serial_ && c.generation == generation && same_name({c.name, c.len}, name))
+    return c.ns;
   FragNetns* found;
   {
     std::lock_guard guard(ns_lock_);
     found = const_cast<FragNetns*>(find(name));
   }
-  if (found) {
+  if (found && name.size() <= sizeof(c.name)) {
     c.engine = serial_;
     c.generation = generation;
-    c.name.assign(name);
     c.ns = found;
+    c.len = uint32_t(name.size());
+    std::memcpy(c.name, name.data(), name.size());
   }
   return found;
 }
