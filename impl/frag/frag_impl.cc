@@ -612,6 +612,15 @@ std::string FragImpl::describe() const {
   std::sort(spaces.begin(), spaces.end(),
             [](const FragNetns* a, const FragNetns* b) { return a->id < b->id; });
   for (const FragNetns* ns : spaces) {
+    if (!ns->dead.load(std::memory_order_relaxed)) {
+      std::vector<std::pair<trace::Addr, uint32_t>> peers;
+      for (const auto& [word, rid] : ns->peer_rid) {
+        trace::Addr a;
+        std::memcpy(a.bytes.data(), &word, 4);
+        peers.emplace_back(a, rid);
+      }
+      out += describe_hidden(ns->name, ns->sysctls, std::move(peers));
+    }
     for (int fi = 0; fi < 2; ++fi) {
       const Family family = Family(fi);
       std::vector<const FragQueue*> queues;
@@ -626,7 +635,8 @@ std::string FragImpl::describe() const {
                " proto=" + std::to_string(q->key.proto()) + " len=" + std::to_string(q->len) +
                " meat=" + std::to_string(q->meat) + (q->first_in ? " first" : "") +
                (q->last_in ? " last" : "") + " deadline=" + std::to_string(q->timer.deadline_ms) +
-               "ms seq=" + std::to_string(q->timer.seq) + " runs=";
+               "ms seq=" + std::to_string(q->timer.seq) +
+               (q->has_peer ? " rid=" + std::to_string(q->rid) : "") + " runs=";
         q->runs.for_each_run([&](uint32_t off, uint32_t end) {
           out += "[" + std::to_string(off) + "," + std::to_string(end) + ")";
         });

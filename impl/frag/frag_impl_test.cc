@@ -298,9 +298,17 @@ TEST(FragImpl, DescribeListsQueuesWithTheirRuns) {
       "frag init v4 id=1 off=16 len=8 mf=1\n"
       "frag init v4 id=1 off=0 len=8 mf=1\n"
       "frag init v4 id=1 off=24 len=8 mf=0\n");
+  // The source's inet_peer rid, which no event shows, is stated too.
   EXPECT_EQ(d.impl.describe(),
             "now=0ms\n"
-            "  init v4 id=1 proto=253 len=32 meat=24 first last deadline=30000ms seq=0 "
+            "  init peer=127.0.0.1:3\n"
+            "  init v4 id=1 proto=253 len=32 meat=24 first last deadline=30000ms seq=0 rid=3 "
+            "runs=[0,8)[16,32)\n");
+  d.run("sysctl init ipv4.ipfrag_max_dist 0\nsysctl init ipv6.ip6frag_time 5\n");
+  EXPECT_EQ(d.impl.describe(),
+            "now=0ms\n"
+            "  init time=30,5 max_dist=0 peer=127.0.0.1:3\n"
+            "  init v4 id=1 proto=253 len=32 meat=24 first last deadline=30000ms seq=0 rid=3 "
             "runs=[0,8)[16,32)\n");
 }
 

@@ -370,13 +370,16 @@ const FragModel::Netns* FragModel::find(std::string_view name) const {
 std::string FragModel::describe() const {
   std::string out = "now=" + std::to_string(now_ms_) + "ms\n";
   for (const auto& [id, ns] : ns_) {
+    if (!ns.dead)
+      out += describe_hidden(ns.label, ns.sysctls, {ns.peer_rid.begin(), ns.peer_rid.end()});
     for (int fi = 0; fi < 2; ++fi) {
       for (const auto& [key, q] : ns.fam[fi].queues) {
         out += "  " + ns.label + " " + family_name(Family(fi)) + " id=" + std::to_string(key.id) +
                " proto=" + std::to_string(key.proto) + " len=" + std::to_string(q.len) +
                " meat=" + std::to_string(q.meat) + (q.first_in ? " first" : "") +
                (q.last_in ? " last" : "") + " deadline=" + std::to_string(q.deadline_ms) +
-               "ms seq=" + std::to_string(q.seq) + " runs=";
+               "ms seq=" + std::to_string(q.seq) +
+               (q.has_peer ? " rid=" + std::to_string(q.rid) : "") + " runs=";
         for (const Run& r : q.runs)
           out += "[" + std::to_string(r.off) + "," + std::to_string(r.end) + ")";
         out += "\n";

@@ -189,6 +189,24 @@ void add_to_snapshot(trace::Snapshot& snap, std::string_view ns, const Counters&
   m[std::string(kReasmOverlaps)] = c.overlaps;
 }
 
+std::string describe_hidden(std::string_view label, const Sysctls& s,
+                            std::vector<std::pair<trace::Addr, uint32_t>> peers) {
+  const Sysctls d;
+  std::string out;
+  auto pair = [&](const char* name, const uint64_t(&v)[2], const uint64_t(&def)[2]) {
+    if (v[0] != def[0] || v[1] != def[1])
+      out += std::string(" ") + name + "=" + std::to_string(v[0]) + "," + std::to_string(v[1]);
+  };
+  pair("high_thresh", s.high_thresh, d.high_thresh);
+  pair("low_thresh", s.low_thresh, d.low_thresh);
+  pair("time", s.time_s, d.time_s);
+  if (s.max_dist != d.max_dist) out += " max_dist=" + std::to_string(s.max_dist);
+  std::sort(peers.begin(), peers.end());
+  for (const auto& [addr, rid] : peers)
+    out += " peer=" + trace::format_addr(addr) + ":" + std::to_string(rid);
+  return out.empty() ? out : "  " + std::string(label) + out + "\n";
+}
+
 uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t mem[2],
                          const uint64_t queues[2]) {
   trace::Digest d(ns);

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "trace/fnv1a64.h"
 #include "trace/op.h"
@@ -127,6 +129,15 @@ struct Counters {
 // every engine.
 void add_to_snapshot(trace::Snapshot& snap, std::string_view ns, const Counters& c,
                      const uint64_t mem[2], const uint64_t queues[2]);
+
+// One line of describe() for what of a live namespace neither its events,
+// its counters nor its queues show: its sysctls when they are not the
+// defaults, and the inet_peer rid of each v4 source seen (ip_frag_too_far).
+// "" when there is none. Both engines print it, so that the end of a
+// concurrent section tells apart orders that leave them different (racing
+// sysctl writes, fragments of one source racing on its rid).
+std::string describe_hidden(std::string_view label, const Sysctls& s,
+                            std::vector<std::pair<trace::Addr, uint32_t>> peers);
 
 // The digest of what add_to_snapshot adds for one namespace (Engine::digest).
 uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t mem[2],
