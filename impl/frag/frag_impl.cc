@@ -129,22 +129,26 @@ bool FragImpl::init(netns::NetId id, std::string_view label) {
   return true;
 }
 
-FragNetns& FragImpl::state_of(netns::NetId id, const char* what) {
-  {
-    std::lock_guard guard(ns_lock_);
-    if (auto it = ns_.find(id); it != ns_.end()) return *it->second;
-  }
-  // The kernel would dereference the NULL data of a namespace whose init
-  // never ran (a broken pernet core: netns-register-race): a WARN here.
+// The kernel would dereference the NULL data of a namespace whose init
+// never ran (a broken pernet core: netns-register-race): a WARN here.
+[[noreturn]] static void no_init(netns::NetId id, const char* what) {
   sched::fail(std::string("frag: pernet ") + what + " of namespace " + std::to_string(id) +
               ", whose init never ran");
 }
 
 // fqdir_pre_exit: no new queues, and timers that fire from now on do
-// nothing. The kernel sets high_thresh to 0; here dead closes the limit (a
-// receive that finds it set under the table lock looks the name up again).
+// nothing. The kernel sets high_thresh to 0; here the receive path needs
+// no such gate: the cleanup pass unbound the name first, and a receive that
+// finds its namespace unbound under the table lock looks the name up again.
 void FragImpl::pre_exit(netns::NetId id) {
-  FragNetns& ns = state_of(id, "pre_exit");
+  FragNetns* found;
+  {
+    std::lock_guard guard(ns_lock_);
+    auto it = ns_.find(id);
+    found = it == ns_.end() ? nullptr : it->second.get();
+  }
+  if (!found) no_init(id, "pre_exit");
+  FragNetns& ns = *found;
   // Pairs with the acquire load of expires().
   ns.dead.store(true, std::memory_order_release);
 }
@@ -159,7 +163,7 @@ void FragImpl::exit(netns::NetId id) {
       generation_.fetch_add(1, std::memory_order_release);
     }
   }
-  if (!gone) state_of(id, "exit");  // WARNs
+  if (!gone) no_init(id, "exit");
   dismantle(*gone);
   // A tick may have seen one of its queues' timers and be waiting for its
   // table lock, inside its read-side section: free after a grace period.
@@ -521,14 +525,11 @@ void FragImpl::advance(uint64_t ms, DeliverSink& sink) {
       timers_.for_each_due(until, [&](FragQueue* q) {
         if (expires(*q)) need.push_back({q->ns->id, &q->ns->fam[int(q->family)]});
       });
-      std::sort(need.begin(), need.end(), [](const TableRef& a, const TableRef& b) {
-        return a.first != b.first ? a.first < b.first : a.second < b.second;
-      });
+      // (pair order: by id, then by address, which within one namespace is
+      // the family: both tables are in one array.)
+      std::sort(need.begin(), need.end());
       need.erase(std::unique(need.begin(), need.end()), need.end());
-      if (std::includes(held.begin(), held.end(), need.begin(), need.end(),
-                        [](const TableRef& a, const TableRef& b) {
-                          return a.first != b.first ? a.first < b.first : a.second < b.second;
-                        })) {
+      if (std::includes(held.begin(), held.end(), need.begin(), need.end())) {
         // Every queue that falls due, earliest (deadline, seq) first; a dead
         // namespace's are left to its exit.
         now_ms_ = until;

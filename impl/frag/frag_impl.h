@@ -161,8 +161,6 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   // The state of the namespace bound to `name`, if it has any (ns_lock_ held
   // or nothing running).
   const FragNetns* find(std::string_view name) const;
-  // The state of namespace `id` (takes ns_lock_); WARNs when there is none.
-  FragNetns& state_of(netns::NetId id, const char* what);
   void receive_owned(const Fragment& f, const uint8_t* payload, std::unique_ptr<uint8_t[]> owned,
                      DeliverSink& sink);
   // The rest take the queue's table lock held.
