@@ -25,6 +25,15 @@ std::vector<std::string> injected() {
   return out;
 }
 
+// Every subsystem's targeted shapes: a shape that builds an op the
+// target's table lacks fails to encode and is not taken.
+std::vector<Shape> shapes() {
+  std::vector<Shape> out;
+  for (const runner::Subsystem& s : runner::subsystems())
+    out.insert(out.end(), s.fuzz_shapes.begin(), s.fuzz_shapes.end());
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::string> target_names() {
@@ -82,6 +91,7 @@ std::optional<ByteTraceOptions> target_options(std::string_view target) {
 Harness::Harness(const HarnessOptions& options)
     : target_(options.target),
       codec_(runner::registry(), *target_options(options.target)),
+      mutator_(runner::registry(), codec_, shapes()),
       mutants_(options.mutants ? *options.mutants : injected()) {}
 
 namespace {
@@ -115,7 +125,7 @@ std::optional<Finding> Harness::find(std::span<const uint8_t> bytes) const {
   const uint64_t seed = hash.value();
   for (uint32_t k = 0; k < kExploredSchedules; ++k) {
     sched::RandomStrategy walk(seed + k);
-    sched::PctStrategy pct(seed + k, /*depth=*/k + 1, /*max_steps=*/60);
+    sched::PctStrategy pct(seed + k, /*depth=*/k + 1, /*max_steps=*/16);
     options.strategy = k == 0 ? static_cast<sched::Strategy*>(&walk) : &pct;
     result = runner::run(t, options);
     if (!fails(result)) continue;

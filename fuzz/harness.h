@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "fuzz/byte_trace.h"
+#include "fuzz/mutator.h"
 #include "runner/runner.h"
 
 namespace nv::fuzz {
@@ -59,10 +60,15 @@ class Harness {
   std::optional<Finding> find(std::span<const uint8_t> bytes) const;
   // Runs one input; returns 0, or prints the failure and aborts.
   int run_one(const uint8_t* data, size_t size) const;
+  // One structure-aware mutation of an input (fuzz/mutator.h).
+  size_t mutate(uint8_t* data, size_t size, size_t max_size, uint64_t seed) const {
+    return mutator_.mutate(data, size, max_size, seed);
+  }
 
  private:
   std::string target_;
   Codec codec_;
+  Mutator mutator_;
   std::vector<std::string> mutants_;
 };
 
