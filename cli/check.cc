@@ -21,7 +21,9 @@ struct Row {
 };
 
 // The default designs, then each other design of each subsystem with
-// several whose operations the trace uses, one at a time.
+// several whose operations the trace uses, one at a time. A design that
+// lacks what the trace asks for (Subsystem::lacks) is skipped; one at
+// least must run it.
 std::vector<runner::Designs> designs_to_check(const trace::Trace& trace) {
   std::vector<runner::Designs> out = {{}};
   for (const runner::Subsystem& s : runner::subsystems()) {
@@ -42,10 +44,17 @@ Row check_one(const std::string& path, const InputLimits& limits) {
   const trace::Trace* trace = &file->trace;
   row.ops = trace->ops.size();
   // Every design of every subsystem whose operations the trace uses.
+  size_t ran = 0;
+  std::string refused;
   for (const runner::Designs& designs : designs_to_check(*trace)) {
     runner::RunOptions options;
     options.designs = designs;
     runner::RunResult r = runner::run(*trace, options);
+    if (r.refusal) {
+      refused = "line " + std::to_string(r.refusal->line) + ": " + r.refusal->message;
+      continue;
+    }
+    ++ran;
     if (r.ok()) continue;
     std::string chosen;
     for (const auto& [sub, d] : designs) chosen += " --design " + sub + "=" + d;
@@ -55,6 +64,11 @@ Row check_one(const std::string& path, const InputLimits& limits) {
                                : "EXPECT line " + std::to_string(r.expect_failures[0].line)) +
                  chosen;
     row.status = kExitFinding;
+    return row;
+  }
+  if (ran == 0) {
+    std::fprintf(stderr, "%s: no design runs it: %s\n", path.c_str(), refused.c_str());
+    row.result = "REFUSED";
     return row;
   }
   // A regression trace must also catch the mutant it was written for.
@@ -69,7 +83,7 @@ Row check_one(const std::string& path, const InputLimits& limits) {
   for (const std::string& m : mutants) {
     runner::RunOptions options;
     options.mutants = {m};
-    if (runner::run(*trace, options).ok()) {
+    if (const runner::RunResult r = runner::run(*trace, options); r.ok() || r.refusal) {
       row.result = "MISSED " + m;
       row.status = kExitFinding;
       return row;

@@ -78,6 +78,60 @@ TEST(Cli, ReplayInADesign) {
   EXPECT_EQ(run("replay " + busy + " --design dst").status, 2);
 }
 
+// The eviction policy (docs/trace.md, "Eviction policy") runs in the
+// global design, whose expectations it meets; today's design refuses the
+// run at the policy's line (exit 2), and so does the kernel engine.
+TEST(Cli, EvictionPolicyRunsInTheGlobalDesign) {
+  const std::string path =
+      write_temp("evict-lru.trace",
+                 "netverify-trace 1\n"
+                 "# The global table's eviction policy (before Linux 4.17; docs/trace.md,\n"
+                 "# \"Eviction policy\"): over high_thresh the namespace's least recently used\n"
+                 "# queues of the family are evicted down to low_thresh, each a reassembly\n"
+                 "# failure, and the fragment is then queued. A queue is used when created and\n"
+                 "# whenever a fragment is queued in it. Each queue here is 200 + 832 bytes.\n"
+                 "# Runs in --design frag=global only (today's design has no evictor).\n"
+                 "policy frag evict\n"
+                 "netns add other\n"
+                 "sysctl init ipv4.ipfrag_low_thresh 2064\n"
+                 "sysctl init ipv4.ipfrag_high_thresh 3096\n"
+                 "frag init v4 id=1 off=0 len=8 mf=1\n"
+                 "frag init v4 id=2 off=0 len=8 mf=1\n"
+                 "frag init v4 id=3 off=0 len=8 mf=1\n"
+                 "# Another namespace's memory is its own: nothing of it is evicted.\n"
+                 "frag other v4 id=9 off=0 len=8 mf=1\n"
+                 "# id 1 gets a fragment: now the most recently used. 3928 bytes > 3096.\n"
+                 "frag init v4 id=1 off=8 len=8 mf=1\n"
+                 "expect mem init v4 3928\n"
+                 "# The next fragment evicts id 2, then id 3 (1864 <= 2064), then is queued.\n"
+                 "frag init v4 id=4 off=0 len=8 mf=1\n"
+                 "expect counter init IpReasmFails 2\n"
+                 "expect mem init v4 2896\n"
+                 "frag init v4 id=1 off=16 len=8 mf=0\n"
+                 "expect deliver init v4 id=1 len=24\n"
+                 "expect nodeliver init v4 id=2\n"
+                 "expect mem other v4 1032\n"
+                 "# Back to today's policy: above high_thresh a fragment is refused.\n"
+                 "policy frag refuse\n"
+                 "sysctl init ipv4.ipfrag_high_thresh 2064\n"
+                 "frag init v4 id=5 off=0 len=8 mf=1\n"
+                 "frag init v4 id=6 off=0 len=8 mf=1\n"
+                 "frag init v4 id=7 off=0 len=8 mf=1\n"
+                 "expect counter init IpReasmFails 3\n");
+  Result r = run("replay " + path + " --design frag=global");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("kill ns=init family=v4 id=2 reason=evict"), std::string::npos) << r.out;
+  r = run("replay " + path);
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find(path + ":8:1: the pernet design of frag (today's) has no evictor"),
+            std::string::npos)
+      << r.out;
+  r = run("replay " + path + " --engine kernel");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("the running kernel refuses fragments above high_thresh"), std::string::npos)
+      << r.out;
+}
+
 TEST(Cli, FailedExpectationExitsOne) {
   std::string path = write_temp("expect.trace",
                                 "frag init v4 id=1 off=0 len=8 mf=1\n"

@@ -47,6 +47,10 @@ int run_replay(const Args& args) {
     std::fprintf(stderr, "%s\n", trace::format_diagnostic(path, *error).c_str());
     return kExitUsage;
   }
+  if (const auto& refusal = result.refusal) {  // a line the chosen design does not implement
+    std::fprintf(stderr, "%s:%u:1: %s\n", path.c_str(), refusal->line, refusal->message.c_str());
+    return kExitUsage;
+  }
   std::string reproduce = "netverify replay " + path;
   for (const auto& m : options.mutants) reproduce += " --inject " + m;
   for (const auto& d : args.all("--design")) reproduce += " --design " + d;

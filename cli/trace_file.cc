@@ -220,6 +220,7 @@ int report_failures(const runner::RunResult& result, bool json, const std::strin
   }
   if (result.ok()) return kExitOk;
   std::fputs(runner::format_failure(result).c_str(), stderr);
+  if (result.refusal) return kExitUsage;  // the trace is for another design: nothing to reproduce
   std::fprintf(stderr, "reproduce: %s\n", reproduce.c_str());
   return kExitFinding;
 }

@@ -382,6 +382,10 @@ std::optional<Refusal> refusal(const trace::Trace& trace, const KernelOptions& o
                            trace::format_duration_ms(options.max_sleep_ms) +
                            "; it sleeps for real: raise the bound with --max-sleep)"};
     }
+    if (op.spec->name == "policy frag" && frag::policy_of(op) == frag::Policy::kEvict)
+      return Refusal{op.line, "",
+                     "the running kernel refuses fragments above high_thresh (since Linux "
+                     "4.17): the eviction policy is the model's and --design frag=global's only"};
     if (op.spec->name != "frag") continue;
     const frag::Fragment f = frag::fragment_of(op);
     if (f.proto == 0)

@@ -100,7 +100,8 @@ struct Refusal {
 
 // Why the kernel engine cannot run this trace, or std::nullopt: ticks that
 // add up to more than the bound; a protocol no raw socket receives; an
-// address the kernel never delivers to or from (undeliverable()).
+// address the kernel never delivers to or from (undeliverable()); the
+// eviction policy of kernels before 4.17 ("policy frag evict").
 std::optional<Refusal> refusal(const trace::Trace& trace, const KernelOptions& options);
 
 // Why the kernel never delivers a datagram with this source (`src`) or

@@ -42,7 +42,8 @@ Detection detect(const std::vector<std::string>& mutants, uint64_t seed, int max
 
 // How often the property catches the mutants: of `cases` cases generated
 // at `size` (from seeds seed, seed + 1, ...) by the generator that reaches
-// them, how many fail.
+// them, how many fail, among those the mutants' design runs (Rate::cases:
+// a trace it lacks something for, Subsystem::lacks, does not count).
 struct Rate {
   int caught = 0;
   int cases = 0;

@@ -141,6 +141,15 @@ std::string_view engine_name(EngineKind kind) {
   return kind == EngineKind::kModel ? "model" : "impl";
 }
 
+std::string design_of(const Subsystem& s, const std::vector<std::string>& mutants,
+                      const Designs& designs) {
+  if (auto chosen = designs.find(s.name); chosen != designs.end()) return chosen->second;
+  for (const std::string& m : mutants)
+    for (const MutantInfo& info : s.mutants)
+      if (info.name == m && !info.design.empty()) return info.design;
+  return s.designs.empty() ? "" : s.designs[0];
+}
+
 std::unique_ptr<trace::Engine> make_engine(EngineKind kind, const std::vector<std::string>& mutants,
                                            trace::DeferredLog* deferred, const Designs& designs) {
   std::vector<std::unique_ptr<trace::Engine>> engines;
@@ -153,14 +162,9 @@ std::unique_ptr<trace::Engine> make_engine(EngineKind kind, const std::vector<st
     }
     ctx.deferred = deferred;
     std::vector<std::string> own;
-    ctx.design = s.designs.empty() ? "" : s.designs[0];
-    for (const std::string& m : mutants) {
-      if (subsystem_of_mutant(m) != &s) continue;
-      own.push_back(m);
-      for (const MutantInfo& info : s.mutants)
-        if (info.name == m && !info.design.empty()) ctx.design = info.design;
-    }
-    if (auto chosen = designs.find(s.name); chosen != designs.end()) ctx.design = chosen->second;
+    for (const std::string& m : mutants)
+      if (subsystem_of_mutant(m) == &s) own.push_back(m);
+    ctx.design = design_of(s, mutants, designs);
     engines.push_back(s.make_impl(ctx, own));
   }
   return std::make_unique<EngineSet>(std::move(engines));
@@ -308,6 +312,9 @@ class Run {
            {}});
       if (impl) impl_ = runs_.size() - 1;
     }
+    for (const Subsystem& s : subsystems())
+      if (s.lacks && impl_ != SIZE_MAX)
+        lacks_.emplace_back(s.lacks, design_of(s, options.mutants, options.designs));
   }
   ~Run() {
     // The scheduler's threads may still reference the engines and the
@@ -330,6 +337,7 @@ class Run {
       const bool threads = op.async || op.spec->runner_only;
       size_t end = i + 1;
       while (threads && have(end) && (op_at(end).async || op_at(end).spec->runner_only)) ++end;
+      if (refused(i, end)) return false;
       result.ops_run = end;
       if (!(threads ? concurrent(i, end) : sequential(i))) return false;
       if (!witness(i, end)) return false;
@@ -348,6 +356,17 @@ class Run {
   bool rerun_needed = false;
 
  private:
+  // Whether an op of [begin, end) is one the impl's designs lack: the run
+  // is then refused before the section.
+  bool refused(size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i)
+      for (const auto& [lacks, design] : lacks_)
+        if (auto why = lacks(design, op_at(i))) {
+          result.refusal = Refusal{i, op_at(i).line, *why};
+          return true;
+        }
+    return false;
+  }
   void emit(const EngineRun& r, uint32_t line, const trace::Event& e) {
     if (options_.on_event) options_.on_event(r.name, line, e);
   }
@@ -638,11 +657,11 @@ class Run {
     }
     d.undecided = lin.budget_exhausted;
     d.state_diffs.push_back(
-        lin.budget_exhausted ? "linearizability undecided: the search budget ran out"
-                             : "not linearizable: no order of the concurrent operations of lines " +
-                                   std::to_string(op_at(begin).line) + "-" +
-                                   std::to_string(op_at(end - 1).line) +
-                                   " that respects real time gives the model these observations");
+        lin.budget_exhausted
+            ? "linearizability undecided: the search budget ran out"
+            : "not linearizable: no order of the concurrent operations of lines " +
+                  std::to_string(op_at(begin).line) + "-" + std::to_string(op_at(end - 1).line) +
+                  " that respects real time gives the model these observations");
     result.divergence = std::move(d);
     return false;
   }
@@ -687,6 +706,10 @@ class Run {
   std::vector<Entry> section_;  // the history of the concurrent section at hand
   std::vector<EngineRun> runs_;
   size_t impl_ = SIZE_MAX;
+  // Subsystem::lacks of each subsystem that has one, with its design.
+  std::vector<
+      std::pair<std::optional<std::string> (*)(std::string_view, const trace::Op&), std::string>>
+      lacks_;
 };
 
 }  // namespace
@@ -730,6 +753,8 @@ trace::Trace with_schedule(const trace::Trace& trace, const RunResult& result) {
 
 std::string format_failure(const RunResult& result) {
   std::string out;
+  if (const auto& r = result.refusal)
+    out += "REFUSED at line " + std::to_string(r->line) + ": " + r->message + "\n";
   if (const auto& d = result.divergence; d && !d->thread_failure.empty()) {
     out += "IMPL THREAD FAILURE after line " + std::to_string(d->line) + ": " + d->op + "\n  " +
            d->thread_failure + "\n";
@@ -809,6 +834,7 @@ std::string events_signature(const std::vector<std::vector<trace::Event>>& event
 }  // namespace
 
 std::string failure_signature(const trace::Trace& trace, const RunResult& result) {
+  if (const auto& r = result.refusal) return "refused:" + trace.ops[r->op_index].spec->name;
   if (const auto& d = result.divergence) {
     const std::string prefix = "divergence:" + trace.ops[d->op_index].spec->name + ":";
     if (!d->thread_failure.empty())  // "failure: line 3: refcount_t: ...; ..." -> up to ';'

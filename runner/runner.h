@@ -55,6 +55,10 @@ std::unique_ptr<trace::Engine> make_engine(EngineKind kind,
                                            trace::DeferredLog* deferred = nullptr,
                                            const Designs& designs = {});
 
+// The design `make_engine` builds a subsystem's impl in (empty: it has one).
+std::string design_of(const Subsystem& s, const std::vector<std::string>& mutants,
+                      const Designs& designs);
+
 // Which engine state the runner compares after each operation.
 enum class StateCheck : uint8_t {
   // Every namespace's digest, after every op.
@@ -118,6 +122,14 @@ struct ExpectFailure {
   std::string message;
 };
 
+// A run the chosen impl designs cannot make (Subsystem::lacks): at this
+// op, why. Not a finding: the trace is for another design.
+struct Refusal {
+  size_t op_index = 0;
+  uint32_t line = 0;
+  std::string message;
+};
+
 struct RunResult {
   size_t ops_run = 0;
   size_t deliveries = 0;  // of the first engine
@@ -126,9 +138,10 @@ struct RunResult {
   std::vector<std::pair<size_t, std::vector<uint32_t>>> schedule;
   std::optional<Divergence> divergence;
   std::vector<ExpectFailure> expect_failures;
+  std::optional<Refusal> refusal;  // the run stopped before this op
 
-  bool ok() const { return !divergence && expect_failures.empty(); }
-  int exit_status() const { return ok() ? 0 : 1; }
+  bool ok() const { return !refusal && !divergence && expect_failures.empty(); }
+  int exit_status() const { return refusal ? 2 : ok() ? 0 : 1; }
 };
 
 // What one engine observed in a section (one operation, or a concurrent

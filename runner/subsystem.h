@@ -64,6 +64,11 @@ struct Subsystem {
   // the default first (empty: the impl has one design). `--design SUB=NAME`
   // picks one; `netverify check` and the subsystem's properties run each.
   std::vector<std::string> designs = {};
+  // What a design does not implement: why `op` cannot run in `design`, or
+  // std::nullopt (null: every design runs every op). The runner refuses
+  // such a run at that op (RunResult::refusal): `replay` exits 2 naming
+  // the line, `check` and the subsystem's properties skip the design.
+  std::optional<std::string> (*lacks)(std::string_view design, const trace::Op& op) = nullptr;
   // The property generator: a trace's text (used inside a rapidcheck
   // property, and by `netverify gen --subsystem NAME`).
   rc::Gen<std::string> (*gen)();

@@ -33,8 +33,15 @@ trace::Addr QueueKey::dst(Family family) const {
 }
 
 std::optional<std::string> FragQueue::check() const {
-  if (auto e = runs.check()) return e;
+  if (auto e = QueueState::check()) return e;
   if (hash != queue_hash(key)) return "queue: stale hash";
+  if (!timer.armed() && !ns->dead) return "queue: timer not armed";
+  if (family == Family::kV6 && has_peer) return "queue: v6 queue with a peer";
+  return std::nullopt;
+}
+
+std::optional<std::string> QueueState::check() const {
+  if (auto e = runs.check()) return e;
   uint64_t meat_sum = 0, truesize_sum = 0;
   runs.for_each_skb([&](const Skb& s) {
     meat_sum += s.len;
@@ -49,9 +56,7 @@ std::optional<std::string> FragQueue::check() const {
   if (len < runs.end()) return "queue: a fragment ends past len";
   if (runs.empty() && (first_in || last_in || len != 0 || meat != 0))
     return "queue: empty queue with reassembly state";
-  if (!timer.armed() && !ns->dead) return "queue: timer not armed";
   if (has_peer && !peer_rid) return "queue: has_peer without a peer";
-  if (family == Family::kV6 && has_peer) return "queue: v6 queue with a peer";
   return std::nullopt;
 }
 

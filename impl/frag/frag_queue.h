@@ -10,14 +10,10 @@
 // state and its invariants.
 //
 // Invariants (check() verifies them, given the queue is live in an engine):
-//   * runs.check() holds; meat is the sum of the queued skbs' lengths and
-//     truesize the sum of their truesizes as received;
-//   * first_in iff a queued skb starts at offset 0, and then first_proto is
-//     that skb's proto; len >= runs.end() (len is the highest end seen, and
-//     the datagram's length once last_in);
-//   * a queue with no skbs has first_in, last_in, len and meat all clear;
+//   * QueueState's (queue_state.h), the reassembly state's own;
+//   * hash is queue_hash(key);
 //   * the timer is armed unless the namespace is dead; has_peer implies peer_rid points at the rid
-//     counter of key's source address in the queue's namespace.
+//     counter of key's source address in the queue's namespace, and a v4 key.
 // Deliberately NOT an invariant: "no live queue is complete()". The last
 // fragment sets last_in and len before it is inserted; if it then turns out
 // to be a duplicate it is dropped and the queue stays, complete, until it
@@ -29,7 +25,7 @@
 #include <optional>
 #include <string>
 
-#include "impl/frag/run_tree.h"
+#include "impl/frag/queue_state.h"
 #include "impl/frag/timer_heap.h"
 #include "trace/frag/frag_ops.h"
 
@@ -74,7 +70,7 @@ inline uint64_t queue_hash(const QueueKey& key) {
   return mum(h ^ s1, w[4] ^ s0);
 }
 
-struct FragQueue {
+struct FragQueue : QueueState {
   using Key = QueueKey;
 
   // Identity and hash-table linkage.
@@ -84,23 +80,9 @@ struct FragQueue {
   FragNetns* ns = nullptr;
   Family family = Family::kV4;
 
-  // Reassembly state (inet_frag_queue: flags, len, meat, rb_fragments).
-  RunTree runs;
-  bool first_in = false, last_in = false;
-  uint8_t first_proto = 0;
-  uint32_t len = 0;
-  uint32_t meat = 0;
-  uint64_t truesize = 0;
-
   // Expiry (inet_frag_queue: timer), ordered by (deadline, creation seq).
   TimerHook timer;
 
-  // ip_frag_too_far bookkeeping (struct ipq: peer, rid).
-  bool has_peer = false;
-  uint32_t rid = 0;
-  uint32_t* peer_rid = nullptr;
-
-  bool complete() const { return first_in && last_in && meat == len; }
   std::optional<std::string> check() const;
 };
 

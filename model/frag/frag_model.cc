@@ -28,20 +28,22 @@ FragModel::FragModel(const FragModel& other, netns::PernetHost& host, defer::Def
       defer_(defer),
       ns_(other.ns_),
       now_ms_(other.now_ms_),
-      next_seq_(other.next_seq_) {
+      next_seq_(other.next_seq_),
+      policy_(other.policy_),
+      next_lru_(other.next_lru_) {
   host.rebind(const_cast<FragModel*>(&other), this);
 }
 
 uint64_t FragModel::fingerprint() const {
   trace::Fingerprint f;
-  f.add(now_ms_).add(next_seq_);
+  f.add(now_ms_).add(next_seq_).add(uint8_t(policy_)).add(next_lru_);
   for (const auto& [id, ns] : ns_) {
     f.add(id).add(digest(ns)).add(ns.dead).add(ns.label).add(ns.sysctls.max_dist);
     for (int fi = 0; fi < 2; ++fi) {
       f.add(ns.sysctls.high_thresh[fi]).add(ns.sysctls.low_thresh[fi]).add(ns.sysctls.time_s[fi]);
       for (const auto& [key, q] : ns.fam[fi].queues) {
         f.add(key.id).add(key.proto).add(q.len).add(q.meat).add(q.deadline_ms).add(q.seq);
-        f.add(q.first_in).add(q.last_in).add(q.rid).add(q.runs.size());
+        f.add(q.first_in).add(q.last_in).add(q.rid).add(q.lru).add(q.runs.size());
         for (const Run& r : q.runs) {
           f.add(r.off).add(r.end).add(r.frags.size());
           for (const Frag& fr : r.frags)
@@ -93,12 +95,7 @@ FragModel::Netns* FragModel::find(std::string_view name) {
 
 void FragModel::apply(const trace::Op& op, std::vector<trace::Event>& out) {
   using trace::op_id;
-  if (own_netns_ && op.spec->subsystem == "netns") {
-    std::vector<trace::Event> dropped;
-    own_netns_->apply(op, dropped);
-    own_netns_->settle(dropped);
-    return;
-  }
+  if (netns::forward_to_own(own_netns_.get(), op)) return;
   switch (op.spec->id) {
     case op_id("frag"): {
       Fragment f = fragment_of(op);
@@ -109,6 +106,9 @@ void FragModel::apply(const trace::Op& op, std::vector<trace::Event>& out) {
     }
     case op_id("tick"):
       tick(op.u(trace::core::kTickDuration), out);
+      break;
+    case op_id("policy frag"):
+      policy_ = policy_of(op);
       break;
     case op_id("sysctl"): {
       const std::string& key = op.word_text(trace::core::kSysctlKey);
@@ -138,7 +138,7 @@ void FragModel::receive(const Fragment& f, std::span<const uint8_t> payload,
   const rule::Input<rule::Concrete> in{f.family, f.off, f.len, f.mf};
   const bool truncated =
       !v4 && f.off == 0 && f.mf && v6_first_fragment_truncated(f.proto, payload.data(), f.len);
-  rule::admit(d, in, truncated, ns.sysctls.high_thresh[fi], ns.fam[fi].mem);
+  rule::admit(d, in, truncated, ns.sysctls.high_thresh[fi], ns.fam[fi].mem, policy_, ns.dead);
   // 1. ip_rcv counts v4 fragments only; ipv6_frag_rcv counts every packet
   //    carrying a Fragment header.
   if (!(v4 && d.fired(rule::Outcome::kWhole))) ns.counters.reqds[fi]++;
@@ -154,7 +154,24 @@ void FragModel::receive(const Fragment& f, std::span<const uint8_t> payload,
         return out.push_back(drop_event(f, "mem-limit"));
     }
   }
+  // 4e. Policy::kEvict: ip_evictor, before the queue is looked up.
+  if (policy_ == Policy::kEvict && ns.sysctls.must_evict(f.family, ns.fam[fi].mem))
+    evict(ns, f.family, out);
   receive_queued(ns, f, payload, d, out);
+}
+
+void FragModel::evict(Netns& ns, Family family, std::vector<trace::Event>& out) {
+  Family_& fam = ns.fam[int(family)];
+  // Each evicted queue counts a failure (ip_evictor adds what
+  // inet_frag_evictor returns to REASMFAILS).
+  while (!fam.queues.empty() && !ns.sysctls.evicted_enough(family, fam.mem)) {
+    const Key oldest =
+        std::min_element(fam.queues.begin(), fam.queues.end(), [](const auto& a, const auto& b) {
+          return a.second.lru < b.second.lru;
+        })->first;
+    ns.counters.fails[int(family)]++;
+    kill(ns, oldest, "evict", out);
+  }
 }
 
 void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uint8_t> payload,
@@ -171,6 +188,7 @@ void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uin
     q.seq = next_seq_++;
     q.deadline_ms = now_ms_ + ns.sysctls.time_s[fi] * 1000;
     q.has_peer = v4 && ns.sysctls.max_dist != 0;
+    q.lru = next_lru_++;
     fam.mem += kQueueTruesize[fi];
   }
   auto discard = [&](std::string_view reason) {
@@ -231,7 +249,9 @@ void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uin
   q.meat = d.meat;
   q.first_in = d.first_in;
   fam.mem += truesize;
-  if (d.outcome() != rule::Outcome::kQueued)
+  if (d.outcome() == rule::Outcome::kQueued)
+    q.lru = next_lru_++;
+  else
     reassemble(ns, f, key, d.outcome() == rule::Outcome::kOversize, out);
 }
 
@@ -369,20 +389,32 @@ const FragModel::Netns* FragModel::find(std::string_view name) const {
 
 std::string FragModel::describe() const {
   std::string out = "now=" + std::to_string(now_ms_) + "ms\n";
+  if (policy_ == Policy::kEvict) out += "policy=evict\n";
   for (const auto& [id, ns] : ns_) {
     if (!ns.dead)
       out += describe_hidden(ns.label, ns.sysctls, {ns.peer_rid.begin(), ns.peer_rid.end()});
     for (int fi = 0; fi < 2; ++fi) {
+      std::vector<uint64_t> recency;
+      for (const auto& [key, q] : ns.fam[fi].queues) recency.push_back(q.lru);
+      std::sort(recency.begin(), recency.end());
       for (const auto& [key, q] : ns.fam[fi].queues) {
-        out += "  " + ns.label + " " + family_name(Family(fi)) + " id=" + std::to_string(key.id) +
-               " proto=" + std::to_string(key.proto) + " len=" + std::to_string(q.len) +
-               " meat=" + std::to_string(q.meat) + (q.first_in ? " first" : "") +
-               (q.last_in ? " last" : "") + " deadline=" + std::to_string(q.deadline_ms) +
-               "ms seq=" + std::to_string(q.seq) +
-               (q.has_peer ? " rid=" + std::to_string(q.rid) : "") + " runs=";
-        for (const Run& r : q.runs)
-          out += "[" + std::to_string(r.off) + "," + std::to_string(r.end) + ")";
-        out += "\n";
+        QueueDescription d{.label = ns.label,
+                           .family = Family(fi),
+                           .id = key.id,
+                           .proto = key.proto,
+                           .len = q.len,
+                           .meat = q.meat,
+                           .first_in = q.first_in,
+                           .last_in = q.last_in,
+                           .deadline_ms = q.deadline_ms,
+                           .seq = q.seq,
+                           .has_peer = q.has_peer,
+                           .rid = q.rid};
+        for (const Run& r : q.runs) d.runs.emplace_back(r.off, r.end);
+        if (policy_ == Policy::kEvict)
+          d.lru_rank =
+              size_t(std::lower_bound(recency.begin(), recency.end(), q.lru) - recency.begin());
+        out += describe_queue(d);
       }
     }
   }

@@ -73,6 +73,11 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
     uint64_t seq = 0;  // creation order, to break deadline ties
     bool has_peer = false;
     uint32_t rid = 0;  // v4 ipfrag_max_dist bookkeeping (ip_frag_too_far)
+    // Recency for Policy::kEvict: stamped when the queue is created and
+    // whenever a fragment is queued in it (the old kernel's lru_list, which
+    // ip_frag_queue moved the queue to the tail of); the evictor takes the
+    // lowest first.
+    uint64_t lru = 0;
   };
   struct Family_ {
     std::map<Key, Queue> queues;
@@ -122,6 +127,9 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
   Netns* find(std::string_view name);
   void reassemble(Netns& ns, const Fragment& f, const Key& key, bool oversize,
                   std::vector<trace::Event>& out);
+  // Policy::kEvict's evictor (inet_frag_evictor): the family's least
+  // recently used queues, until its memory is at most low_thresh.
+  static void evict(Netns& ns, Family family, std::vector<trace::Event>& out);
 
   // A copy of `other`'s state on `host`, a copy of other's host.
   FragModel(const FragModel& other, netns::PernetHost& host, defer::DeferHost* defer);
@@ -132,6 +140,8 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
   std::map<netns::NetId, Netns> ns_;
   uint64_t now_ms_ = 0;
   uint64_t next_seq_ = 0;
+  Policy policy_ = Policy::kRefuse;  // "policy frag": the whole engine's
+  uint64_t next_lru_ = 0;
 };
 
 }  // namespace nv::frag

@@ -153,10 +153,13 @@ class Decision {
 
 // Rules 1-4: before any queue is looked up. `v6_truncated` is whether a v6
 // fragment's bytes lack the upper-layer header (ipv6frag_thdr_truncated,
-// trace/frag/frag_ops.h); `mem` is the family's accounted memory.
+// trace/frag/frag_ops.h); `mem` is the family's accounted memory; `closed`
+// whether the namespace's pre_exit ran, which is what rule 4 checks under
+// Policy::kEvict (the evictor made room before: FragModel::evict).
 template <class T>
 void admit(Decision<T>& d, const Input<T>& f, const typename T::B& v6_truncated,
-           const typename T::U64& high_thresh, const typename T::U64& mem) {
+           const typename T::U64& high_thresh, const typename T::U64& mem,
+           Policy policy = Policy::kRefuse, const typename T::B& closed = false) {
   const bool v6 = f.family == Family::kV6;
   // 1. ip_rcv: a v4 packet with offset 0 and MF clear is not a fragment.
   // 2. ipv6_frag_rcv: an atomic fragment (offset 0, M 0; RFC 6946) is
@@ -167,7 +170,12 @@ void admit(Decision<T>& d, const Input<T>& f, const typename T::B& v6_truncated,
   // 4. inet_frag_find: above high_thresh, or with high_thresh 0, no fragment
   //    is queued, not even one for an existing queue. fqdir->high_thresh is
   //    a long: compared as signed (Sysctls::over_limit).
-  d.rule(Outcome::kMemLimit, high_thresh == 0 || T::sgt(mem, high_thresh));
+  //    Under the eviction policy nothing is refused for memory (a closed
+  //    namespace excepted: its high_thresh is 0 and there is nothing to evict).
+  if (policy == Policy::kEvict)
+    d.rule(Outcome::kMemLimit, closed);
+  else
+    d.rule(Outcome::kMemLimit, high_thresh == 0 || T::sgt(mem, high_thresh));
 }
 
 // What inet_frag_queue_insert decides for [off, end): exactly one of dup,

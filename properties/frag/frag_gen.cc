@@ -4,6 +4,7 @@
 #include <set>
 
 #include "runner/subsystem.h"
+#include "trace/frag/frag_ops.h"
 #include "trace/parser.h"
 #include "trace/printer.h"
 
@@ -124,6 +125,8 @@ struct Swarm {
   bool odd_lengths = false;        // non-last fragments short of a multiple of 8
   bool at_limit = false;           // the first datagram: v4, whole, near 65535 bytes
   bool concurrent = false;         // short runs of steps race ("go")
+  bool evict = false;              // the global table's eviction policy
+  bool tight = false;              // small memory thresholds, set first
 };
 
 // A non-empty subset of `all`, each member in with probability 1/2.
@@ -150,6 +153,8 @@ Swarm swarm(const FragGenOptions& options) {
   w.odd_lengths = *rc::gen::element(false, false, false, true);
   w.at_limit = *rc::gen::element(false, false, false, true);
   w.concurrent = *rc::gen::element(false, false, true);
+  w.evict = *rc::gen::element(false, false, false, true);
+  w.tight = options.extras && *rc::gen::element(false, false, true);
   return w;
 }
 
@@ -160,6 +165,7 @@ uint32_t proto() {
 std::vector<Step> steps_of(const FragGenOptions& options, int size) {
   const Swarm w = swarm(options);
   std::vector<Step> steps;
+  if (w.evict) steps.push_back({.kind = Step::Kind::kPolicyEvict});
   std::vector<std::string> spaces = {"init"};
   if (options.extras) {
     const int extra = *inRange(0, 3);
@@ -167,6 +173,23 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
       spaces.push_back("ns" + std::to_string(i));
       steps.push_back({.kind = Step::Kind::kNetnsAdd, .ns = spaces.back()});
     }
+  }
+  // Thresholds of a few fragments (a queue and a small skb are about 1 KB),
+  // low before high so that each write is accepted.
+  if (w.tight) {
+    for (const std::string& ns : spaces)
+      for (const char* family : {"ipv4.ipfrag_", "ipv6.ip6frag_"}) {
+        const uint64_t low = *rc::gen::element<uint64_t>(0, 1000, 2000, 4000);
+        const uint64_t high = low + *rc::gen::element<uint64_t>(0, 1000, 3000, 6000);
+        steps.push_back({.kind = Step::Kind::kSysctl,
+                         .ns = ns,
+                         .key = std::string(family) + "low_thresh",
+                         .value = low});
+        steps.push_back({.kind = Step::Kind::kSysctl,
+                         .ns = ns,
+                         .key = std::string(family) + "high_thresh",
+                         .value = high});
+      }
   }
   const int datagrams = *inRange(1, 2 + std::max(size, 0) / 10);
   const uint32_t key_id = *inRange<uint32_t>(1, 9), key_src = *inRange<uint32_t>(0, 2);
@@ -246,7 +269,8 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
     for (size_t i = 0; i + 1 < steps.size(); ++i) {
       if (steps[i].kind == Step::Kind::kNetnsAdd || *inRange(0, 3) != 0) continue;
       const size_t end = std::min(steps.size(), i + size_t(*inRange(2, 5)));
-      for (; i < end && steps[i].kind != Step::Kind::kNetnsAdd; ++i) steps[i].go = true;
+      for (; i < end && steps[i].kind != Step::Kind::kNetnsAdd; ++i)
+        steps[i].go = steps[i].kind != Step::Kind::kPolicyEvict;
     }
   }
   return steps;
@@ -302,8 +326,70 @@ std::string render(const std::vector<Step>& steps) {
         if (s.ns != "init" && live.erase(s.ns))
           out += std::string(s.go ? "go " : "") + "netns del " + s.ns + "\n";
         break;
+      case Step::Kind::kPolicyEvict:
+        out += "policy frag evict\n";
+        break;
     }
   }
+  return out;
+}
+
+uint64_t flood_queue_cost(const Flood& f) {
+  const frag::Family family = f.v6 ? frag::Family::kV6 : frag::Family::kV4;
+  return frag::kQueueTruesize[int(family)] + frag::frag_truesize(family, f.len);
+}
+
+rc::Gen<Flood> flood(bool evict) {
+  return rc::gen::exec([evict] {
+    Flood f{.evict = evict, .v6 = *rc::gen::arbitrary<bool>()};
+    f.len = 8 * *inRange<uint32_t>(1, 64);
+    // Small thresholds: tens of queues reach high_thresh, so that the
+    // property stays fast; the default thresholds take thousands
+    // (frag_properties_test.cc, FragFlood.DefaultThresholds).
+    f.low = 1024 * *inRange<uint64_t>(4, 48);
+    f.high = f.low + 1024 * *inRange<uint64_t>(1, 32);
+    // Enough first fragments to pass high_thresh, and a few more.
+    f.flood = uint32_t(f.high / flood_queue_cost(f) + *inRange<uint64_t>(2, 40));
+    return f;
+  });
+}
+
+std::string render_flood(const Flood& f) {
+  const std::string fam = f.v6 ? "v6" : "v4";
+  const std::string prefix = f.v6 ? "ipv6.ip6frag_" : "ipv4.ipfrag_";
+  std::string out = "netverify-trace 1\n";
+  if (f.evict) out += "policy frag evict\n";
+  if (f.low || f.high) {
+    out += "sysctl init " + prefix + "low_thresh " + std::to_string(f.low) + "\n";
+    out += "sysctl init " + prefix + "high_thresh " + std::to_string(f.high) + "\n";
+  }
+  // The flood: first fragments of datagrams whose rest never comes (ids
+  // 1..flood), each queue charged until it times out.
+  for (uint32_t id = 1; id <= f.flood; ++id)
+    out += "frag init " + fam + " id=" + std::to_string(id) +
+           " off=0 len=" + std::to_string(f.len) + " mf=1\n";
+  // The later datagram, complete in two fragments.
+  const std::string later = std::to_string(f.flood + 1);
+  out += "frag init " + fam + " id=" + later + " off=0 len=64 mf=1\n";
+  out += "frag init " + fam + " id=" + later + " off=64 len=64 mf=0\n";
+  if (f.evict) {
+    // The evictor made room: delivered at once; the oldest flood queue went.
+    out += "expect deliver init " + fam + " id=" + later + " len=128\n";
+    out += "expect counter init " + std::string(f.v6 ? "Ip6ReasmOKs" : "IpReasmOKs") + " 1\n";
+    return out;
+  }
+  // Refused: nothing reassembles while the flood holds the memory...
+  out += "expect nodeliver init " + fam + " id=" + later + "\n";
+  out += "expect counter init " + std::string(f.v6 ? "Ip6ReasmOKs" : "IpReasmOKs") + " 0\n";
+  // ...until it times out; then the same datagram, sent again, is.
+  out += std::string("tick ") + (f.v6 ? "61s" : "31s") + "\n";
+  out += "frag init " + fam + " id=" + later + " off=0 len=64 mf=1\n";
+  out += "frag init " + fam + " id=" + later + " off=64 len=64 mf=0\n";
+  out += "expect deliver init " + fam + " id=" + later + " len=128\n";
+  // Queued while the memory was at most high_thresh: one past it.
+  const uint64_t queued = std::min<uint64_t>(f.flood, f.high / flood_queue_cost(f) + 1);
+  out += "expect counter init " + std::string(f.v6 ? "Ip6ReasmTimeout" : "IpReasmTimeout") + " " +
+         std::to_string(queued) + "\n";
   return out;
 }
 

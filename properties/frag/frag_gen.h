@@ -6,7 +6,10 @@
 // (reorder, duplicate, overlap with agreeing and with differing data, drop,
 // truncate, oversize), interleaves the datagrams of several ids, families
 // and namespaces, and sprinkles sysctl writes, clock ticks and namespace
-// deletions. In some traces short runs of steps are started with "go": they
+// deletions. Some traces select the eviction policy of the global table
+// ("policy frag evict", first), and some lower every namespace's memory
+// thresholds at the start so that the limit (refusal or eviction) is met
+// often. In some traces short runs of steps are started with "go": they
 // race on threads of their own (fragments of one datagram or of several, a
 // tick expiring queues, a sysctl, a namespace's teardown). render() turns Steps into a valid trace,
 // dropping any step that names a namespace not alive at that point, so every shrink of the list is
@@ -26,7 +29,7 @@
 namespace nv::gen {
 
 struct Step {
-  enum class Kind : uint8_t { kFrag, kTick, kSysctl, kNetnsAdd, kNetnsDel };
+  enum class Kind : uint8_t { kFrag, kTick, kSysctl, kNetnsAdd, kNetnsDel, kPolicyEvict };
   Kind kind = Kind::kFrag;
   std::string ns = "init";
   bool v6 = false;
@@ -47,6 +50,27 @@ struct FragGenOptions {
 };
 
 rc::Gen<std::vector<Step>> frag_steps(FragGenOptions options = {});
+
+// The fragment-cache flood of the 2021 denial of service, under one policy
+// ("evict": the global table's; otherwise today's): `flood` first fragments
+// of distinct datagrams in namespace init, family v6 or v4, filling the
+// memory past high_thresh (ipfrag_low_thresh/high_thresh set to `low` and
+// `high` first, unless both are 0: the defaults), then one datagram of two
+// fragments, `later`, and the expectations that tell the policies apart:
+// refused, `later` is not delivered until the flood times out
+// (ipfrag_time, 30 s v4, 60 s v6) and then is; evicting, it is delivered
+// at once, and the flood's oldest queues were evicted.
+struct Flood {
+  bool evict = false;
+  bool v6 = false;
+  uint32_t flood = 0;
+  uint32_t len = 0;  // of each first fragment
+  uint64_t low = 0, high = 0;
+};
+rc::Gen<Flood> flood(bool evict);
+// What one flood queue is charged: the queue and its first fragment's skb.
+uint64_t flood_queue_cost(const Flood& f);
+std::string render_flood(const Flood& f);
 
 // Canonical trace text of the steps (see the header comment).
 std::string render(const std::vector<Step>& steps);

@@ -1,5 +1,6 @@
 // The fragment-reassembly subsystem: its ops, engines, generator, mutants,
 // fuzz table and what the kernel shows of it.
+#include "impl/frag/frag_global_impl.h"
 #include "impl/frag/frag_impl.h"
 #include "impl/frag/frag_mutants.h"
 #include "kernel/snmp.h"
@@ -11,6 +12,22 @@
 #include "trace/frag/frag_ops.h"
 
 namespace nv::runner {
+namespace {
+
+// The designs: today's per-namespace tables (FragImpl) and the global table
+// before Linux 4.17 (GlobalFragImpl). The eviction policy is a feature of
+// the old design only: "policy frag evict" refuses a run in today's.
+constexpr const char* kPernet = "pernet";
+constexpr const char* kGlobal = "global";
+
+std::optional<std::string> lacks(std::string_view design, const trace::Op& op) {
+  if (design != kPernet || op.spec->id != trace::op_id("policy frag") ||
+      frag::policy_of(op) != frag::Policy::kEvict)
+    return std::nullopt;
+  return "the pernet design of frag (today's) has no evictor: replay with --design frag=global";
+}
+
+}  // namespace
 
 Subsystem frag_subsystem() {
   Subsystem s{
@@ -24,13 +41,16 @@ Subsystem frag_subsystem() {
       },
       .make_impl = [](const EngineContext& ctx,
                       const std::vector<std::string>& mutants) -> std::unique_ptr<trace::Engine> {
+        auto* host = dynamic_cast<netns::PernetHost*>(ctx.engine("netns"));
+        auto* defer = dynamic_cast<defer::DeferHost*>(ctx.engine("defer"));
+        if (ctx.design == kGlobal) return std::make_unique<frag::GlobalFragImpl>(*host, defer);
         frag::MutantSet set;
         for (const std::string& m : mutants) set.set(*frag::frag_mutant_by_name(m));
-        return std::make_unique<frag::FragImpl>(
-            *dynamic_cast<netns::PernetHost*>(ctx.engine("netns")), set,
-            dynamic_cast<defer::DeferHost*>(ctx.engine("defer")));
+        return std::make_unique<frag::FragImpl>(*host, set, defer);
       },
       .mutants = {},
+      .designs = {kPernet, kGlobal},
+      .lacks = lacks,
       .gen = [] { return rc::gen::map(gen::frag_steps(), gen::render); },
       // The table fuzz_frag has decoded since its first release.
       .fuzz_ops = {"netns add", "netns del", "tick", "sysctl", "frag"},
@@ -46,7 +66,8 @@ Subsystem frag_subsystem() {
          m.mutant == frag::FragMutant::kExpireDead || m.mutant == frag::FragMutant::kPreExitOpen
              ? "netns"
          : m.mutant == frag::FragMutant::kDeferKeepsNetnsRef ? "defer"
-                                                             : ""});
+                                                             : "",
+         kPernet});
   return s;
 }
 

@@ -97,6 +97,10 @@ Fragment fragment_of(const Op& op) {
   return f;
 }
 
+Policy policy_of(const Op& op) {
+  return Policy(op.word(0));
+}
+
 void fill_payload(const Fragment& f, uint8_t* out) {
   if (f.len == 0) return;  // `out` may be null then
   if (f.data && f.data->mode == Data::Mode::kFill) {
@@ -207,6 +211,19 @@ std::string describe_hidden(std::string_view label, const Sysctls& s,
   return out.empty() ? out : "  " + std::string(label) + out + "\n";
 }
 
+std::string describe_queue(const QueueDescription& q) {
+  std::string out =
+      "  " + std::string(q.label) + " " + family_name(q.family) + " id=" + std::to_string(q.id) +
+      " proto=" + std::to_string(q.proto) + " len=" + std::to_string(q.len) +
+      " meat=" + std::to_string(q.meat) + (q.first_in ? " first" : "") +
+      (q.last_in ? " last" : "") + " deadline=" + std::to_string(q.deadline_ms) +
+      "ms seq=" + std::to_string(q.seq) + (q.has_peer ? " rid=" + std::to_string(q.rid) : "") +
+      (q.lru_rank ? " lru=" + std::to_string(*q.lru_rank) : "") + " runs=";
+  for (const auto& [off, end] : q.runs)
+    out += "[" + std::to_string(off) + "," + std::to_string(end) + ")";
+  return out + "\n";
+}
+
 uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t mem[2],
                          const uint64_t queues[2]) {
   trace::Digest d(ns);
@@ -260,6 +277,7 @@ std::string fragment_skb_name(std::string_view ns, Family family, uint32_t id, u
 void register_ops(trace::Registry& r) {
   using trace::FieldSpec;
   for (const char* w : {"v4", "v6"}) r.add_word("family", w);
+  for (std::string_view w : kPolicyNames) r.add_word("frag-policy", std::string(w));
   for (const char* k : {"ipv4.ipfrag_high_thresh", "ipv4.ipfrag_low_thresh", "ipv4.ipfrag_time",
                         "ipv6.ip6frag_high_thresh", "ipv6.ip6frag_low_thresh", "ipv6.ip6frag_time",
                         "ipv4.ipfrag_max_dist"})
@@ -304,6 +322,15 @@ void register_ops(trace::Registry& r) {
                         .help = "pattern | fill:NN | hex:..."}},
             .check = check_frag,
             .normalize = normalize_frag});
+  r.add_op({.name = "policy frag",
+            .subsystem = "frag",
+            .help = "what a fragment over high_thresh meets from here on: refuse (today's, the "
+                    "default) or evict (before Linux 4.17)",
+            .fields = {{.key = "POLICY",
+                        .kind = Kind::kWord,
+                        .positional = true,
+                        .vocab = "frag-policy",
+                        .help = "refuse|evict"}}});
   r.add_op({.name = "expect deliver",
             .subsystem = "frag",
             .help = "a datagram with this id has been delivered",

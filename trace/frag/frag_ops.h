@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -102,7 +103,32 @@ struct Sysctls {
     int64_t high = int64_t(high_thresh[int(f)]);
     return high == 0 || int64_t(mem) > high;
   }
+  // Policy::kEvict (inet_frag_evictor before Linux 4.17): the evictor runs
+  // when the accounted memory is above high_thresh, and evicts until it is
+  // at most low_thresh (both compared as signed, as over_limit).
+  bool must_evict(Family f, uint64_t mem) const {
+    return int64_t(mem) > int64_t(high_thresh[int(f)]);
+  }
+  bool evicted_enough(Family f, uint64_t mem) const {
+    return int64_t(mem) <= int64_t(low_thresh[int(f)]);
+  }
 };
+
+// What happens to a fragment when its namespace's memory for the family is
+// above high_thresh (docs/trace.md, "Eviction policy"); one setting for the
+// whole trace, `policy frag refuse|evict`, refuse until a line says otherwise.
+//   * kRefuse, today's (since Linux 4.17, "inet: frags: use rhashtables for
+//     reassembly units"): inet_frag_find queues nothing, the fragment is
+//     refused (rule 4);
+//   * kEvict, the global table's (Linux 2.6 to 3.16, ip_evictor /
+//     inet_frag_evictor): before the lookup, the namespace's queues of that
+//     family are evicted, least recently used first, until the memory is at
+//     most low_thresh, each counted as a reassembly failure (kill, reason
+//     "evict"); then the fragment is handled as usual. A namespace pre_exit
+//     closed refuses fragments under either policy.
+enum class Policy : uint8_t { kRefuse = 0, kEvict = 1 };
+inline constexpr std::string_view kPolicyNames[2] = {"refuse", "evict"};
+Policy policy_of(const trace::Op& op);  // op must be a "policy frag" op
 
 // The largest ipfrag_time the kernel accepts: INT_MAX / HZ, with HZ = 250
 // (Debian's kernels; measured: 8589934 accepted, 8589935 refused).
@@ -138,6 +164,25 @@ void add_to_snapshot(trace::Snapshot& snap, std::string_view ns, const Counters&
 // sysctl writes, fragments of one source racing on its rid).
 std::string describe_hidden(std::string_view label, const Sysctls& s,
                             std::vector<std::pair<trace::Addr, uint32_t>> peers);
+
+// What describe() prints of one queue, one line in the same text for every
+// engine that reports it.
+struct QueueDescription {
+  std::string_view label;
+  Family family = Family::kV4;
+  uint32_t id = 0;
+  uint8_t proto = 0;
+  uint32_t len = 0, meat = 0;
+  bool first_in = false, last_in = false;
+  uint64_t deadline_ms = 0, seq = 0;
+  bool has_peer = false;
+  uint32_t rid = 0;
+  std::vector<std::pair<uint32_t, uint32_t>> runs;  // [off, end), in order
+  // Under Policy::kEvict: its place in the evictor's order among its
+  // namespace's queues of its family (0: evicted first).
+  std::optional<size_t> lru_rank;
+};
+std::string describe_queue(const QueueDescription& q);
 
 // The digest of what add_to_snapshot adds for one namespace (Engine::digest).
 uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t mem[2],

@@ -1,6 +1,7 @@
 #include "trace/netns/netns_ops.h"
 
 #include "trace/digest.h"
+#include "trace/engine.h"
 
 namespace nv::netns {
 
@@ -158,6 +159,14 @@ void register_ops(trace::Registry& r) {
             .subsystem = "netns",
             .help = "take a network device down (NETDEV_DOWN to every device notifier)",
             .fields = {name("DEV", kScopeDev, NsUse::kRef, "device")}});
+}
+
+bool forward_to_own(trace::Engine* own, const trace::Op& op) {
+  if (!own || op.spec->subsystem != "netns") return false;
+  std::vector<trace::Event> dropped;
+  own->apply(op, dropped);
+  own->settle(dropped);
+  return true;
 }
 
 }  // namespace nv::netns

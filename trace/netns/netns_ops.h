@@ -22,6 +22,10 @@
 #include "trace/op.h"
 #include "trace/registry.h"
 
+namespace nv::trace {
+class Engine;
+}
+
 namespace nv::netns {
 
 using NetId = uint32_t;
@@ -152,5 +156,11 @@ trace::Event pernet_event(std::string_view kind, std::string_view op, std::strin
                           NetId id);
 
 void register_ops(trace::Registry& registry);
+
+// For an engine that stands on a netns engine of its own (a subsystem's
+// engine built alone, for tests and benchmarks): applies a netns op to
+// `own`, with its deferred work, dropping their events, and says whether
+// the op was one. `own` null: nothing is forwarded.
+bool forward_to_own(trace::Engine* own, const trace::Op& op);
 
 }  // namespace nv::netns

@@ -1,0 +1,43 @@
+// QueueState: what a reassembly queue knows of its datagram, whichever
+// table holds the queue (struct inet_frag_queue's flags, len, meat and
+// fragments, with struct ipq's inet_peer bookkeeping): FragQueue (today's
+// per-namespace tables, frag_queue.h) and GlobalFragImpl's queues (the
+// global table before Linux 4.17) add how their table finds and times them.
+//
+// Invariants (check() verifies them):
+//   * runs.check() holds; meat is the sum of the queued skbs' lengths and
+//     truesize the sum of their truesizes as received;
+//   * first_in iff a queued skb starts at offset 0, and then first_proto is
+//     that skb's proto; len >= runs.end() (len is the highest end seen, and
+//     the datagram's length once last_in);
+//   * a queue with no skbs has first_in, last_in, len and meat all clear;
+//   * has_peer implies peer_rid is set.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "impl/frag/run_tree.h"
+
+namespace nv::frag {
+
+struct QueueState {
+  RunTree runs;
+  bool first_in = false, last_in = false;
+  uint8_t first_proto = 0;
+  uint32_t len = 0;
+  uint32_t meat = 0;
+  uint64_t truesize = 0;
+
+  // ip_frag_too_far bookkeeping (struct ipq: peer, rid): the rid counter of
+  // the source address, in the queue's namespace.
+  bool has_peer = false;
+  uint32_t rid = 0;
+  uint32_t* peer_rid = nullptr;
+
+  bool complete() const { return first_in && last_in && meat == len; }
+  std::optional<std::string> check() const;
+};
+
+}  // namespace nv::frag
