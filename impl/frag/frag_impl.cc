@@ -51,11 +51,26 @@ struct NetnsCache {
 constinit thread_local NetnsCache netns_cache;
 std::atomic<uint64_t> next_engine_serial{1};
 
-// Namespace names are short (at most 32 bytes): an inline loop beats a
-// call to memcmp on the per-fragment path.
-bool same_name(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
+template <typename Word>
+Word load(const char* p) {
+  Word w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+// Whether the n bytes at a and b are equal, for a name the cache holds (n at
+// most 32): a word at a time, the tail an overlapping word, so no call and no
+// loop over bytes on the per-fragment path. Reads only a[0, n) and b[0, n).
+inline bool same_bytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    uint64_t diff = load<uint64_t>(a + n - 8) ^ load<uint64_t>(b + n - 8);
+    for (size_t i = 0; i + 8 < n; i += 8) diff |= load<uint64_t>(a + i) ^ load<uint64_t>(b + i);
+    return diff == 0;
+  }
+  if (n >= 4)
+    return ((load<uint32_t>(a) ^ load<uint32_t>(b)) |
+            (load<uint32_t>(a + n - 4) ^ load<uint32_t>(b + n - 4))) == 0;
+  for (size_t i = 0; i < n; ++i)
     if (a[i] != b[i]) return false;
   return true;
 }
@@ -243,17 +258,23 @@ void FragImpl::receive(const Fragment& f, const uint8_t* payload, DeliverSink& s
   debug_check();
 }
 
-FragNetns* FragImpl::netns(std::string_view name) {
+inline FragNetns* FragImpl::netns(std::string_view name) {
   // Acquire pairs with the release increments of init, relabel and exit.
   const uint64_t generation = generation_.load(std::memory_order_acquire);
-  NetnsCache& c = netns_cache;
-  if (c.engine == serial_ && c.generation == generation && same_name({c.name, c.len}, name))
+  const NetnsCache& c = netns_cache;
+  if (c.engine == serial_ && c.generation == generation && c.len == name.size() &&
+      same_bytes(c.name, name.data(), name.size())) [[likely]]
     return c.ns;
+  return lookup(name, generation);
+}
+
+FragNetns* FragImpl::lookup(std::string_view name, uint64_t generation) {
   FragNetns* found;
   {
     std::lock_guard guard(ns_lock_);
     found = const_cast<FragNetns*>(find(name));
   }
+  NetnsCache& c = netns_cache;
   if (found && name.size() <= sizeof(c.name)) {
     c.engine = serial_;
     c.generation = generation;
@@ -264,12 +285,13 @@ FragNetns* FragImpl::netns(std::string_view name) {
   return found;
 }
 
-FragNetns* FragImpl::lock_netns(std::string_view name, Family family, TableLock& table) {
+inline FragNetns* FragImpl::lock_netns(std::string_view name, Family family, TableLock& table) {
   for (;;) {
     FragNetns* ns = netns(name);
     if (!ns) return nullptr;
-    table = TableLock(ns->fam[int(family)].lock);
+    table.lock(ns->fam[int(family)].lock);
     if (!ns->unbound.load(std::memory_order_acquire) || mutants_.has(FragMutant::kPreExitOpen))
+        [[likely]]
       return ns;
     table.unlock();  // its name was unbound meanwhile
   }
@@ -702,7 +724,7 @@ void FragImpl::check_invariants() const {
   // a critical section (production threads; under a scheduler this runs only
   // where no thread holds any).
   std::lock_guard guard(ns_lock_);
-  std::vector<TableLock> tables;
+  std::vector<std::unique_lock<sched::SpinLock>> tables;
   std::vector<const FragNetns*> order;
   for (const auto& entry : ns_) order.push_back(entry.second.get());
   std::sort(order.begin(), order.end(),

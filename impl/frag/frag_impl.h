@@ -47,8 +47,8 @@
 //   1. ns_lock_: ns_, the namespaces by id (init inserts, exit erases);
 //      held only to find one, never with another lock but by the
 //      invariant check, which takes every lock in this order. A std::mutex,
-//      not a scheduling point, like timer_lock_ below: relabel and pre_exit
-//      take it inside the cleanup pass.
+//      not a scheduling point: relabel and pre_exit take it inside the
+//      cleanup pass.
 //   2. A namespace family's table lock (FragNetns::PerFamily::lock): its
 //      table, queues, skbs, memory, counters (frag_netns.h). A receive holds
 //      it from rule 1's count to the reassembly copy: the memory-limit check
@@ -59,14 +59,14 @@
 //      q->lock in one. A tick takes the table locks of every queue it
 //      expires, in (namespace id, family) order, before it moves the clock;
 //      nobody else holds two.
-//   3. timer_lock_ (innermost): timers_, now_ms_, next_seq_. A std::mutex,
-//      not a scheduling point: no section under it contains one, so under a
-//      scheduler no thread ever finds it held, and a receive's section under
-//      the table lock stays one step (linearizable). A queue's timer
-//      is armed, re-armed and cancelled under its table lock and this one;
-//      the tick pops it under this one while holding its table lock, except
-//      in a dead namespace, whose queues it pops and leaves alone (their
-//      exit frees them).
+//   3. timer_lock_ (innermost): timers_, now_ms_, next_seq_. A
+//      sched::LeafLock, not a scheduling point: no section under it contains
+//      one, so under a scheduler no thread ever finds it held, and a
+//      receive's section under the table lock stays one step
+//      (linearizable). A queue's timer is armed, re-armed and cancelled
+//      under its table lock and this one; the tick pops it under this one
+//      while holding its table lock, except in a dead namespace, whose
+//      queues it pops and leaves alone (their exit frees them).
 // A tick is thus atomic with respect to every receive that could see its
 // effects: it moves the clock and pops the due timers in one critical
 // section, with every table holding a due queue locked (ip_expire runs under
@@ -92,6 +92,7 @@
 #include "impl/frag/frag_queue.h"
 #include "impl/frag/skb.h"
 #include "impl/frag/timer_heap.h"
+#include "sched/leaf_lock.h"
 #include "sched/spinlock.h"
 #include "trace/defer/defer_ops.h"
 #include "trace/engine.h"
@@ -149,9 +150,35 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
  private:
   using Timers = TimerHeap<FragQueue, &FragQueue::timer>;
   using Table = FragNetns::PerFamily;
-  using TableLock = std::unique_lock<sched::SpinLock>;
-  // The namespace a name is bound to, or nullptr (takes ns_lock_).
+  // The table lock a receive holds, released at the end of its scope unless
+  // unlock() released it first: std::unique_lock without the ownership checks
+  // whose out-of-line unlock() cost every fragment a call.
+  class TableLock {
+   public:
+    TableLock() = default;
+    TableLock(const TableLock&) = delete;
+    TableLock& operator=(const TableLock&) = delete;
+    ~TableLock() {
+      if (held_) held_->unlock();
+    }
+    void lock(sched::SpinLock& lock) {
+      lock.lock();
+      held_ = &lock;
+    }
+    void unlock() {
+      held_->unlock();
+      held_ = nullptr;
+    }
+
+   private:
+    sched::SpinLock* held_ = nullptr;
+  };
+  // The namespace a name is bound to, or nullptr: the calling thread's cached
+  // lookup if it is current, else lookup().
   FragNetns* netns(std::string_view name);
+  // netns() past the cache: takes ns_lock_, caches what it finds for the
+  // engine's namespaces as of `generation`.
+  FragNetns* lookup(std::string_view name, uint64_t generation);
   // That namespace with `table` (its family's lock) held, looked up again
   // while the one found is unbound (see "Concurrency"); nullptr, nothing
   // held, when the name is bound to none.
@@ -198,7 +225,7 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   std::atomic<uint64_t> generation_{0};
   mutable std::mutex ns_lock_;  // guards ns_
   std::unordered_map<netns::NetId, std::unique_ptr<FragNetns>> ns_;
-  mutable std::mutex timer_lock_;  // guards timers_, now_ms_, next_seq_
+  mutable sched::LeafLock timer_lock_;  // guards timers_, now_ms_, next_seq_
   Timers timers_;
   uint64_t now_ms_ = 0;
   uint64_t next_seq_ = 0;  // creation order of queues, global to the engine

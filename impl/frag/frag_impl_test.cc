@@ -381,6 +381,35 @@ TEST(FragImplFastPath, ManyConcurrentQueuesAcrossNamespaces) {
   EXPECT_EQ(impl.find_invariant_violation(), std::nullopt);
 }
 
+// Each thread caches the namespace it found last and compares names a word
+// at a time: names of one length that differ in one byte, at every position
+// of every word and tail size, are two namespaces (a, b, a: neither cached
+// lookup may answer for the other).
+TEST(FragImplFastPath, NamesDifferingInOneByteAreTwoNamespaces) {
+  for (size_t len : {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32}) {
+    for (size_t at = 0; at < len; ++at) {
+      FragImpl impl;
+      RecordingSink sink;
+      const std::string a(len, 'n');
+      std::string b = a;
+      b[at] = 'm';
+      std::vector<trace::Event> ignored;
+      for (const std::string& name : {a, b})
+        impl.apply(trace::parse("netns add " + name + "\n", registry()).trace.ops[0], ignored);
+      std::vector<uint8_t> payload(8, 1);
+      for (const std::string& name : {a, b, a}) {
+        Fragment f = fast_frag(1, 0, 8, true);
+        f.ns = name;
+        impl.receive(f, payload.data(), sink);
+      }
+      trace::Snapshot snap;
+      impl.snapshot(snap);
+      EXPECT_EQ(snap.get(a, kReasmReqds[0]), 2u) << "len " << len << " at " << at;
+      EXPECT_EQ(snap.get(b, kReasmReqds[0]), 1u) << "len " << len << " at " << at;
+    }
+  }
+}
+
 TEST(FragImplFastPath, ThousandsOfTinyFragmentsInOneQueue) {
   FragImpl impl;
   RecordingSink sink;

@@ -10,7 +10,7 @@
 //     lock), and readers of the family's sysctls;
 //   * sysctls are written under both table locks (v4, then v6), so either
 //     lock suffices to read them;
-//   * name is under name_lock, a leaf std::mutex with no scheduling point
+//   * name is under name_lock, a sched::LeafLock, no scheduling point
 //     (relabel runs inside the cleanup pass, which must have none);
 //   * unbound and dead are set by relabel and pre_exit (no lock, for the
 //     same reason) and read under a table lock or the engine's timer lock,
@@ -40,6 +40,7 @@
 #include "impl/frag/hash_table.h"
 #include "impl/frag/object_pool.h"
 #include "impl/frag/skb.h"
+#include "sched/leaf_lock.h"
 #include "sched/spinlock.h"
 #include "trace/frag/frag_ops.h"
 #include "trace/netns/netns_ops.h"
@@ -56,8 +57,8 @@ struct FragNetns {
   };
 
   netns::NetId id = 0;
-  mutable std::mutex name_lock;  // guards name
-  std::string name;              // its label (netns::label): the name while bound
+  mutable sched::LeafLock name_lock;  // guards name
+  std::string name;                   // its label (netns::label): the name while bound
   // Its name was unbound (relabel: by its cleanup pass, or taken by a new
   // namespace): a receive or sysctl write that found it by that name earlier
   // looks the name up again once it holds the table lock (frag_impl.h,
