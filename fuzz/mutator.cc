@@ -55,6 +55,7 @@ Op sched_line(const trace::OpSpec* sched, uint64_t k) {
 bool step(trace::Trace& t, Step s, Rng& rng, const trace::OpSpec* sched) {
   std::vector<Op>& ops = t.ops;
   const size_t n = ops.size();
+  if (n == 0) return false;  // an earlier step dropped the last op
   const size_t i = rng.below(n);
   switch (s) {
     case kDuplicate: {
@@ -137,10 +138,15 @@ size_t Mutator::mutate(uint8_t* data, size_t size, size_t max_size, uint64_t see
   if (t.ops.empty()) return 0;
   Rng rng(seed);
   const trace::OpSpec* sched = registry_.find("sched");
-  const bool shape = !shapes_.empty() && rng.below(2);
-  if (shape ? !shapes_[rng.below(shapes_.size())](t, rng.below(UINT64_MAX))
-            : !step(t, Step(rng.below(kSteps)), rng, sched))
-    return 0;
+  // One to three steps, so that shapes combine (a race and a schedule for
+  // it; a fragment steered, its datagram completed, its namespace deleted).
+  bool changed = false;
+  for (uint64_t k = 0, steps = 1 + rng.below(3); k < steps; ++k) {
+    const bool shape = !shapes_.empty() && rng.below(2);
+    changed |= shape ? shapes_[rng.below(shapes_.size())](t, rng.below(UINT64_MAX))
+                     : step(t, Step(rng.below(kSteps)), rng, sched);
+  }
+  if (!changed || t.ops.empty()) return 0;
   // Valid as the parser sees it (names alive where used, cross-field
   // checks), so that the encoder's preconditions hold.
   if (trace::check_ops(t.ops)) return 0;

@@ -7,8 +7,8 @@
 // biased towards them (its tables are frozen: an input keeps its meaning),
 // so the bias lives here, in the mutation step, which libFuzzer calls
 // through LLVMFuzzerCustomMutator (fuzz/fuzz_target.cc) for about half of
-// its mutations: the input is decoded, one operation-level step is applied
-// to the trace, and the trace is encoded back. Steps, all driven by the
+// its mutations: the input is decoded, one to three operation-level steps
+// are applied to the trace, and the trace is encoded back. Steps, all driven by the
 // registry's field kinds, none by a subsystem's names:
 //   duplicate  an op copied to a later position (a second fragment of the
 //              same datagram, a second race);
@@ -25,9 +25,9 @@
 // and, for the other half of the steps, one of the targeted shapes the
 // subsystems register (Subsystem::fuzz_shapes: a datagram completed or
 // taken past the size limit, a namespace's deletion raced).
-// A step whose trace is not valid (a name used after it was deleted) or
-// whose op the target's table cannot encode is not taken: mutate() returns
-// 0 and the caller mutates bytes instead.
+// Steps whose trace is not valid (a name used after it was deleted) or
+// has an op the target's table cannot encode are not taken: mutate()
+// returns 0 and the caller mutates bytes instead.
 #pragma once
 
 #include <cstddef>
@@ -46,7 +46,7 @@ class Mutator {
  public:
   Mutator(const trace::Registry& registry, const Codec& codec, std::vector<Shape> shapes)
       : registry_(registry), codec_(codec), shapes_(std::move(shapes)) {}
-  // Mutates data[0, size) in place by one step chosen by `seed`; returns the
+  // Mutates data[0, size) in place by the steps `seed` chooses; returns the
   // new size (at most max_size), or 0 when no step could be taken.
   size_t mutate(uint8_t* data, size_t size, size_t max_size, uint64_t seed) const;
 

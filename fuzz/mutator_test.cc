@@ -64,6 +64,17 @@ TEST(Mutator, TakesEveryStepDeterministically) {
       << duplicate << edge << go << sched << phases << dropped;
 }
 
+// Steps that drop every op of a one-op trace leave nothing for the next:
+// no step is taken on an empty trace (a step on one divided by zero).
+TEST(Mutator, NeverStepsOnAnEmptyTrace) {
+  Fixture fx;
+  std::string error;
+  fx.bytes = *fx.codec.encode(
+      trace::parse("netverify-trace 1\ntick 1s\n", runner::registry()).trace, &error);
+  const Mutator m(runner::registry(), fx.codec, {});
+  for (uint64_t seed = 0; seed < 2000; ++seed) fx.mutated(m, seed);
+}
+
 // A registered shape is taken for about half the steps; a result that does
 // not fit max_size is not.
 TEST(Mutator, TakesShapesAndKeepsToMaxSize) {
