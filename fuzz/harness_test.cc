@@ -5,17 +5,11 @@
 #include <algorithm>
 
 #include "runner/subsystem.h"
-#include "trace/parser.h"
+#include "runner/test_trace.h"
 #include "trace/printer.h"
 
 namespace nv::fuzz {
 namespace {
-
-trace::Trace parse(std::string_view text) {
-  trace::ParseResult r = trace::parse(text, runner::registry());
-  EXPECT_FALSE(r.error) << r.error->message;
-  return std::move(r.trace);
-}
 
 bool has_sched_line(const trace::Trace& t) {
   return std::any_of(t.ops.begin(), t.ops.end(),
@@ -35,7 +29,8 @@ constexpr std::string_view kRace =
 
 std::vector<uint8_t> encoded(std::string_view text, std::string_view target) {
   std::string error;
-  auto bytes = encode(parse(text), runner::registry(), *target_options(target), &error);
+  auto bytes =
+      encode(runner::parse_valid(text), runner::registry(), *target_options(target), &error);
   EXPECT_TRUE(bytes) << error;
   return bytes.value_or(std::vector<uint8_t>{});
 }
@@ -51,7 +46,7 @@ TEST(Harness, ExploresSchedulesOfARaceAndReportsTheOneThatFails) {
   const std::vector<uint8_t> base = encoded(kRace, "defer");
   runner::RunOptions plain;
   plain.mutants = mutants;
-  ASSERT_TRUE(runner::run(parse(kRace), plain).ok());
+  ASSERT_TRUE(runner::run(runner::parse_valid(kRace), plain).ok());
   std::optional<Finding> found;
   int tries = 0;
   // A trailing "cpu up" of an online CPU (after the section: it changes
@@ -71,7 +66,7 @@ TEST(Harness, ExploresSchedulesOfARaceAndReportsTheOneThatFails) {
   ASSERT_TRUE(found) << "no schedule of 64 inputs' failed";
   EXPECT_TRUE(has_sched_line(found->trace)) << trace::print(found->trace);
   EXPECT_FALSE(found->result.ok());
-  const trace::Trace replayed = parse(trace::print(found->trace));
+  const trace::Trace replayed = runner::parse_valid(trace::print(found->trace));
   EXPECT_FALSE(runner::run(replayed, plain).ok()) << trace::print(found->trace);
   // Without the mutant no schedule fails.
   const Harness clean({.target = "defer", .mutants = std::vector<std::string>{}});
@@ -87,7 +82,7 @@ TEST(Harness, FindsAnOrdinaryDivergenceInTheDecodedTrace) {
       "frag init v4 id=1 off=8 len=8 mf=0\n";
   std::optional<Finding> found = harness.find(encoded(text, "frag"));
   ASSERT_TRUE(found);
-  EXPECT_EQ(trace::print(found->trace), trace::print(parse(text)));
+  EXPECT_EQ(trace::print(found->trace), trace::print(runner::parse_valid(text)));
   EXPECT_FALSE(found->result.ok());
 }
 

@@ -5,24 +5,19 @@
 #include <set>
 
 #include "runner/subsystem.h"
+#include "runner/test_trace.h"
 #include "trace/parser.h"
 #include "trace/printer.h"
 
 namespace nv::gen {
 namespace {
 
-trace::Trace parse(std::string_view text) {
-  trace::ParseResult r = trace::parse(text, runner::registry());
-  EXPECT_FALSE(r.error) << r.error->message;
-  return std::move(r.trace);
-}
-
 // Every race the shape builds, each a valid trace: around the trace's del,
 // or around a fresh namespace the fragment is moved into; raced by a copy
 // of the fragment started beside the del, or by a tick past the
 // reassembly timeouts after it.
 TEST(NetnsShapes, RaceDelStartsTheDelBesideAUserOrATick) {
-  const trace::Trace base = parse(
+  const trace::Trace base = runner::parse_valid(
       "netverify-trace 1\n"
       "netns add b\n"
       "frag b v4 id=1 off=0 len=16 mf=1\n"
@@ -46,7 +41,7 @@ TEST(NetnsShapes, RaceDelStartsTheDelBesideAUserOrATick) {
                       fresh + "go netns del a\ngo tick 30s\nnetns del b\n",
                       fresh + "go netns del a\ngo tick 1m\nnetns del b\n",
                   }));
-  trace::Trace none = parse("netverify-trace 1\nnetns add b\ntick 1s\n");
+  trace::Trace none = runner::parse_valid("netverify-trace 1\nnetns add b\ntick 1s\n");
   EXPECT_FALSE(netns_race_del(none, 1));
 }
 
