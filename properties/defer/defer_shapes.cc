@@ -1,5 +1,7 @@
 #include "properties/defer/defer_shapes.h"
 
+#include <vector>
+
 #include "runner/subsystem.h"
 
 namespace nv::gen {
@@ -16,10 +18,16 @@ trace::Op steer(uint64_t cpu) {
 }  // namespace
 
 bool defer_steer(trace::Trace& t, uint64_t random) {
-  if (t.ops.empty()) return false;
-  const size_t i = random % t.ops.size();
-  const trace::Op& op = t.ops[i];
-  if (op.async || op.spec->runner_only || op.spec->id == trace::op_id("cpu steer")) return false;
+  // Ops of the subsystems that use skbs (not this one's own, not the core's).
+  std::vector<size_t> users;
+  for (size_t i = 0; i < t.ops.size(); ++i) {
+    const trace::Op& op = t.ops[i];
+    if (!op.async && !op.spec->runner_only && op.spec->subsystem != "defer" &&
+        op.spec->subsystem != "core")
+      users.push_back(i);
+  }
+  if (users.empty()) return false;
+  const size_t i = users[random % users.size()];
   t.ops.insert(t.ops.begin() + std::ptrdiff_t(i + 1), steer(0));
   t.ops.insert(t.ops.begin() + std::ptrdiff_t(i), steer(1 + (random >> 32) % 3));
   return true;
