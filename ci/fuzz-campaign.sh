@@ -291,7 +291,7 @@ for t in "${target_list[@]}"; do
       kept=""
       replay=""
       if [ "$kind" = crash ]; then
-        "$nv" decode "$input" --target "$t" >"$f/work/decoded.trace"
+        "$nv" decode "$input" --target "$t" --schedules "${inject_flag[@]}" >"$f/work/decoded.trace"
         if timeout 120 "$nv" minimize "$f/work/decoded.trace" "${inject_flag[@]}" \
           -o "$f/work/min.trace" 2>/dev/null; then
           sig=$(head -1 "$f/work/min.trace")

@@ -28,8 +28,16 @@ int run_decode(const Args& args) {
   }
   const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(input->data()),
                                        input->size());
-  std::fputs(trace::print(fuzz::decode(bytes, runner::registry(), byte_options(args))).c_str(),
-             stdout);
+  // With --schedules, what the fuzz target ran: the decoded trace, or it
+  // with the schedule that failed written in.
+  std::optional<fuzz::Finding> f;
+  if (args.has("--schedules"))
+    f = fuzz::Harness({.target = args.get("--target", std::string(fuzz::kAllTarget)),
+                       .mutants = args.all("--inject")})
+            .find(bytes);
+  const trace::Trace t =
+      f ? std::move(f->trace) : fuzz::decode(bytes, runner::registry(), byte_options(args));
+  std::fputs(trace::print(t).c_str(), stdout);
   return kExitOk;
 }
 
@@ -78,8 +86,18 @@ const Command& decode_command() {
       .operands = "FILE",
       .help =
           "Prints the trace a fuzz input stands for. Every byte string decodes to a\n"
-          "valid trace; the fuzz targets see exactly this trace.",
-      .flags = {kTargetFlag, kInputLimitFlags[0]},  // bytes, not lines
+          "valid trace; the fuzz targets see exactly this trace. A target also runs a\n"
+          "trace with a concurrent section under a few schedules of its own, seeded by\n"
+          "the input (fuzz/harness.h): with --schedules, decode runs the input as the\n"
+          "target does and, when one of those schedules fails, prints the trace with\n"
+          "it written in as sched lines, the trace that replay reproduces.",
+      .flags = {kTargetFlag,
+                {.name = "--schedules",
+                 .value = "",
+                 .help = "print the schedule that failed the target, written in",
+                 .type = FlagType::kSwitch},
+                kInjectFlag,
+                kInputLimitFlags[0]},  // bytes, not lines
       .min_positional = 1,
       .max_positional = 1,
       .run = run_decode};

@@ -191,6 +191,37 @@ TEST(Cli, GenIsDeterministicAndReplays) {
   EXPECT_EQ(std::count(few.out.begin(), few.out.end(), '\n'), 5);  // comment, header, 3 ops
 }
 
+// decode --schedules prints what the fuzz target ran: for an input whose
+// race fails only under a schedule the harness explored, the trace with
+// that schedule written in, which replay reproduces; plain decode prints
+// the input's own trace.
+TEST(Cli, DecodeSchedulesPrintsTheScheduleThatFailed) {
+  const std::string race = write_temp("race.trace",
+                                      "netverify-trace 1\n"
+                                      "skb alloc a cpu=0\n"
+                                      "skb alloc b cpu=0\n"
+                                      "skb free a cpu=1\n"
+                                      "go cpu rx 0\n"
+                                      "go skb free b cpu=1\n");
+  const std::string input = ::testing::TempDir() + "race.bin";
+  ASSERT_EQ(run("encode --target defer -o " + input + " " + race).status, 0);
+  const std::string flags = " --target defer --inject defer-flush-race";
+  Result found{1, ""};
+  // A trailing "cpu up" (selector 4) changes the input's hash, hence its
+  // schedules, and nothing else.
+  for (int i = 0; i < 64 && found.out.find("\nsched ") == std::string::npos; ++i) {
+    std::ofstream(input, std::ios::app) << char(4) << char(i);
+    found = cli_test::netverify("decode " + input + " --schedules" + flags, true);
+    ASSERT_EQ(found.status, 0) << found.out;
+  }
+  ASSERT_NE(found.out.find("\nsched "), std::string::npos) << found.out;
+  const Result plain = cli_test::netverify("decode " + input + flags, true);
+  EXPECT_EQ(plain.out.find("\nsched "), std::string::npos) << plain.out;
+  const std::string failing = write_temp("race-failing.trace", found.out);
+  EXPECT_EQ(run("replay " + failing + " --inject defer-flush-race").status, 1);
+  EXPECT_EQ(run("replay " + failing).status, 0);
+}
+
 TEST(Cli, CheckSummarizesADirectory) {
   Result r = run("check " + corpus("regressions"));
   EXPECT_EQ(r.status, 0) << r.out;

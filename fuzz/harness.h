@@ -3,7 +3,12 @@
 // driver) and the plain replay main that ctest runs over corpora/fuzz/.
 //
 // An input is decoded into a trace (fuzz/byte_trace.h) and run through the
-// model and the impl. A divergence prints the decoded trace, the failure and
+// model and the impl. A trace with a concurrent section runs again under a
+// few schedules that seeded strategies pick once its own sched lines are
+// used up (the seed is the input's hash: the same bytes run the same
+// schedules), so that a race needs the fuzzer to find its operations, not
+// every decision of its schedule. A divergence prints the failing trace,
+// with the schedule that failed written in as sched lines, the failure and
 // the replay command, then aborts so the fuzzer keeps the input. Malformed
 // bytes never abort: every byte string is a valid trace.
 #pragma once
@@ -11,11 +16,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "fuzz/byte_trace.h"
+#include "fuzz/mutator.h"
+#include "runner/runner.h"
 
 namespace nv::fuzz {
 
@@ -28,20 +36,39 @@ std::optional<ByteTraceOptions> target_options(std::string_view target);
 
 struct HarnessOptions {
   std::string target;  // a subsystem's name, or kAllTarget
+  // The mutants to inject; std::nullopt: those NV_INJECT names.
+  std::optional<std::vector<std::string>> mutants = std::nullopt;
+};
+
+// A failing input: the trace that fails (the decoded trace, or it with the
+// failing schedule written in) and its run.
+struct Finding {
+  trace::Trace trace;
+  runner::RunResult result;
 };
 
 // A fuzz target's state, built once per process by its driver: the byte
 // codec for its subsystems and the mutants to inject, which come from the
-// NV_INJECT environment variable (comma-separated), so that the same binary
-// hunts a planted bug.
+// NV_INJECT environment variable (comma-separated) unless given, so that
+// the same binary hunts a planted bug.
 class Harness {
  public:
   explicit Harness(const HarnessOptions& options);
+  // Runs one input as the fuzz targets do; std::nullopt when every run
+  // agrees (or its linearizability stays undecided within the harness's
+  // budget, which is no finding).
+  std::optional<Finding> find(std::span<const uint8_t> bytes) const;
   // Runs one input; returns 0, or prints the failure and aborts.
   int run_one(const uint8_t* data, size_t size) const;
+  // One structure-aware mutation of an input (fuzz/mutator.h).
+  size_t mutate(uint8_t* data, size_t size, size_t max_size, uint64_t seed) const {
+    return mutator_.mutate(data, size, max_size, seed);
+  }
 
  private:
+  std::string target_;
   Codec codec_;
+  Mutator mutator_;
   std::vector<std::string> mutants_;
 };
 

@@ -77,6 +77,11 @@ struct Subsystem {
   // fuzz_all (fixed for good; below fuzz::kSlots, one subsystem each).
   std::vector<std::string> fuzz_ops;
   uint8_t fuzz_slot = 0;
+  // Targeted shapes the fuzzers' structure-aware mutator builds into a
+  // decoded trace (fuzz/mutator.h), as the generator builds them on
+  // purpose: each changes the trace by bits of `random`, or returns false
+  // where it does not apply.
+  std::vector<bool (*)(trace::Trace&, uint64_t random)> fuzz_shapes = {};
   // What the kernel engine can observe of this subsystem (runner/
   // kernel_compare.h): its counters (compared per namespace); of its
   // events, the part the kernel shows (std::nullopt: not observable); the

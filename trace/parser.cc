@@ -100,6 +100,35 @@ std::optional<std::string> parse_value(const FieldSpec& f, std::string_view text
 // Live names per scope.
 using LiveNames = std::map<std::string, std::set<std::string, std::less<>>, std::less<>>;
 
+// An op's names against those live before it (`live`, updated): a name it
+// uses must be alive, one it creates must not be, and "init" stays.
+std::optional<FieldError> use_names(const Op& op, LiveNames& live) {
+  for (size_t i = 0; i < op.spec->fields.size(); ++i) {
+    const FieldSpec& f = op.spec->fields[i];
+    if (f.kind != Kind::kName || !op.args[i]) continue;
+    const std::string& name = op.name(i);
+    std::set<std::string, std::less<>>& names = live[f.scope];
+    const bool alive = names.count(name) != 0;
+    const std::string what = (f.scope == kScopeNetns ? "namespace" : f.scope) + " '" + name + "'";
+    switch (f.ns_use) {
+      case NsUse::kRef:
+        if (!alive) return FieldError{i, what + " does not exist here"};
+        break;
+      case NsUse::kCreate:
+        if (alive) return FieldError{i, what + " already exists"};
+        names.insert(name);
+        break;
+      case NsUse::kDestroy:
+        if (f.scope == kScopeNetns && name == "init")
+          return FieldError{i, "namespace 'init' cannot be deleted"};
+        if (!alive) return FieldError{i, what + " does not exist here"};
+        names.erase(name);
+        break;
+    }
+  }
+  return std::nullopt;
+}
+
 class LineParser {
  public:
   LineParser(const Registry& registry, LiveNames& live) : registry_(registry), live_(live) {}
@@ -175,29 +204,7 @@ class LineParser {
 
  private:
   std::optional<Error> check_namespaces(const Op& op, const std::vector<uint32_t>& cols) {
-    for (size_t i = 0; i < op.spec->fields.size(); ++i) {
-      const FieldSpec& f = op.spec->fields[i];
-      if (f.kind != Kind::kName || !op.args[i]) continue;
-      const std::string& name = op.name(i);
-      std::set<std::string, std::less<>>& live = live_[f.scope];
-      const bool alive = live.count(name) != 0;
-      const std::string what = (f.scope == kScopeNetns ? "namespace" : f.scope) + " '" + name + "'";
-      switch (f.ns_use) {
-        case NsUse::kRef:
-          if (!alive) return Error{cols[i], what + " does not exist here"};
-          break;
-        case NsUse::kCreate:
-          if (alive) return Error{cols[i], what + " already exists"};
-          live.insert(name);
-          break;
-        case NsUse::kDestroy:
-          if (f.scope == kScopeNetns && name == "init")
-            return Error{cols[i], "namespace 'init' cannot be deleted"};
-          if (!alive) return Error{cols[i], what + " does not exist here"};
-          live.erase(name);
-          break;
-      }
-    }
+    if (auto fe = use_names(op, live_)) return Error{cols[fe->field], fe->message};
     return std::nullopt;
   }
 
@@ -328,6 +335,18 @@ ParseResult parse_file(const std::string& path, const Registry& registry) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return parse(ss.str(), registry);
+}
+
+std::optional<std::string> check_ops(std::span<const Op> ops) {
+  LiveNames live = {{std::string(kScopeNetns), {"init"}}};
+  for (const Op& op : ops) {
+    if (op.async && (op.spec->expect || op.spec->runner_only))
+      return "'" + op.spec->name + "' cannot be started with 'go'";
+    if (op.spec->check)
+      if (auto fe = op.spec->check(op)) return fe->message;
+    if (auto fe = use_names(op, live)) return fe->message;
+  }
+  return std::nullopt;
 }
 
 }  // namespace nv::trace

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,13 @@ class Parser final : public OpSource {
   std::unique_ptr<State> state_;
   std::optional<Diagnostic> error_;
 };
+
+// Whether ops built in memory (a mutated trace) make a trace the parser
+// accepts, as far as ranges aside it checks: who may be started with "go",
+// each op's cross-field check, names alive where used. std::nullopt, or
+// the first failure's message. (Field values within their ranges are the
+// builder's to keep.)
+std::optional<std::string> check_ops(std::span<const Op> ops);
 
 // `text` as an error message quotes it: at most `max_bytes` of it, then
 // "...", and every byte outside printable ASCII escaped (\0, \t, \r, \n,

@@ -6,6 +6,7 @@
 #include "impl/defer/defer_mutants.h"
 #include "model/defer/defer_model.h"
 #include "properties/defer/defer_gen.h"
+#include "properties/defer/defer_shapes.h"
 #include "runner/subsystem.h"
 #include "trace/defer/defer_ops.h"
 
@@ -33,7 +34,8 @@ Subsystem defer_subsystem() {
       .fuzz_ops = {"skb alloc", "skb free", "cpu rx", "cpu down", "cpu up", "sysctl", "sched",
                    "go skb alloc", "go skb free", "go cpu rx", "go cpu down", "go cpu up", "sched",
                    "cpu steer", "go cpu steer"},
-      .fuzz_slot = 3};
+      .fuzz_slot = 3,
+      .fuzz_shapes = {gen::defer_steer}};
   for (const auto& m : defer::kDeferMutants)
     s.mutants.push_back({std::string(m.name), std::string(m.description)});
   return s;

@@ -6,6 +6,7 @@
 #include "kernel/snmp.h"
 #include "model/frag/frag_model.h"
 #include "properties/frag/frag_gen.h"
+#include "properties/frag/frag_shapes.h"
 #include "runner/kernel_compare.h"
 #include "runner/subsystem.h"
 #include "trace/frag/frag_ops.h"
@@ -54,6 +55,7 @@ Subsystem frag_subsystem() {
       // The table fuzz_frag has decoded since its first release.
       .fuzz_ops = {"netns add", "netns del", "tick", "sysctl", "frag"},
       .fuzz_slot = 0,
+      .fuzz_shapes = {gen::frag_complete, gen::frag_past_limit, gen::frag_collide},
       .kernel_counters = {},
       .kernel_visible = kernel_visible,
       .kernel_expects = {"expect deliver", "expect nodeliver"}};

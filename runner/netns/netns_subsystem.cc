@@ -4,6 +4,7 @@
 #include "impl/netns/netns_impl.h"
 #include "model/netns/netns_model.h"
 #include "properties/netns/netns_gen.h"
+#include "properties/netns/netns_shapes.h"
 #include "runner/subsystem.h"
 #include "trace/netns/netns_ops.h"
 
@@ -49,7 +50,8 @@ Subsystem netns_subsystem() {
                    "go frag",
                    "go tick",
                    "sched"},
-      .fuzz_slot = 1};
+      .fuzz_slot = 1,
+      .fuzz_shapes = {gen::netns_race_del}};
   for (const auto& m : netns::kNetnsMutants)
     s.mutants.push_back({std::string(m.name), std::string(m.description)});
   return s;

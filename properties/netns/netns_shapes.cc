@@ -1,0 +1,96 @@
+#include "properties/netns/netns_shapes.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "runner/subsystem.h"
+
+namespace nv::gen {
+namespace {
+
+// The index of op's field that names a namespace it uses (does not create
+// or delete), or SIZE_MAX.
+size_t netns_use(const trace::Op& op) {
+  if (op.spec->runner_only || op.spec->expect) return SIZE_MAX;
+  for (size_t k = 0; k < op.spec->fields.size(); ++k) {
+    const trace::FieldSpec& f = op.spec->fields[k];
+    if (f.kind == trace::Kind::kName && f.scope == trace::kScopeNetns &&
+        f.ns_use == trace::NsUse::kRef && op.has(k))
+      return k;
+  }
+  return SIZE_MAX;
+}
+
+trace::Op make(std::string_view spec, trace::Value v, bool async) {
+  trace::Op op;
+  op.spec = runner::registry().find(spec);
+  op.args.assign(op.spec->fields.size(), std::nullopt);
+  op.args[0] = std::move(v);
+  op.async = async;
+  return op;
+}
+
+// The racers of a del at index `del` of namespace `ns`: a copy of `user`
+// started just before it (no line may name a deleted namespace), or a tick
+// past the reassembly timeouts started just after it.
+void race(trace::Trace& t, size_t del, const trace::Op* user, uint64_t random) {
+  t.ops[del].async = true;
+  if (user) {
+    trace::Op racer = *user;
+    racer.async = true;
+    t.ops.insert(t.ops.begin() + std::ptrdiff_t(del), std::move(racer));
+  } else {
+    t.ops.insert(t.ops.begin() + std::ptrdiff_t(del + 1),
+                 make("tick", uint64_t(random % 2 ? 30000 : 60000), true));
+  }
+}
+
+}  // namespace
+
+bool netns_race_del(trace::Trace& t, uint64_t random) {
+  const bool fresh = random % 2;
+  random >>= 1;
+  if (fresh) {
+    // A new namespace for an op that names one: added before it, the op
+    // moved into it, deleted right after it, racing.
+    std::vector<size_t> users;
+    std::set<std::string> named;
+    for (size_t i = 0; i < t.ops.size(); ++i) {
+      for (size_t k = 0; k < t.ops[i].spec->fields.size(); ++k)
+        if (t.ops[i].spec->fields[k].kind == trace::Kind::kName && t.ops[i].has(k))
+          named.insert(t.ops[i].name(k));
+      if (netns_use(t.ops[i]) != SIZE_MAX) users.push_back(i);
+    }
+    std::string ns;
+    for (char c = 'a'; c <= 'h' && ns.empty(); ++c)
+      if (!named.count(std::string(1, c))) ns = std::string(1, c);
+    if (users.empty() || ns.empty()) return false;
+    const size_t u = users[random % users.size()];
+    random /= users.size();
+    t.ops[u].args[netns_use(t.ops[u])] = ns;
+    t.ops[u].async = false;
+    t.ops.insert(t.ops.begin() + std::ptrdiff_t(u + 1), make("netns del", ns, false));
+    t.ops.insert(t.ops.begin() + std::ptrdiff_t(u), make("netns add", ns, false));
+    const trace::Op user = t.ops[u + 1];
+    race(t, u + 2, random % 2 ? &user : nullptr, random >> 1);
+    return true;
+  }
+  std::vector<size_t> dels;
+  for (size_t i = 0; i < t.ops.size(); ++i)
+    if (t.ops[i].spec->id == trace::op_id("netns del")) dels.push_back(i);
+  if (dels.empty()) return false;
+  const size_t i = dels[random % dels.size()];
+  random /= dels.size();
+  const std::string ns = t.ops[i].name(0);
+  std::vector<size_t> users;
+  for (size_t j = 0; j < i; ++j)
+    if (size_t k = netns_use(t.ops[j]); k != SIZE_MAX && t.ops[j].name(k) == ns) users.push_back(j);
+  const trace::Op* user =
+      !users.empty() && random % 2 ? &t.ops[users[(random >> 1) % users.size()]] : nullptr;
+  const trace::Op copy = user ? *user : trace::Op{};
+  race(t, i, user ? &copy : nullptr, random >> 8);
+  return true;
+}
+
+}  // namespace nv::gen
