@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "trace/section_names.h"
+
 namespace nv::fuzz {
 namespace {
 
@@ -181,6 +183,7 @@ trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
   trace::Trace out;
   out.ops.reserve(std::min(plans_->max_ops, bytes.size() / 2));
   Live live;
+  trace::SectionNames section;
   Reader in(bytes);
   while (!in.done() && out.ops.size() < plans_->max_ops) {
     const std::vector<Plan>& plans =
@@ -287,6 +290,8 @@ trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
     if (!valid) continue;
     if (spec.normalize) spec.normalize(op);
     if (spec.check && spec.check(op)) continue;
+    if (section.conflict(op)) continue;
+    section.add(op);
     for (auto& [f, name] : created) live.of(*f).push_back(std::move(name));
     for (auto& [f, name] : destroyed) std::erase(live.of(*f), name);
     op.line = uint32_t(out.ops.size() + 2);  // as printed, after the header line

@@ -47,6 +47,9 @@ struct FieldSpec {
   const std::vector<std::string>* words = nullptr;  // kWord: set by Registry::add_op
   NsUse ns_use = NsUse::kRef;                       // kName
   std::string scope = std::string(kScopeNetns);     // kName: which names
+  // kName: the named thing is held by one context at a time (an skb): racing
+  // lines cannot share it (trace/section_names.h).
+  bool exclusive = false;
   // kAddr: the kWord field whose second word ("v6") makes the address an
   // IPv6 one; kData: the kUint field that gives the data's length. The fuzz
   // decoder follows them; SIZE_MAX: none.

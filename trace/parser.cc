@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "trace/section_names.h"
+
 namespace nv::trace {
 namespace {
 
@@ -129,9 +131,23 @@ std::optional<FieldError> use_names(const Op& op, LiveNames& live) {
   return std::nullopt;
 }
 
+// use_names(), then the rule of concurrent sections (trace/section_names.h).
+std::optional<FieldError> use_names(const Op& op, LiveNames& live, SectionNames& section) {
+  if (auto i = section.conflict(op)) {
+    const FieldSpec& f = op.spec->fields[*i];
+    return FieldError{*i, f.scope + " '" + op.name(*i) +
+                              "' is created or ended by another 'go' line of this section: "
+                              "racing lines cannot share it"};
+  }
+  if (auto fe = use_names(op, live)) return fe;
+  section.add(op);
+  return std::nullopt;
+}
+
 class LineParser {
  public:
-  LineParser(const Registry& registry, LiveNames& live) : registry_(registry), live_(live) {}
+  LineParser(const Registry& registry, LiveNames& live, SectionNames& section)
+      : registry_(registry), live_(live), section_(section) {}
 
   // Parses one non-empty token list into *op: an operation, or "go" and
   // an operation to start on a thread of its own.
@@ -204,12 +220,13 @@ class LineParser {
 
  private:
   std::optional<Error> check_namespaces(const Op& op, const std::vector<uint32_t>& cols) {
-    if (auto fe = use_names(op, live_)) return Error{cols[fe->field], fe->message};
+    if (auto fe = use_names(op, live_, section_)) return Error{cols[fe->field], fe->message};
     return std::nullopt;
   }
 
   const Registry& registry_;
   LiveNames& live_;
+  SectionNames& section_;
 };
 
 }  // namespace
@@ -217,6 +234,7 @@ class LineParser {
 // Where the parser stands: the next line, the names live so far.
 struct Parser::State {
   LiveNames live = {{std::string(kScopeNetns), {"init"}}};
+  SectionNames section;
   bool seen_first = false;
   uint32_t line_no = 0;
   size_t pos = 0;
@@ -246,7 +264,7 @@ bool Parser::has_expectations() const {
 
 bool Parser::next(Op* op) {
   State& st = *state_;
-  LineParser parser(registry_, st.live);
+  LineParser parser(registry_, st.live, st.section);
   while (!error_ && st.pos <= text_.size()) {
     size_t nl = text_.find('\n', st.pos);
     if (nl == std::string_view::npos) nl = text_.size();
@@ -339,12 +357,13 @@ ParseResult parse_file(const std::string& path, const Registry& registry) {
 
 std::optional<std::string> check_ops(std::span<const Op> ops) {
   LiveNames live = {{std::string(kScopeNetns), {"init"}}};
+  SectionNames section;
   for (const Op& op : ops) {
     if (op.async && (op.spec->expect || op.spec->runner_only))
       return "'" + op.spec->name + "' cannot be started with 'go'";
     if (op.spec->check)
       if (auto fe = op.spec->check(op)) return fe->message;
-    if (auto fe = use_names(op, live)) return fe->message;
+    if (auto fe = use_names(op, live, section)) return fe->message;
   }
   return std::nullopt;
 }

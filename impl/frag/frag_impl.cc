@@ -634,6 +634,7 @@ std::string FragImpl::describe() const {
   for (const auto& [id, ns] : ns_) spaces.push_back(ns.get());
   std::sort(spaces.begin(), spaces.end(),
             [](const FragNetns* a, const FragNetns* b) { return a->id < b->id; });
+  std::vector<QueueDescription> descriptions;
   for (const FragNetns* ns : spaces) {
     if (!ns->dead.load(std::memory_order_relaxed)) {
       std::vector<std::pair<trace::Addr, uint32_t>> peers;
@@ -654,20 +655,24 @@ std::string FragImpl::describe() const {
       std::sort(queues.begin(), queues.end(),
                 [&](const FragQueue* a, const FragQueue* b) { return order(a) < order(b); });
       for (const FragQueue* q : queues) {
-        out += "  " + ns->name + " " + family_name(family) + " id=" + std::to_string(q->key.id()) +
-               " proto=" + std::to_string(q->key.proto()) + " len=" + std::to_string(q->len) +
-               " meat=" + std::to_string(q->meat) + (q->first_in ? " first" : "") +
-               (q->last_in ? " last" : "") + " deadline=" + std::to_string(q->timer.deadline_ms) +
-               "ms seq=" + std::to_string(q->timer.seq) +
-               (q->has_peer ? " rid=" + std::to_string(q->rid) : "") + " runs=";
-        q->runs.for_each_run([&](uint32_t off, uint32_t end) {
-          out += "[" + std::to_string(off) + "," + std::to_string(end) + ")";
-        });
-        out += "\n";
+        QueueDescription d{.label = ns->name,
+                           .family = family,
+                           .id = q->key.id(),
+                           .proto = q->key.proto(),
+                           .len = q->len,
+                           .meat = q->meat,
+                           .first_in = q->first_in,
+                           .last_in = q->last_in,
+                           .deadline_ms = q->timer.deadline_ms,
+                           .seq = q->timer.seq,
+                           .has_peer = q->has_peer,
+                           .rid = q->rid};
+        q->runs.for_each_run([&](uint32_t off, uint32_t end) { d.runs.emplace_back(off, end); });
+        descriptions.push_back(std::move(d));
       }
     }
   }
-  return out;
+  return out + describe_queues(descriptions);
 }
 
 std::optional<std::string> FragImpl::find_invariant_violation() const {

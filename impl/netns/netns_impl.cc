@@ -481,10 +481,12 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
       }
       break;
     }
+    // Out of reach in a dying namespace, as in the model; put_net sets
+    // dying under net_mutex_, so the check and the change are one instant.
     case op_id("dev del"): {
       std::lock_guard lock(net_mutex_);
       auto it = devs_.find(op.name(fields::kDevDelName));
-      if (it == devs_.end()) break;  // it went with its namespace
+      if (it == devs_.end() || it->second->net->dying) break;
       Dev& d = *it->second;
       out.push_back(device_event("dev-del", d.name, label_of(*d.net)));
       d.net->devices.erase(d.net->devices.iterator_to(d));
@@ -496,7 +498,7 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
     case op_id("dev down"): {
       std::lock_guard lock(net_mutex_);
       auto it = devs_.find(op.name(fields::kDownName));
-      if (it == devs_.end()) break;
+      if (it == devs_.end() || it->second->net->dying) break;
       Dev& d = *it->second;
       out.push_back(device_event("dev-down", d.name, label_of(*d.net)));
       call_netdevice_notifiers(notifiers_, NetdevEvent::kDown, d.name, out);
@@ -506,7 +508,7 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
       std::lock_guard lock(net_mutex_);
       auto it = devs_.find(op.name(fields::kMoveName));
       Net* to = find(op.name(fields::kMoveNs));
-      if (it == devs_.end() || !to) break;
+      if (it == devs_.end() || it->second->net->dying || !to || to->dying) break;
       Dev& d = *it->second;
       d.net->devices.erase(d.net->devices.iterator_to(d));
       d.net = to;

@@ -43,21 +43,15 @@ void DeferModel::set_defer_max(uint32_t defer_max) {
 void DeferModel::alloc(const std::string& name, uint32_t cpu, std::vector<Event>& out) {
   Skb s{name, next_id_++, cpu};
   out.push_back(alloc_event(name, s.id, cpu));
-  // A live name again: only in an order the linearizability search tries
-  // (a go'd alloc placed before the free of the skb that had the name). The
-  // older skb stays live, under no name.
-  if (!skbs_.emplace(name, s).second) {
-    skbs_[name] = std::move(s);
-    ++unnamed_;
-  }
+  // The name is free in every order the linearizability search tries:
+  // racing lines never share an skb name (trace/section_names.h).
+  skbs_.emplace(name, std::move(s));
   ++live_;
 }
 
 void DeferModel::free(const std::string& name, uint32_t cpu, std::vector<Event>& out) {
-  auto it = skbs_.find(name);
-  if (it == skbs_.end()) return;  // a go'd free that ran before its alloc: nothing to free
-  Skb s = std::move(it->second);
-  skbs_.erase(it);
+  Skb s = std::move(skbs_.at(name));  // alive, as in alloc()
+  skbs_.erase(name);
   release(std::move(s), cpu, out);
 }
 
@@ -132,9 +126,9 @@ std::optional<std::string> DeferModel::find_invariant_violation() const {
         return where + "skb " + std::to_string(s.id) + " does not belong";
     deferred += cpu.defer_list.size();
   }
-  if (live_ != skbs_.size() + deferred + unnamed_)
+  if (live_ != skbs_.size() + deferred)
     return "live count " + std::to_string(live_) + " is not " +
-           std::to_string(skbs_.size() + deferred + unnamed_);
+           std::to_string(skbs_.size() + deferred);
   return std::nullopt;
 }
 

@@ -32,7 +32,7 @@
 // holds an skb twice or one that is live by name; a list grew only while it
 // held fewer than defer_max skbs (rule 2), so its length is at most the
 // largest defer_max in force since it was last drained; the live count is
-// the skbs live by name, on lists, and unnamed (alloc()).
+// the skbs live by name and on lists.
 #pragma once
 
 #include <array>
@@ -97,8 +97,7 @@ class DeferModel final : public trace::Engine, public DeferHost, private DeferOp
   std::array<Cpu, kNrCpus> cpus_;
   uint32_t defer_max_ = kDefaultDeferMax;
   uint64_t next_id_ = 1;
-  uint64_t live_ = 0;     // allocated and not yet really freed (deferred ones included)
-  uint64_t unnamed_ = 0;  // live skbs whose name a later alloc took (see alloc())
+  uint64_t live_ = 0;  // allocated and not yet really freed (deferred ones included)
   uint32_t rx_cpu_ = 0;
 };
 

@@ -390,6 +390,7 @@ const FragModel::Netns* FragModel::find(std::string_view name) const {
 std::string FragModel::describe() const {
   std::string out = "now=" + std::to_string(now_ms_) + "ms\n";
   if (policy_ == Policy::kEvict) out += "policy=evict\n";
+  std::vector<QueueDescription> queues;
   for (const auto& [id, ns] : ns_) {
     if (!ns.dead)
       out += describe_hidden(ns.label, ns.sysctls, {ns.peer_rid.begin(), ns.peer_rid.end()});
@@ -414,11 +415,11 @@ std::string FragModel::describe() const {
         if (policy_ == Policy::kEvict)
           d.lru_rank =
               size_t(std::lower_bound(recency.begin(), recency.end(), q.lru) - recency.begin());
-        out += describe_queue(d);
+        queues.push_back(std::move(d));
       }
     }
   }
-  return out;
+  return out + describe_queues(queues);
 }
 
 }  // namespace nv::frag

@@ -330,9 +330,12 @@ void NetnsModel::apply(const trace::Op& op, std::vector<Event>& out) {
                                  out);
       }
       break;
+    // A device of a dying namespace is out of the trace's reach: it goes
+    // with its namespace (in the kernel, no user space handle on a namespace
+    // whose last reference went is left to reach it through).
     case op_id("dev del"): {
       auto dev = find_device(op.name(fields::kDevDelName));
-      if (dev == devices_.end()) break;  // it went with its namespace
+      if (dev == devices_.end() || nets_.at(dev->net).dying) break;
       out.push_back(device_event("dev-del", dev->name, label_of(dev->net)));
       const std::string name = dev->name;
       devices_.erase(dev);
@@ -341,7 +344,7 @@ void NetnsModel::apply(const trace::Op& op, std::vector<Event>& out) {
     }
     case op_id("dev down"): {
       auto dev = find_device(op.name(fields::kDownName));
-      if (dev == devices_.end()) break;
+      if (dev == devices_.end() || nets_.at(dev->net).dying) break;
       out.push_back(device_event("dev-down", dev->name, label_of(dev->net)));
       call_netdevice_notifiers(notifiers_, NetdevEvent::kDown, dev->name, out);
       break;
@@ -350,7 +353,9 @@ void NetnsModel::apply(const trace::Op& op, std::vector<Event>& out) {
       // dev_change_net_namespace: the device leaves its namespace's list and
       // joins the tail of the other's.
       auto dev = find_device(op.name(fields::kMoveName));
-      if (dev == devices_.end() || !lookup(op.name(fields::kMoveNs), &id)) break;
+      if (dev == devices_.end() || nets_.at(dev->net).dying ||
+          !lookup(op.name(fields::kMoveNs), &id) || nets_.at(id).dying)
+        break;
       Device moved = *dev;
       devices_.erase(dev);
       moved.net = id;

@@ -64,18 +64,15 @@ class Scene {
       if (!live((from + k) % kSkbNames)) return int((from + k) % kSkbNames);
     return -1;
   }
-  // A go'd alloc of a name whose former skb a go line of the same section
-  // frees could run first and take the name, the free then freeing the new
-  // skb and the former living on, nameless: such an alloc waits for the
-  // section's end.
+  // Racing lines never share an skb name (trace/section_names.h): an alloc
+  // of a name that a go line of the section freed, or a free of one that a
+  // go line allocated, waits for the section's end.
   void alloc(uint32_t skb, uint32_t cpu, bool go = false) {
     go &= !racing_free_[skb];
     line("skb alloc " + name(skb) + " cpu=" + std::to_string(cpu), go);
     alloc_cpu_[skb] = int(cpu);
     racing_alloc_[skb] = go;
   }
-  // A go'd free of an skb allocated by a go line of the same section could
-  // run first and free nothing: such a free waits for the section's end.
   void free(uint32_t skb, uint32_t cpu, bool go = false) {
     go &= !racing_alloc_[skb];
     line("skb free " + name(skb) + " cpu=" + std::to_string(cpu), go);

@@ -132,6 +132,7 @@ void register_ops(trace::Registry& r) {
                      .positional = true,
                      .ns_use = use,
                      .scope = std::string(kScopeSkb),
+                     .exclusive = true,
                      .help = std::move(help)};
   };
   const FieldSpec cpu{.key = "cpu", .max = kNrCpus - 1, .help = "the CPU the code runs on"};

@@ -211,17 +211,33 @@ std::string describe_hidden(std::string_view label, const Sysctls& s,
   return out.empty() ? out : "  " + std::string(label) + out + "\n";
 }
 
-std::string describe_queue(const QueueDescription& q) {
+namespace {
+
+std::string describe_queue(const QueueDescription& q, size_t expiry) {
   std::string out =
       "  " + std::string(q.label) + " " + family_name(q.family) + " id=" + std::to_string(q.id) +
       " proto=" + std::to_string(q.proto) + " len=" + std::to_string(q.len) +
       " meat=" + std::to_string(q.meat) + (q.first_in ? " first" : "") +
       (q.last_in ? " last" : "") + " deadline=" + std::to_string(q.deadline_ms) +
-      "ms seq=" + std::to_string(q.seq) + (q.has_peer ? " rid=" + std::to_string(q.rid) : "") +
+      "ms expiry=" + std::to_string(expiry) + (q.has_peer ? " rid=" + std::to_string(q.rid) : "") +
       (q.lru_rank ? " lru=" + std::to_string(*q.lru_rank) : "") + " runs=";
   for (const auto& [off, end] : q.runs)
     out += "[" + std::to_string(off) + "," + std::to_string(end) + ")";
   return out + "\n";
+}
+
+}  // namespace
+
+std::string describe_queues(const std::vector<QueueDescription>& queues) {
+  std::vector<std::pair<uint64_t, uint64_t>> order;
+  for (const QueueDescription& q : queues) order.emplace_back(q.deadline_ms, q.seq);
+  std::sort(order.begin(), order.end());
+  std::string out;
+  for (const QueueDescription& q : queues) {
+    const auto at = std::lower_bound(order.begin(), order.end(), std::pair(q.deadline_ms, q.seq));
+    out += describe_queue(q, size_t(at - order.begin()));
+  }
+  return out;
 }
 
 uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t mem[2],

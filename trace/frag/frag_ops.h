@@ -174,7 +174,8 @@ struct QueueDescription {
   uint8_t proto = 0;
   uint32_t len = 0, meat = 0;
   bool first_in = false, last_in = false;
-  uint64_t deadline_ms = 0, seq = 0;
+  uint64_t deadline_ms = 0;
+  uint64_t seq = 0;  // the tie-breaker of equal deadlines (printed as a place, below)
   bool has_peer = false;
   uint32_t rid = 0;
   std::vector<std::pair<uint32_t, uint32_t>> runs;  // [off, end), in order
@@ -182,7 +183,13 @@ struct QueueDescription {
   // namespace's queues of its family (0: evicted first).
   std::optional<size_t> lru_rank;
 };
-std::string describe_queue(const QueueDescription& q);
+// Every queue of an engine, a line each in the given order. A queue's seq is
+// printed as its place in the engine's expiry order (expiry=K, 0 expires
+// first): the order is what seq decides, while its absolute value counts
+// every queue the history created, which orders of a concurrent section
+// that agree on everything observable may not (a racing fragment that found
+// a queue, or made one that teardown then dismantled).
+std::string describe_queues(const std::vector<QueueDescription>& queues);
 
 // The digest of what add_to_snapshot adds for one namespace (Engine::digest).
 uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t mem[2],
