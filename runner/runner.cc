@@ -626,8 +626,14 @@ class Run {
                         const std::vector<HistoryOp>& history, EngineRun& model,
                         const LinearizeResult& lin) {
     // What the model does after the longest linearizable prefix, at the op
-    // it could not place (or the first op, when the budget ran out).
-    const size_t failing = lin.failing_op != kNoOp ? lin.failing_op : 0;
+    // it could not place (when the budget ran out: the first entry the
+    // prefix has not placed, never one it applied already).
+    size_t failing = lin.failing_op;
+    if (failing == kNoOp) {
+      std::vector<bool> placed(entries.size(), false);
+      for (size_t i : lin.longest) placed[i] = true;
+      failing = size_t(std::find(placed.begin(), placed.end(), false) - placed.begin());
+    }
     std::unique_ptr<trace::Engine> copy = model.engine->clone({});
     std::vector<trace::Event> ignored, events;
     for (size_t i : lin.longest) LinModel::apply(entries[i], *copy, ignored);

@@ -9,6 +9,7 @@
 
 #include "cli/trace_file.h"
 #include "runner/subsystem.h"
+#include "runner/test_trace.h"
 #include "trace/parser.h"
 
 namespace nv::runner {
@@ -42,6 +43,22 @@ TEST(Runner, NamedNamespaceCheckReportsAsEveryNamespaceCheck) {
   EXPECT_GE(failing, 6u);  // every regression reproducer fails
 }
 
+// A section whose linearizability the budget cannot decide is reported as
+// undecided, at an op the search's longest prefix had not placed: the
+// diagnostic replays the prefix on a copy of the model and then that op,
+// never an op of the prefix a second time (an skb freed twice).
+TEST(Runner, UndecidedSectionIsReportedAtAnUnplacedOp) {
+  const trace::Trace t = parse_valid(
+      "netverify-trace 1\n"
+      "skb alloc a cpu=0\nskb alloc b cpu=0\nskb alloc c cpu=0\n"
+      "go skb free a cpu=1\ngo skb free b cpu=2\ngo skb free c cpu=3\n"
+      "go cpu rx 0\ngo cpu rx 0\n");
+  const RunResult r = run(t, {.max_states = 2});
+  ASSERT_TRUE(r.divergence);
+  EXPECT_TRUE(r.divergence->undecided);
+  EXPECT_TRUE(run(t, {}).ok());  // decided with the default budget
+}
+
 // A trace parsed as it runs (trace::Parser, what `netverify replay` does)
 // gives the run of the parsed trace, failures and their re-runs included.
 TEST(Runner, StreamedTraceRunsAsTheParsedOne) {
@@ -49,7 +66,8 @@ TEST(Runner, StreamedTraceRunsAsTheParsedOne) {
   for (const char* dir : {NV_SOURCE_DIR "/corpora/regressions", NV_SOURCE_DIR "/corpora/basic"}) {
     for (const std::string& path : traces_under(dir)) {
       std::ifstream in(path);
-      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::string text((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
       const trace::ParseResult r = trace::parse(text, registry());
       ASSERT_FALSE(r.error) << path;
       trace::Parser ops(text, registry());
