@@ -59,8 +59,12 @@ int run_replay(const Args& args) {
     std::string names;
     for (auto k : options.engines)
       names += (names.empty() ? "" : ", ") + std::string(runner::engine_name(k));
-    std::printf("ok: %zu operations, %zu deliveries; %s %s\n", result.ops_run, result.deliveries,
-                names.c_str(), options.engines.size() > 1 ? "agree" : "ran");
+    std::string designs;
+    for (const runner::Redesign& r : result.redesigned)
+      designs += "; " + r.subsystem + " in its " + r.design + " design (line " +
+                 std::to_string(r.line) + ")";
+    std::printf("ok: %zu operations, %zu deliveries; %s %s%s\n", result.ops_run, result.deliveries,
+                names.c_str(), options.engines.size() > 1 ? "agree" : "ran", designs.c_str());
   }
   return kExitOk;
 }

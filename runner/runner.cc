@@ -314,7 +314,7 @@ class Run {
     }
     for (const Subsystem& s : subsystems())
       if (s.lacks && impl_ != SIZE_MAX)
-        lacks_.emplace_back(s.lacks, design_of(s, options.mutants, options.designs));
+        lacks_.push_back({&s, design_of(s, options.mutants, options.designs), pinned(s, options)});
   }
   ~Run() {
     // The scheduler's threads may still reference the engines and the
@@ -360,11 +360,27 @@ class Run {
   // is then refused before the section.
   bool refused(size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i)
-      for (const auto& [lacks, design] : lacks_)
-        if (auto why = lacks(design, op_at(i))) {
-          result.refusal = Refusal{i, op_at(i).line, *why};
+      for (const Lack& l : lacks_)
+        if (auto why = l.s->lacks(l.design, op_at(i))) {
+          result.refusal = Refusal{i, op_at(i).line, *why, {}};
+          if (!l.pinned)
+            for (const std::string& d : l.s->designs)
+              if (!l.s->lacks(d, op_at(i))) {
+                result.refusal->design = {l.s->name, d};
+                break;
+              }
           return true;
         }
+    return false;
+  }
+  // Whether the run must keep s's design: chosen, or one of s's mutants
+  // injected (a mutant lives in its design's code).
+  static bool pinned(const Subsystem& s, const RunOptions& options) {
+    if (options.designs.count(s.name)) return true;
+    for (const MutantInfo& info : s.mutants)
+      if (std::find(options.mutants.begin(), options.mutants.end(), info.name) !=
+          options.mutants.end())
+        return true;
     return false;
   }
   void emit(const EngineRun& r, uint32_t line, const trace::Event& e) {
@@ -712,17 +728,39 @@ class Run {
   std::vector<Entry> section_;  // the history of the concurrent section at hand
   std::vector<EngineRun> runs_;
   size_t impl_ = SIZE_MAX;
-  // Subsystem::lacks of each subsystem that has one, with its design.
-  std::vector<
-      std::pair<std::optional<std::string> (*)(std::string_view, const trace::Op&), std::string>>
-      lacks_;
+  // Each subsystem with a Subsystem::lacks, its design, and whether the
+  // run must keep it.
+  struct Lack {
+    const Subsystem* s;
+    std::string design;
+    bool pinned;
+  };
+  std::vector<Lack> lacks_;
 };
 
 }  // namespace
 
 RunResult run(trace::OpSource& ops, const RunOptions& options) {
   Run r(ops, options);
-  if (r.play() || !r.rerun_needed) return std::move(r.result);
+  const bool passed = r.play();
+  if (const std::optional<Refusal>& refusal = r.result.refusal; refusal && refusal->design) {
+    // A line only another design of a subsystem the run left free can run
+    // (a policy): the run starts again in that design, and streams only the
+    // events of the lines it had not reached.
+    RunOptions other = options;
+    other.designs[refusal->design->first] = refusal->design->second;
+    if (options.on_event)
+      other.on_event = [&options, from = refusal->line](std::string_view engine, uint32_t line,
+                                                        const trace::Event& e) {
+        if (line >= from) options.on_event(engine, line, e);
+      };
+    ops.rewind();
+    RunResult again = run(ops, other);
+    again.redesigned.insert(again.redesigned.begin(),
+                            {refusal->design->first, refusal->design->second, refusal->line});
+    return again;
+  }
+  if (passed || !r.rerun_needed) return std::move(r.result);
   // A difference kNamedNamespaces found is reported as kEveryNamespace
   // reports it: at the first op after which any namespace differs.
   RunOptions every = options;

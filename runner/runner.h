@@ -128,6 +128,16 @@ struct Refusal {
   size_t op_index = 0;
   uint32_t line = 0;
   std::string message;
+  // {subsystem, design}: a design that has what the line asks for, when the
+  // run did not fix the subsystem's design (no --design, no mutant of it).
+  // run() then runs the trace again in it, and no refusal is left.
+  std::optional<std::pair<std::string, std::string>> design;
+};
+
+// A subsystem that a line took to another design (Refusal::design).
+struct Redesign {
+  std::string subsystem, design;
+  uint32_t line = 0;
 };
 
 struct RunResult {
@@ -139,6 +149,7 @@ struct RunResult {
   std::optional<Divergence> divergence;
   std::vector<ExpectFailure> expect_failures;
   std::optional<Refusal> refusal;  // the run stopped before this op
+  std::vector<Redesign> redesigned;
 
   bool ok() const { return !refusal && !divergence && expect_failures.empty(); }
   int exit_status() const { return refusal ? 2 : ok() ? 0 : 1; }
@@ -176,7 +187,8 @@ class Witness {
 RunResult run(const trace::Trace& trace, const RunOptions& options);
 // The same, taking the ops as it goes (a trace parsed as it runs: `netverify
 // replay`), keeping only those of the section at hand; rewinds `ops` to
-// re-run the trace when a difference must be located.
+// re-run the trace when a difference must be located, or in the design a
+// line asks for (Refusal::design).
 RunResult run(trace::OpSource& ops, const RunOptions& options);
 
 // The trace with the strategy's decisions of `result` written in as sched

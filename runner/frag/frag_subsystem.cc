@@ -16,7 +16,8 @@ namespace {
 
 // The designs: today's per-namespace tables (FragImpl) and the global table
 // before Linux 4.17 (GlobalFragImpl). The eviction policy is a feature of
-// the old design only: "policy frag evict" refuses a run in today's.
+// the old design only: "policy frag evict" takes a run to it, or is refused
+// where the run fixed today's (--design frag=pernet, a mutant of it).
 constexpr const char* kPernet = "pernet";
 constexpr const char* kGlobal = "global";
 
@@ -24,7 +25,7 @@ std::optional<std::string> lacks(std::string_view design, const trace::Op& op) {
   if (design != kPernet || op.spec->id != trace::op_id("policy frag") ||
       frag::policy_of(op) != frag::Policy::kEvict)
     return std::nullopt;
-  return "the pernet design of frag (today's) has no evictor: replay with --design frag=global";
+  return "the pernet design of frag (today's) has no evictor (the global design has)";
 }
 
 }  // namespace
