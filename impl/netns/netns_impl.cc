@@ -539,6 +539,8 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
 NetGauges NetnsImpl::gauges(const Net& n) const {
   NetGauges g{.refs = n.count.read(), .dying = n.dying, .devices = n.devices.size()};
   for (uint8_t held : n.gen) g.pernet += held;
+  // Without holds_lock_, as every reader of the state: nothing runs.
+  if (auto h = holds_.find(n.id); h != holds_.end()) g.holds = h->second.size();
   return g;
 }
 
@@ -575,7 +577,8 @@ std::string NetnsImpl::describe() const {
   for (const Net* n : nets) {
     out += "  " + label_of(*n) + " nsid=" + std::to_string(n->id) +
            " refs=" + std::to_string(n->count.read()) + " user=" + std::to_string(n->user_ref) +
-           " dying=" + std::to_string(n->dying) + " data=";
+           " dying=" + std::to_string(n->dying) + " holds=" + std::to_string(gauges(*n).holds) +
+           " data=";
     std::vector<std::string> data;
     for (const auto& p : pernet_store_)
       if (holds(*n, *p)) data.push_back(p->name);

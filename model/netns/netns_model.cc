@@ -370,6 +370,7 @@ NetGauges NetnsModel::gauges(NetId id) const {
   const Net& n = nets_.at(id);
   NetGauges g{.refs = n.count, .dying = n.dying, .pernet = n.data.size()};
   for (const Device& d : devices_) g.devices += d.net == id;
+  if (auto h = holds_.find(id); h != holds_.end()) g.holds = h->second.size();
   return g;
 }
 
@@ -405,7 +406,8 @@ std::string NetnsModel::describe() const {
   for (const auto& [id, n] : nets_) {
     out += "  " + label_of(id) + " nsid=" + std::to_string(id) +
            " refs=" + std::to_string(n.count) + " user=" + std::to_string(n.user_ref) +
-           " dying=" + std::to_string(n.dying) + " data=";
+           " dying=" + std::to_string(n.dying) + " holds=" + std::to_string(gauges(id).holds) +
+           " data=";
     for (const std::string& op : n.data) out += op + ",";
     out += " devices=";
     for (const Device& d : devices_)

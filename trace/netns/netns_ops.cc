@@ -21,10 +21,11 @@ void NetGauges::add_to(trace::Snapshot& out, const std::string& label) const {
   values["netns.dying"] = dying;
   values["netns.devices"] = devices;
   values["netns.pernet"] = pernet;
+  values["netns.holds"] = holds;
 }
 
 uint64_t NetGauges::digest(std::string_view label) const {
-  return trace::Digest(label).add(refs).add(dying).add(devices).add(pernet).value();
+  return trace::Digest(label).add(refs).add(dying).add(devices).add(pernet).add(holds).value();
 }
 
 trace::Event device_event(std::string_view kind, std::string_view dev, std::string_view ns) {

@@ -134,6 +134,7 @@ struct NetGauges {
   uint64_t dying = 0;    // 1 once on the cleanup list
   uint64_t devices = 0;  // devices registered in it
   uint64_t pernet = 0;   // pernet operations whose data it holds
+  uint64_t holds = 0;    // references another subsystem's objects hold (PernetHost::hold)
   void add_to(trace::Snapshot& out, const std::string& label) const;
   uint64_t digest(std::string_view label) const;
 };
