@@ -462,19 +462,7 @@ std::string GlobalFragImpl::describe() const {
       std::sort(queues.begin(), queues.end(),
                 [&](const auto& a, const auto& b) { return order(a.first) < order(b.first); });
       for (const auto& [q, rank] : queues) {
-        QueueDescription d{.label = ns->label,
-                           .family = family,
-                           .id = q->key.id(),
-                           .proto = q->key.proto(),
-                           .len = q->len,
-                           .meat = q->meat,
-                           .first_in = q->first_in,
-                           .last_in = q->last_in,
-                           .deadline_ms = q->timer.deadline_ms,
-                           .seq = q->timer.seq,
-                           .has_peer = q->has_peer,
-                           .rid = q->rid};
-        q->runs.for_each_run([&](uint32_t off, uint32_t end) { d.runs.emplace_back(off, end); });
+        QueueDescription d = queue_description(*q, ns->label, family);
         if (policy_ == Policy::kEvict) d.lru_rank = rank;
         descriptions.push_back(std::move(d));
       }

@@ -654,22 +654,8 @@ std::string FragImpl::describe() const {
       };
       std::sort(queues.begin(), queues.end(),
                 [&](const FragQueue* a, const FragQueue* b) { return order(a) < order(b); });
-      for (const FragQueue* q : queues) {
-        QueueDescription d{.label = ns->name,
-                           .family = family,
-                           .id = q->key.id(),
-                           .proto = q->key.proto(),
-                           .len = q->len,
-                           .meat = q->meat,
-                           .first_in = q->first_in,
-                           .last_in = q->last_in,
-                           .deadline_ms = q->timer.deadline_ms,
-                           .seq = q->timer.seq,
-                           .has_peer = q->has_peer,
-                           .rid = q->rid};
-        q->runs.for_each_run([&](uint32_t off, uint32_t end) { d.runs.emplace_back(off, end); });
-        descriptions.push_back(std::move(d));
-      }
+      for (const FragQueue* q : queues)
+        descriptions.push_back(queue_description(*q, ns->name, family));
     }
   }
   return out + describe_queues(descriptions);

@@ -17,8 +17,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "impl/frag/run_tree.h"
+#include "trace/frag/frag_ops.h"
 
 namespace nv::frag {
 
@@ -39,5 +41,25 @@ struct QueueState {
   bool complete() const { return first_in && last_in && meat == len; }
   std::optional<std::string> check() const;
 };
+
+// What describe() prints of a queue of either design (Q: a QueueState with
+// its key and timer), in namespace `label`.
+template <typename Q>
+QueueDescription queue_description(const Q& q, std::string_view label, Family family) {
+  QueueDescription d{.label = label,
+                     .family = family,
+                     .id = q.key.id(),
+                     .proto = q.key.proto(),
+                     .len = q.len,
+                     .meat = q.meat,
+                     .first_in = q.first_in,
+                     .last_in = q.last_in,
+                     .deadline_ms = q.timer.deadline_ms,
+                     .seq = q.timer.seq,
+                     .has_peer = q.has_peer,
+                     .rid = q.rid};
+  q.runs.for_each_run([&](uint32_t off, uint32_t end) { d.runs.emplace_back(off, end); });
+  return d;
+}
 
 }  // namespace nv::frag
