@@ -4,6 +4,7 @@
 #include "impl/dst/dst_mutants.h"
 #include "model/dst/dst_model.h"
 #include "properties/dst/dst_gen.h"
+#include "properties/dst/dst_shapes.h"
 #include "runner/subsystem.h"
 #include "trace/dst/dst_ops.h"
 
@@ -33,7 +34,8 @@ Subsystem dst_subsystem() {
       .fuzz_ops = {"netns add", "netns del", "dev add", "dev del", "dev down", "dev move",
                    "dst alloc", "dst hold", "dst put", "dst free", "tick", "sched", "go dst hold",
                    "go dst put", "go dst free", "go dev del", "go netns del", "go tick"},
-      .fuzz_slot = 2};
+      .fuzz_slot = 2,
+      .fuzz_shapes = {gen::dst_put_late}};
   for (std::string_view d : dst::kDesignNames) s.designs.emplace_back(d);
   // Every planted bug is in the worker design's code.
   for (const auto& m : dst::kDstMutants)
