@@ -1,5 +1,6 @@
 #include "impl/defer/defer_impl.h"
 
+#include <cassert>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -55,8 +56,11 @@ void DeferImpl::free(const std::string& name, uint32_t cpu, std::vector<Event>& 
   Skb* skb;
   {
     std::lock_guard guard(skbs_lock_);
-    skb = by_name_.at(name);  // alive: racing lines never share an skb name
-    by_name_.erase(name);
+    // Alive: racing lines never share an skb name (trace/section_names.h).
+    auto it = by_name_.find(name);
+    assert(it != by_name_.end());
+    skb = it->second;
+    by_name_.erase(it);
   }
   release(skb, cpu, std::nullopt, out);
 }

@@ -2,20 +2,9 @@
 
 #include <vector>
 
-#include "runner/subsystem.h"
+#include "properties/shape_op.h"
 
 namespace nv::gen {
-namespace {
-
-trace::Op steer(uint64_t cpu) {
-  trace::Op op;
-  op.spec = runner::registry().find("cpu steer");
-  op.args.assign(op.spec->fields.size(), std::nullopt);
-  op.args[0] = cpu;
-  return op;
-}
-
-}  // namespace
 
 bool defer_steer(trace::Trace& t, uint64_t random) {
   // Ops of the subsystems that use skbs (not this one's own, not the core's).
@@ -28,8 +17,8 @@ bool defer_steer(trace::Trace& t, uint64_t random) {
   }
   if (users.empty()) return false;
   const size_t i = users[random % users.size()];
-  t.ops.insert(t.ops.begin() + std::ptrdiff_t(i + 1), steer(0));
-  t.ops.insert(t.ops.begin() + std::ptrdiff_t(i), steer(1 + (random >> 32) % 3));
+  t.ops.insert(t.ops.begin() + std::ptrdiff_t(i + 1), shape_op("cpu steer", {uint64_t(0)}));
+  t.ops.insert(t.ops.begin() + std::ptrdiff_t(i), shape_op("cpu steer", {1 + (random >> 32) % 3}));
   return true;
 }
 

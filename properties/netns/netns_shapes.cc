@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "runner/subsystem.h"
+#include "properties/shape_op.h"
 
 namespace nv::gen {
 namespace {
@@ -22,15 +22,6 @@ size_t netns_use(const trace::Op& op) {
   return SIZE_MAX;
 }
 
-trace::Op make(std::string_view spec, trace::Value v, bool async) {
-  trace::Op op;
-  op.spec = runner::registry().find(spec);
-  op.args.assign(op.spec->fields.size(), std::nullopt);
-  op.args[0] = std::move(v);
-  op.async = async;
-  return op;
-}
-
 // The racers of a del at index `del` of namespace `ns`: a copy of `user`
 // started just before it (no line may name a deleted namespace), or a tick
 // past the reassembly timeouts started just after it.
@@ -42,7 +33,7 @@ void race(trace::Trace& t, size_t del, const trace::Op* user, uint64_t random) {
     t.ops.insert(t.ops.begin() + std::ptrdiff_t(del), std::move(racer));
   } else {
     t.ops.insert(t.ops.begin() + std::ptrdiff_t(del + 1),
-                 make("tick", uint64_t(random % 2 ? 30000 : 60000), true));
+                 shape_op("tick", {uint64_t(random % 2 ? 30000 : 60000)}, true));
   }
 }
 
@@ -70,8 +61,8 @@ bool netns_race_del(trace::Trace& t, uint64_t random) {
     random /= users.size();
     t.ops[u].args[netns_use(t.ops[u])] = ns;
     t.ops[u].async = false;
-    t.ops.insert(t.ops.begin() + std::ptrdiff_t(u + 1), make("netns del", ns, false));
-    t.ops.insert(t.ops.begin() + std::ptrdiff_t(u), make("netns add", ns, false));
+    t.ops.insert(t.ops.begin() + std::ptrdiff_t(u + 1), shape_op("netns del", {ns}));
+    t.ops.insert(t.ops.begin() + std::ptrdiff_t(u), shape_op("netns add", {ns}));
     const trace::Op user = t.ops[u + 1];
     race(t, u + 2, random % 2 ? &user : nullptr, random >> 1);
     return true;
