@@ -136,10 +136,15 @@ std::optional<Finding> Harness::find(std::span<const uint8_t> bytes) const {
     // that run, whose lines are the printed trace's.
     trace::Trace scheduled = runner::with_schedule(t, result);
     options.strategy = nullptr;
-    result = runner::run(scheduled, options);
-    return Finding{std::move(scheduled), std::move(result)};
+    runner::RunResult replayed = runner::run(scheduled, options);
+    return confirm(std::move(scheduled), std::move(result), std::move(replayed));
   }
   return std::nullopt;
+}
+
+Finding confirm(trace::Trace scheduled, runner::RunResult seen, runner::RunResult replayed) {
+  if (fails(replayed)) return Finding{std::move(scheduled), std::move(replayed)};
+  return Finding{std::move(scheduled), std::move(seen), /*reproduces=*/false};
 }
 
 int Harness::run_one(const uint8_t* data, size_t size) const {
@@ -147,6 +152,11 @@ int Harness::run_one(const uint8_t* data, size_t size) const {
   if (!f) return 0;
   std::fprintf(stderr, "netverify: the engines disagree on this input\n%s%s",
                runner::format_failure(f->result).c_str(), trace::print(f->trace).c_str());
+  if (!f->reproduces)
+    std::fprintf(stderr,
+                 "netverify: BUG: the trace above, its schedule written in, passes when "
+                 "replayed although that schedule failed under the harness's strategy: "
+                 "the engines are not deterministic; keep this input and report it\n");
   std::string inject;
   for (const std::string& m : mutants_) inject += " --inject " + m;
   std::fprintf(stderr,

@@ -8,8 +8,9 @@
 // used up (the seed is the input's hash: the same bytes run the same
 // schedules), so that a race needs the fuzzer to find its operations, not
 // every decision of its schedule. A divergence prints the failing trace,
-// with the schedule that failed written in as sched lines, the failure and
-// the replay command, then aborts so the fuzzer keeps the input. Malformed
+// with the schedule that failed written in as sched lines (replayed first:
+// when it passes, the report says the engines are not deterministic), the
+// failure and the replay command, then aborts so the fuzzer keeps the input. Malformed
 // bytes never abort: every byte string is a valid trace.
 #pragma once
 
@@ -41,11 +42,21 @@ struct HarnessOptions {
 };
 
 // A failing input: the trace that fails (the decoded trace, or it with the
-// failing schedule written in) and its run.
+// failing schedule written in) and its run. `reproduces` is false when the
+// trace with the schedule written in passed as replay runs it, although the
+// strategy's run of the same schedule failed: `result` is then the
+// strategy's run, and the engines are not deterministic (a bug of
+// netverify's, reported as such).
 struct Finding {
   trace::Trace trace;
   runner::RunResult result;
+  bool reproduces = true;
 };
+
+// The finding of a schedule a strategy chose: `scheduled` (the trace with
+// that schedule written in) with its replayed run when that fails, else
+// with the strategy's run `seen`, marked as not reproducing.
+Finding confirm(trace::Trace scheduled, runner::RunResult seen, runner::RunResult replayed);
 
 // A fuzz target's state, built once per process by its driver: the byte
 // codec for its subsystems and the mutants to inject, which come from the

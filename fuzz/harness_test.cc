@@ -86,5 +86,27 @@ TEST(Harness, FindsAnOrdinaryDivergenceInTheDecodedTrace) {
   EXPECT_FALSE(found->result.ok());
 }
 
+// The trace with its schedule written in is reported with its replayed run
+// when that fails; when it passes although the strategy's run of the same
+// schedule failed, the strategy's run is reported and marked: the printed
+// trace would not reproduce.
+TEST(Harness, ConfirmReportsAScheduleThatDoesNotReplayAsSuch) {
+  const trace::Trace t = runner::parse_valid("netverify-trace 1\ntick 1s\n");
+  runner::RunResult failed;
+  failed.divergence = runner::Divergence{};
+  failed.ops_run = 7;
+  runner::RunResult passed;
+  passed.ops_run = 1;
+
+  const Finding replays = confirm(t, passed, failed);
+  EXPECT_TRUE(replays.reproduces);
+  EXPECT_EQ(replays.result.ops_run, 7u);
+
+  const Finding lost = confirm(t, failed, passed);
+  EXPECT_FALSE(lost.reproduces);
+  EXPECT_FALSE(lost.result.ok());
+  EXPECT_EQ(lost.result.ops_run, 7u);
+}
+
 }  // namespace
 }  // namespace nv::fuzz

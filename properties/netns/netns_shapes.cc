@@ -22,19 +22,47 @@ size_t netns_use(const trace::Op& op) {
   return SIZE_MAX;
 }
 
-// The racers of a del at index `del` of namespace `ns`: a copy of `user`
-// started just before it (no line may name a deleted namespace), or a tick
-// past the reassembly timeouts started just after it.
+// A name of a..h that no op of `t` uses, or "".
+std::string free_name(const trace::Trace& t) {
+  std::set<std::string> named;
+  for (const trace::Op& op : t.ops)
+    for (size_t k = 0; k < op.spec->fields.size(); ++k)
+      if (op.spec->fields[k].kind == trace::Kind::kName && op.has(k)) named.insert(op.name(k));
+  for (char c = 'a'; c <= 'h'; ++c)
+    if (!named.count(std::string(1, c))) return std::string(1, c);
+  return "";
+}
+
+// The identity of the namespace a del at index `del` deletes: its add's
+// place among the trace's adds (init is 0, every add takes the next).
+uint64_t nsid_at(const trace::Trace& t, size_t del) {
+  const std::string ns = t.ops[del].name(0);
+  uint64_t adds = 0, id = 0;
+  for (size_t i = 0; i < del; ++i) {
+    if (t.ops[i].spec->id != trace::op_id("netns add")) continue;
+    ++adds;
+    if (t.ops[i].name(0) == ns) id = adds;
+  }
+  return id;
+}
+
+// The racers of a del at index `del`: a copy of `user` started just before
+// it (no line may name a deleted namespace); or, started just after it, a
+// tick past the reassembly timeouts or a maybe_get of the dying namespace's
+// identity (which must fail once the last reference is gone).
 void race(trace::Trace& t, size_t del, const trace::Op* user, uint64_t random) {
   t.ops[del].async = true;
   if (user) {
     trace::Op racer = *user;
     racer.async = true;
     t.ops.insert(t.ops.begin() + std::ptrdiff_t(del), std::move(racer));
-  } else {
-    t.ops.insert(t.ops.begin() + std::ptrdiff_t(del + 1),
-                 shape_op("tick", {uint64_t(random % 2 ? 30000 : 60000)}, true));
+    return;
   }
+  const std::string ref = free_name(t);
+  trace::Op racer = random % 3 == 2 && !ref.empty()
+                        ? shape_op("netns maybe_get", {nsid_at(t, del), ref}, true)
+                        : shape_op("tick", {uint64_t(random % 3 ? 60000 : 30000)}, true);
+  t.ops.insert(t.ops.begin() + std::ptrdiff_t(del + 1), std::move(racer));
 }
 
 }  // namespace
@@ -46,16 +74,9 @@ bool netns_race_del(trace::Trace& t, uint64_t random) {
     // A new namespace for an op that names one: added before it, the op
     // moved into it, deleted right after it, racing.
     std::vector<size_t> users;
-    std::set<std::string> named;
-    for (size_t i = 0; i < t.ops.size(); ++i) {
-      for (size_t k = 0; k < t.ops[i].spec->fields.size(); ++k)
-        if (t.ops[i].spec->fields[k].kind == trace::Kind::kName && t.ops[i].has(k))
-          named.insert(t.ops[i].name(k));
+    for (size_t i = 0; i < t.ops.size(); ++i)
       if (netns_use(t.ops[i]) != SIZE_MAX) users.push_back(i);
-    }
-    std::string ns;
-    for (char c = 'a'; c <= 'h' && ns.empty(); ++c)
-      if (!named.count(std::string(1, c))) ns = std::string(1, c);
+    const std::string ns = free_name(t);
     if (users.empty() || ns.empty()) return false;
     const size_t u = users[random % users.size()];
     random /= users.size();

@@ -6,9 +6,10 @@
 // starts on a thread of its own beside, also started, a copy of an op that
 // names the namespace (a fragment into it, a reference taken; just before
 // the del, since no line may name a deleted namespace) or, just after it,
-// a tick past the default reassembly timeouts (30 s, 60 s). The
-// scheduler's strategies (fuzz/harness.h) then interleave them. False when
-// the trace has neither a del nor an op that names a namespace.
+// a tick past the default reassembly timeouts (30 s, 60 s) or a
+// `netns maybe_get` of the dying namespace's identity. The scheduler's
+// strategies (fuzz/harness.h) then interleave them. False when the trace
+// has neither a del nor an op that names a namespace.
 #pragma once
 
 #include <cstdint>
