@@ -388,6 +388,8 @@ class Run {
   }
   void record(EngineRun& r, uint32_t line, const std::vector<trace::Event>& events) {
     for (const trace::Event& e : events) emit(r, line, e);
+    if (&r == &runs_.front())
+      for (const trace::Event& e : events) result.deliveries += e.kind == "deliver";
     if (keep_history_) r.history.insert(r.history.end(), events.begin(), events.end());
     if (options_.witness) r.section.insert(r.section.end(), events.begin(), events.end());
     r.stale = true;
@@ -537,8 +539,6 @@ class Run {
       }
       r.engine->settle(events);
       record(r, op.line, events);
-      if (k == 0)
-        for (const trace::Event& e : events) result.deliveries += e.kind == "deliver";
     }
     bool same_events = true;
     for (const auto& ev : per_engine) same_events &= ev == per_engine[0];

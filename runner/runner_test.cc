@@ -59,6 +59,19 @@ TEST(Runner, UndecidedSectionIsReportedAtAnUnplacedOp) {
   EXPECT_TRUE(run(t, {}).ok());  // decided with the default budget
 }
 
+// RunResult::deliveries counts the first engine's deliveries, those of a
+// concurrent section too (replay's ok line prints it).
+TEST(Runner, CountsDeliveriesOfConcurrentSections) {
+  const trace::Trace t = parse_valid(
+      "netverify-trace 1\n"
+      "frag init v4 id=1 off=0 len=16 mf=1\nfrag init v4 id=2 off=0 len=16 mf=1\n"
+      "go frag init v4 id=1 off=16 len=8 mf=0\ngo frag init v4 id=2 off=16 len=8 mf=0\n"
+      "frag init v4 id=3 off=0 len=8 mf=0\n");
+  const RunResult r = run(t, {});
+  ASSERT_TRUE(r.ok()) << format_failure(r);
+  EXPECT_EQ(r.deliveries, 3u);
+}
+
 // A trace parsed as it runs (trace::Parser, what `netverify replay` does)
 // gives the run of the parsed trace, failures and their re-runs included.
 TEST(Runner, StreamedTraceRunsAsTheParsedOne) {

@@ -539,9 +539,13 @@ void NetnsImpl::apply(const trace::Op& op, std::vector<Event>& out) {
 NetGauges NetnsImpl::gauges(const Net& n) const {
   NetGauges g{.refs = n.count.read(), .dying = n.dying, .devices = n.devices.size()};
   for (uint8_t held : n.gen) g.pernet += held;
-  // Without holds_lock_, as every reader of the state: nothing runs.
-  if (auto h = holds_.find(n.id); h != holds_.end()) g.holds = h->second.size();
+  g.holds = holds_on(n);
   return g;
+}
+
+size_t NetnsImpl::holds_on(const Net& n) const {
+  auto h = holds_.find(n.id);
+  return h == holds_.end() ? 0 : h->second.size();
 }
 
 void NetnsImpl::snapshot(trace::Snapshot& out) const {
@@ -577,7 +581,7 @@ std::string NetnsImpl::describe() const {
   for (const Net* n : nets) {
     out += "  " + label_of(*n) + " nsid=" + std::to_string(n->id) +
            " refs=" + std::to_string(n->count.read()) + " user=" + std::to_string(n->user_ref) +
-           " dying=" + std::to_string(n->dying) + " holds=" + std::to_string(gauges(*n).holds) +
+           " dying=" + std::to_string(n->dying) + " holds=" + std::to_string(holds_on(*n)) +
            " data=";
     std::vector<std::string> data;
     for (const auto& p : pernet_store_)

@@ -166,6 +166,9 @@ class NetnsImpl final : public trace::Engine, public PernetHost {
   void unregister_trace_op(const std::string& name, std::vector<trace::Event>& out);
   void unbind(Net& n);
   NetGauges gauges(const Net& n) const;
+  // How many references other subsystems hold on `n` (holds_; read
+  // without holds_lock_, as every reader of the state: nothing runs).
+  size_t holds_on(const Net& n) const;
   Net* find(std::string_view name) const;
 
   // Declared first, so that they outlive the worker that may still be

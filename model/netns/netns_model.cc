@@ -370,8 +370,13 @@ NetGauges NetnsModel::gauges(NetId id) const {
   const Net& n = nets_.at(id);
   NetGauges g{.refs = n.count, .dying = n.dying, .pernet = n.data.size()};
   for (const Device& d : devices_) g.devices += d.net == id;
-  if (auto h = holds_.find(id); h != holds_.end()) g.holds = h->second.size();
+  g.holds = holds_on(id);
   return g;
+}
+
+size_t NetnsModel::holds_on(NetId id) const {
+  auto h = holds_.find(id);
+  return h == holds_.end() ? 0 : h->second.size();
 }
 
 uint64_t NetnsModel::digest_of(NetId id) const {
@@ -406,7 +411,7 @@ std::string NetnsModel::describe() const {
   for (const auto& [id, n] : nets_) {
     out += "  " + label_of(id) + " nsid=" + std::to_string(id) +
            " refs=" + std::to_string(n.count) + " user=" + std::to_string(n.user_ref) +
-           " dying=" + std::to_string(n.dying) + " holds=" + std::to_string(gauges(id).holds) +
+           " dying=" + std::to_string(n.dying) + " holds=" + std::to_string(holds_on(id)) +
            " data=";
     for (const std::string& op : n.data) out += op + ",";
     out += " devices=";

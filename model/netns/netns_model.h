@@ -106,9 +106,11 @@ class NetnsModel final : public trace::Engine, public PernetHost {
   void unbind(NetId id);
   std::vector<Device>::iterator find_device(std::string_view name);
   NetGauges gauges(NetId id) const;
+  // How many references other subsystems hold on the namespace (holds_).
+  size_t holds_on(NetId id) const;
   uint64_t digest_of(NetId id) const;
 
-  std::map<NetId, Net> nets_;                         // linked or dying, not yet freed
+  std::map<NetId, Net> nets_;  // linked or dying, not yet freed
   // Each bound name's namespace: names_[n.name] == id exactly when nets_[id]
   // is bound and its creation has finished (during its inits a new
   // namespace is labelled by its name, which is not yet taken from the old).
