@@ -292,6 +292,7 @@ class Scheduler {
   std::vector<ThreadId> live_;
   std::vector<ThreadId> runnable_;  // scratch for step()
   ThreadId current_ = kNoThread;
+  size_t done_ = 0;            // threads that reached kDone
   ThreadId last_ = kNoThread;  // the thread of the previous step
   std::vector<uint32_t> decisions_;
   std::vector<Event> events_;
