@@ -59,6 +59,7 @@ QueueDescription queue_description(const Q& q, std::string_view label, Family fa
                      .has_peer = q.has_peer,
                      .rid = q.rid};
   q.runs.for_each_run([&](uint32_t off, uint32_t end) { d.runs.emplace_back(off, end); });
+  q.runs.for_each_skb([&](const Skb& s) { d.cpus.push_back(s.cpu); });
   return d;
 }
 

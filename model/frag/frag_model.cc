@@ -411,7 +411,10 @@ std::string FragModel::describe() const {
                            .seq = q.seq,
                            .has_peer = q.has_peer,
                            .rid = q.rid};
-        for (const Run& r : q.runs) d.runs.emplace_back(r.off, r.end);
+        for (const Run& r : q.runs) {
+          d.runs.emplace_back(r.off, r.end);
+          for (const Frag& fr : r.frags) d.cpus.push_back(fr.cpu);
+        }
         if (policy_ == Policy::kEvict)
           d.lru_rank =
               size_t(std::lower_bound(recency.begin(), recency.end(), q.lru) - recency.begin());

@@ -223,6 +223,10 @@ std::string describe_queue(const QueueDescription& q, size_t expiry) {
       (q.lru_rank ? " lru=" + std::to_string(*q.lru_rank) : "") + " runs=";
   for (const auto& [off, end] : q.runs)
     out += "[" + std::to_string(off) + "," + std::to_string(end) + ")";
+  if (std::any_of(q.cpus.begin(), q.cpus.end(), [](uint32_t c) { return c != 0; })) {
+    out += " cpus=";
+    for (size_t i = 0; i < q.cpus.size(); ++i) out += (i ? "," : "") + std::to_string(q.cpus[i]);
+  }
   return out + "\n";
 }
 

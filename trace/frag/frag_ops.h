@@ -179,6 +179,10 @@ struct QueueDescription {
   bool has_peer = false;
   uint32_t rid = 0;
   std::vector<std::pair<uint32_t, uint32_t>> runs;  // [off, end), in order
+  // The CPU each queued skb was received on, in offset order: which skbs a
+  // reassembly frees through another CPU's defer list. Printed when one is
+  // not CPU 0 (a fragment racing a `cpu steer` is received on either).
+  std::vector<uint32_t> cpus;
   // Under Policy::kEvict: its place in the evictor's order among its
   // namespace's queues of its family (0: evicted first).
   std::optional<size_t> lru_rank;
