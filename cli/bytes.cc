@@ -35,11 +35,7 @@ int run_decode(const Args& args) {
     f = fuzz::Harness({.target = args.get("--target", std::string(fuzz::kAllTarget)),
                        .mutants = args.all("--inject")})
             .find(bytes);
-  if (f && !f->reproduces)
-    std::fprintf(stderr,
-                 "netverify decode: BUG: this trace, its schedule written in, passes when "
-                 "replayed although the schedule failed in the harness (engines not "
-                 "deterministic)\n");
+  if (f && !f->reproduces) std::fprintf(stderr, "netverify decode: %s\n", fuzz::kNotReproducing);
   const trace::Trace t =
       f ? std::move(f->trace) : fuzz::decode(bytes, runner::registry(), byte_options(args));
   std::fputs(trace::print(t).c_str(), stdout);

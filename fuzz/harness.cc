@@ -152,11 +152,7 @@ int Harness::run_one(const uint8_t* data, size_t size) const {
   if (!f) return 0;
   std::fprintf(stderr, "netverify: the engines disagree on this input\n%s%s",
                runner::format_failure(f->result).c_str(), trace::print(f->trace).c_str());
-  if (!f->reproduces)
-    std::fprintf(stderr,
-                 "netverify: BUG: the trace above, its schedule written in, passes when "
-                 "replayed although that schedule failed under the harness's strategy: "
-                 "the engines are not deterministic; keep this input and report it\n");
+  if (!f->reproduces) std::fprintf(stderr, "netverify: %s\n", kNotReproducing);
   std::string inject;
   for (const std::string& m : mutants_) inject += " --inject " + m;
   std::fprintf(stderr,

@@ -53,6 +53,13 @@ struct Finding {
   bool reproduces = true;
 };
 
+// What the harness and `netverify decode --schedules` say of a finding that
+// does not reproduce.
+inline constexpr const char* kNotReproducing =
+    "BUG: the trace, its schedule written in, passes when replayed although "
+    "that schedule failed under the harness's strategy: the engines are not "
+    "deterministic; keep the input and report it";
+
 // The finding of a schedule a strategy chose: `scheduled` (the trace with
 // that schedule written in) with its replayed run when that fails, else
 // with the strategy's run `seen`, marked as not reproducing.
