@@ -121,10 +121,10 @@ TEST(FragImpl, DuplicateLastFragmentLeavesACompleteQueueUntilItTimesOut) {
   EXPECT_EQ(d.run("frag init v6 id=1 off=0 len=16 mf=1\n"
                   "frag init v6 id=1 off=8 len=8 mf=0\n"),
             std::vector<std::string>{"drop ns=init family=v6 id=1 off=8 len=8 reason=dup"});
-  EXPECT_EQ(
-      d.impl.describe(),
-      "now=0ms\n"
-      "  init v6 id=1 proto=0 len=16 meat=16 first last deadline=60000ms expiry=0 runs=[0,16)\n");
+  EXPECT_EQ(d.impl.describe(),
+            "now=0ms\n"
+            "  init v6 src=::1 dst=::1 id=1 proto=0 len=16 meat=16 first last deadline=60000ms "
+            "expiry=0 runs=[0,16)\n");
   EXPECT_EQ(d.run("frag init v6 id=1 off=0 len=8 mf=1\ntick 60s\n"),
             (std::vector<std::string>{"drop ns=init family=v6 id=1 off=0 len=8 reason=dup",
                                       "kill ns=init family=v6 id=1 reason=timeout"}));
@@ -302,13 +302,15 @@ TEST(FragImpl, DescribeListsQueuesWithTheirRuns) {
   EXPECT_EQ(d.impl.describe(),
             "now=0ms\n"
             "  init peer=127.0.0.1:3\n"
-            "  init v4 id=1 proto=253 len=32 meat=24 first last deadline=30000ms expiry=0 rid=3 "
+            "  init v4 src=127.0.0.1 dst=127.0.0.1 id=1 proto=253 len=32 meat=24 first last "
+            "deadline=30000ms expiry=0 rid=3 "
             "runs=[0,8)[16,32)\n");
   d.run("sysctl init ipv4.ipfrag_max_dist 0\nsysctl init ipv6.ip6frag_time 5\n");
   EXPECT_EQ(d.impl.describe(),
             "now=0ms\n"
             "  init time=30,5 max_dist=0 peer=127.0.0.1:3\n"
-            "  init v4 id=1 proto=253 len=32 meat=24 first last deadline=30000ms expiry=0 rid=3 "
+            "  init v4 src=127.0.0.1 dst=127.0.0.1 id=1 proto=253 len=32 meat=24 first last "
+            "deadline=30000ms expiry=0 rid=3 "
             "runs=[0,8)[16,32)\n");
 }
 

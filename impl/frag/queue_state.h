@@ -48,6 +48,8 @@ template <typename Q>
 QueueDescription queue_description(const Q& q, std::string_view label, Family family) {
   QueueDescription d{.label = label,
                      .family = family,
+                     .src = q.key.src(family),
+                     .dst = q.key.dst(family),
                      .id = q.key.id(),
                      .proto = q.key.proto(),
                      .len = q.len,

@@ -34,6 +34,14 @@ FragModel::FragModel(const FragModel& other, netns::PernetHost& host, defer::Def
   host.rebind(const_cast<FragModel*>(&other), this);
 }
 
+namespace {
+
+std::string_view addr_bytes(const trace::Addr& a) {
+  return {reinterpret_cast<const char*>(a.bytes.data()), a.bytes.size()};
+}
+
+}  // namespace
+
 uint64_t FragModel::fingerprint() const {
   trace::Fingerprint f;
   f.add(now_ms_).add(next_seq_).add(uint8_t(policy_)).add(next_lru_);
@@ -42,8 +50,15 @@ uint64_t FragModel::fingerprint() const {
     for (int fi = 0; fi < 2; ++fi) {
       f.add(ns.sysctls.high_thresh[fi]).add(ns.sysctls.low_thresh[fi]).add(ns.sysctls.time_s[fi]);
       for (const auto& [key, q] : ns.fam[fi].queues) {
-        f.add(key.id).add(key.proto).add(q.len).add(q.meat).add(q.deadline_ms).add(q.seq);
-        f.add(q.first_in).add(q.last_in).add(q.rid).add(q.lru).add(q.runs.size());
+        f.add(addr_bytes(key.src))
+            .add(addr_bytes(key.dst))
+            .add(key.id)
+            .add(key.proto)
+            .add(q.len)
+            .add(q.meat)
+            .add(q.deadline_ms)
+            .add(q.seq);
+        f.add(q.first_in).add(q.last_in).add(q.has_peer).add(q.rid).add(q.lru).add(q.runs.size());
         for (const Run& r : q.runs) {
           f.add(r.off).add(r.end).add(r.frags.size());
           for (const Frag& fr : r.frags)
@@ -56,7 +71,7 @@ uint64_t FragModel::fingerprint() const {
         }
       }
     }
-    for (const auto& [addr, rid] : ns.peer_rid) f.add(rid);
+    for (const auto& [addr, rid] : ns.peer_rid) f.add(addr_bytes(addr)).add(rid);
   }
   return f.value();
 }
@@ -401,6 +416,8 @@ std::string FragModel::describe() const {
       for (const auto& [key, q] : ns.fam[fi].queues) {
         QueueDescription d{.label = ns.label,
                            .family = Family(fi),
+                           .src = key.src,
+                           .dst = key.dst,
                            .id = key.id,
                            .proto = key.proto,
                            .len = q.len,

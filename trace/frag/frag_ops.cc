@@ -214,13 +214,15 @@ std::string describe_hidden(std::string_view label, const Sysctls& s,
 namespace {
 
 std::string describe_queue(const QueueDescription& q, size_t expiry) {
-  std::string out =
-      "  " + std::string(q.label) + " " + family_name(q.family) + " id=" + std::to_string(q.id) +
-      " proto=" + std::to_string(q.proto) + " len=" + std::to_string(q.len) +
-      " meat=" + std::to_string(q.meat) + (q.first_in ? " first" : "") +
-      (q.last_in ? " last" : "") + " deadline=" + std::to_string(q.deadline_ms) +
-      "ms expiry=" + std::to_string(expiry) + (q.has_peer ? " rid=" + std::to_string(q.rid) : "") +
-      (q.lru_rank ? " lru=" + std::to_string(*q.lru_rank) : "") + " runs=";
+  std::string out = "  " + std::string(q.label) + " " + family_name(q.family) +
+                    " src=" + trace::format_addr(q.src) + " dst=" + trace::format_addr(q.dst) +
+                    " id=" + std::to_string(q.id) + " proto=" + std::to_string(q.proto) +
+                    " len=" + std::to_string(q.len) + " meat=" + std::to_string(q.meat) +
+                    (q.first_in ? " first" : "") + (q.last_in ? " last" : "") +
+                    " deadline=" + std::to_string(q.deadline_ms) +
+                    "ms expiry=" + std::to_string(expiry) +
+                    (q.has_peer ? " rid=" + std::to_string(q.rid) : "") +
+                    (q.lru_rank ? " lru=" + std::to_string(*q.lru_rank) : "") + " runs=";
   for (const auto& [off, end] : q.runs)
     out += "[" + std::to_string(off) + "," + std::to_string(end) + ")";
   if (std::any_of(q.cpus.begin(), q.cpus.end(), [](uint32_t c) { return c != 0; })) {

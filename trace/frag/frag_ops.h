@@ -170,6 +170,7 @@ std::string describe_hidden(std::string_view label, const Sysctls& s,
 struct QueueDescription {
   std::string_view label;
   Family family = Family::kV4;
+  trace::Addr src, dst;  // the key's addresses: queues of one id differ by them
   uint32_t id = 0;
   uint8_t proto = 0;
   uint32_t len = 0, meat = 0;
