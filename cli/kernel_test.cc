@@ -53,7 +53,7 @@ TEST(KernelCli, JsonV6DeliveryIsTheModels) {
   EXPECT_EQ(r.status, 0) << r.out;
   const std::string fields =
       "\"line\":5,\"ns\":\"init\",\"family\":\"v6\",\"src\":\"::1\",\"dst\":\"::1\","
-      "\"proto\":253,\"id\":201,\"len\":40,\"fnv1a64\":\"6ebbfe9eecad95b5\"}";
+      "\"proto\":253,\"id\":201,\"len\":40,\"fnv1a64\":\"6ebbfe9eecad95b5\",\"ecn\":\"not-ect\"}";
   EXPECT_TRUE(shows(r, "{\"event\":\"deliver\",\"engine\":\"kernel\"," + fields));
   Result model = run("replay " + trace + " --json");
   EXPECT_TRUE(shows(model, "{\"event\":\"deliver\",\"engine\":\"model\"," + fields));

@@ -77,9 +77,11 @@ const Command& z3_prove_command() {
           "Proves, with Z3, properties of the reassembly decision (model/frag/frag_rule.h)\n"
           "for every fragment within the trace ranges and every queue of up to 3 runs:\n"
           "v4-datagram-fits, trim-keeps-order, decision-total, memory-bound, v6-rfc,\n"
-          "queue-invariant (all by default). Each prints PROVED with its statement and\n"
-          "bounds, or FAILED with a counterexample, also written as a trace to\n"
-          "$NV_FAILURE_DIR (default: the working directory). Exit 1 if any failed.",
+          "queue-invariant; and that the ECN combination at reassembly is the kernel's\n"
+          "ip_frag_ecn_table: ecn-table (all by default). Each prints PROVED with its\n"
+          "statement and bounds, or FAILED with a counterexample, also written as a\n"
+          "trace to $NV_FAILURE_DIR (default: the working directory). Exit 1 if any\n"
+          "failed.",
       .flags = {},
       .min_positional = 0,
       .max_positional = 100,

@@ -51,6 +51,7 @@ struct Plan {
   bool async = false;            // a "go OP" entry of the table
   std::vector<size_t> optional;  // indices of optional fields, in order
   std::vector<int> bit;          // per field: its presence bit, or -1
+  std::vector<bool> decoded;     // per field: false for a late field the entry does not name
   std::vector<int> width;        // per field: bytes of a wide kUint
   // Per kWord field: the registry's indices of the words it decodes among,
   // in the table's order.
@@ -59,13 +60,16 @@ struct Plan {
 
 using Words = std::map<std::string, std::vector<std::string>, std::less<>>;
 
-Plan plan_of(const OpSpec& spec, const Words& words) {
+// `late`: the late fields the table entry names ("frag+ecn": {"ecn"}).
+Plan plan_of(const OpSpec& spec, const Words& words, const std::vector<std::string>& late) {
   Plan p;
   p.spec = &spec;
   for (size_t i = 0; i < spec.fields.size(); ++i) {
     const FieldSpec& f = spec.fields[i];
-    p.bit.push_back(f.required ? -1 : int(p.optional.size()));
-    if (!f.required) p.optional.push_back(i);
+    const bool decoded = !f.late || std::find(late.begin(), late.end(), f.key) != late.end();
+    p.decoded.push_back(decoded);
+    p.bit.push_back(f.required || !decoded ? -1 : int(p.optional.size()));
+    if (!f.required && decoded) p.optional.push_back(i);
     p.width.push_back(uint_width(f));
     p.words.emplace_back();
     if (f.kind != Kind::kWord) continue;
@@ -93,11 +97,20 @@ int word_position(const Plan& plan, size_t i, uint32_t word) {
 std::vector<Plan> table_of(const trace::Registry& r, const std::vector<std::string>& names,
                            const Words& words) {
   std::vector<Plan> out;
-  for (const std::string& name : names) {
+  for (const std::string& entry : names) {
+    // "go OP+FIELD+FIELD": started on a thread, with these late fields.
+    std::vector<std::string> late;
+    size_t plus = entry.find('+');
+    const std::string name = entry.substr(0, plus);
+    while (plus != std::string::npos) {
+      const size_t next = entry.find('+', plus + 1);
+      late.push_back(entry.substr(plus + 1, next - plus - 1));
+      plus = next;
+    }
     const bool async = name.starts_with("go ");
     const OpSpec* spec = r.find(async ? std::string_view(name).substr(3) : name);
     if (!spec || spec->expect) continue;
-    out.push_back(plan_of(*spec, words));
+    out.push_back(plan_of(*spec, words, late));
     out.back().async = async;
   }
   return out;
@@ -204,6 +217,7 @@ trace::Trace Codec::decode(std::span<const uint8_t> bytes) const {
     std::vector<std::pair<const FieldSpec*, std::string>> created, destroyed;
     for (size_t i = 0; i < spec.fields.size() && valid; ++i) {
       const FieldSpec& f = spec.fields[i];
+      if (!plan.decoded[i]) continue;
       if (const int bit = plan.bit[i]; bit >= 0 && (bit >= 8 || !(presence >> bit & 1))) continue;
       switch (f.kind) {
         case Kind::kUint: {
@@ -317,10 +331,12 @@ std::optional<std::vector<uint8_t>> Codec::encode(const trace::Trace& trace,
     // first slot).
     auto fits = [&](const Plan& p) {
       if (p.spec != op.spec || p.async != op.async) return false;
-      for (size_t i = 0; i < op.spec->fields.size(); ++i)
+      for (size_t i = 0; i < op.spec->fields.size(); ++i) {
+        if (op.has(i) && !p.decoded[i]) return false;
         if (op.has(i) && op.spec->fields[i].kind == Kind::kWord &&
             word_position(p, i, op.word(i)) < 0)
           return false;
+      }
       return true;
     };
     const Plan* it = nullptr;
@@ -335,7 +351,7 @@ std::optional<std::vector<uint8_t>> Codec::encode(const trace::Trace& trace,
     }
     if (!it) {
       *error = "line " + std::to_string(op.line) + ": '" + op.spec->name +
-               "' (with these words) is not among the fuzzed subsystems' ops";
+               "' (with these words and fields) is not among the fuzzed subsystems' ops";
       return std::nullopt;
     }
     const std::vector<size_t>& optional = it->optional;

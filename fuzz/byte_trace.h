@@ -31,6 +31,10 @@
 // ever grows by a new table, never by appending, and each subsystem keeps
 // its slot, so an input keeps its meaning when subsystems or ops are added
 // (byte_trace_test.cc holds inputs with the traces they must decode to).
+// A field added to an op after its tables froze (FieldSpec::late: frag's
+// ecn=) is decoded only for table entries that name it, "frag+ecn", which
+// only a new table can have; an entry "frag" decodes the op without it,
+// and a trace using it cannot be encoded for such a table.
 //
 // A record that cannot be made valid (a namespace to delete when none can
 // be) is skipped; op.normalize and op.check repair or reject the rest. Small

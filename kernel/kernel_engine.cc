@@ -72,6 +72,7 @@ trace::Event deliver_event(std::string_view ns, const RawDelivery& d,
     head.dst = d.dst;
     head.proto = d.proto;
     head.id = *id;
+    head.ecn = d.ecn;
     return frag::deliver_event(head, uint32_t(d.payload.size()), h.value());
   }
   // The same fields without the id: a v6 datagram no fragment of the
@@ -83,7 +84,8 @@ trace::Event deliver_event(std::string_view ns, const RawDelivery& d,
       .add("dst", trace::format_addr(d.dst))
       .add("proto", uint64_t(d.proto))
       .add("len", uint64_t(d.payload.size()))
-      .add("fnv1a64", trace::format_hex64(h.value()));
+      .add("fnv1a64", trace::format_hex64(h.value()))
+      .add("ecn", std::string(frag::kEcnNames[d.ecn]));
   return e;
 }
 

@@ -241,8 +241,9 @@ bool Netns::setup(const Config& config, NetnsError* error) {
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
       return sys_fail(error, "SO_RCVBUFFORCE");
     if (v6 && (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) != 0 ||
-               setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) != 0))
-      return sys_fail(error, "IPV6_RECVPKTINFO");
+               setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) != 0 ||
+               setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof(one)) != 0))
+      return sys_fail(error, "setsockopt(IPPROTO_IPV6, IPV6_RECV*)");
   }
   std::string msg;
   if (!proc_.open(&msg) || !proc_.read(baseline_, &msg)) {
@@ -348,6 +349,7 @@ bool Netns::drain(std::vector<RawDelivery>& out, NetnsError* error) {
         const size_t end = std::min(size_t(n), std::max(total, ihl));
         d.id = uint32_t(buf[4]) << 8 | buf[5];
         d.proto = buf[9];
+        d.ecn = buf[1] & 3;
         std::memcpy(d.src.bytes.data(), buf.data() + 12, 4);
         std::memcpy(d.dst.bytes.data(), buf.data() + 16, 4);
         d.payload.assign(buf.begin() + long(ihl), buf.begin() + long(end));
@@ -362,6 +364,10 @@ bool Netns::drain(std::vector<RawDelivery>& out, NetnsError* error) {
             std::memcpy(d.dst.bytes.data(), &info.ipi6_addr, 16);
           } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) {
             std::memcpy(&hop_limit, CMSG_DATA(c), sizeof(hop_limit));
+          } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS) {
+            int tclass = 0;
+            std::memcpy(&tclass, CMSG_DATA(c), sizeof(tclass));
+            d.ecn = uint8_t(tclass & 3);
           }
         }
         if (hop_limit != kWireTtl) continue;

@@ -51,6 +51,7 @@ struct RawDelivery {
   frag::Family family = frag::Family::kV4;
   trace::Addr src, dst;
   uint8_t proto = 0;
+  uint8_t ecn = 0;             // the delivered header's ECN codepoint
   std::optional<uint32_t> id;  // v4 only: v6 raw sockets do not see the header
   std::vector<uint8_t> payload;
 };

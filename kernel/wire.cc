@@ -47,6 +47,7 @@ std::vector<uint8_t> frag_packet(const frag::Fragment& f) {
   uint8_t* h = pkt.data();
   if (!v6) {
     h[0] = 0x45;
+    h[1] = f.ecn;  // TOS: DSCP 0 and the ECN codepoint
     put16(h + 2, uint32_t(20 + f.len));
     put16(h + 4, f.id);
     put16(h + 6, (f.mf ? 0x2000 : 0) | (f.off / 8));
@@ -57,6 +58,7 @@ std::vector<uint8_t> frag_packet(const frag::Fragment& f) {
     put16(h + 10, inet_checksum(h, 20));
   } else {
     h[0] = 0x60;
+    h[1] = uint8_t(f.ecn << 4);  // traffic class: DSCP 0 and the ECN codepoint
     put16(h + 4, 8 + f.len);
     h[6] = 44;  // Fragment header
     h[7] = kWireTtl;
@@ -105,6 +107,7 @@ std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string
     w.mf = (frag & 0x2000) != 0;
     w.off = (frag & 0x1fff) * 8;
     w.proto = p[9];
+    w.ecn = p[1] & 3;
     w.src = addr_from(p + 12, false);
     w.dst = addr_from(p + 16, false);
     w.payload.assign(p + 20, p + total);
@@ -132,6 +135,7 @@ std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string
     w.src = addr_from(p + 8, true);
     w.dst = addr_from(p + 24, true);
     w.proto = p[40];
+    w.ecn = (p[1] >> 4) & 3;
     const uint32_t frag = get16(p + 42);
     w.off = frag & ~7u;
     w.mf = (frag & 1) != 0;
@@ -149,7 +153,8 @@ std::string frag_line(const WireFragment& w, const std::string& ns) {
                     " id=" + std::to_string(w.id) + " off=" + std::to_string(w.off) +
                     " len=" + std::to_string(w.payload.size()) + " mf=" + (w.mf ? "1" : "0") +
                     " src=" + trace::format_addr(w.src) + " dst=" + trace::format_addr(w.dst) +
-                    " proto=" + std::to_string(w.proto) + " data=hex:";
+                    " proto=" + std::to_string(w.proto) +
+                    (w.ecn ? " ecn=" + std::string(frag::kEcnNames[w.ecn]) : "") + " data=hex:";
   out.reserve(out.size() + 2 * w.payload.size());
   for (uint8_t b : w.payload) {
     out += kHex[b >> 4];

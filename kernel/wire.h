@@ -47,6 +47,7 @@ struct WireFragment {
   bool mf = false;
   trace::Addr src, dst;
   uint8_t proto = 0;
+  uint8_t ecn = 0;  // the ECN codepoint (the TOS's or traffic class's low bits)
   std::vector<uint8_t> payload;
 
   // v4 with offset 0 and MF clear is a whole datagram, not a fragment.

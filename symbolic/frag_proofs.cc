@@ -247,6 +247,56 @@ std::string events_text(const std::vector<trace::Event>& events) {
   return s;
 }
 
+// The kernel's ip_frag_ecn_table (net/ipv4/inet_fragment.c), transcribed
+// from the kernel as the specification: indexed by the OR of 1 << codepoint
+// over a datagram's fragments, what reassembly ORs into the first
+// fragment's codepoint; 0xff discards the datagram.
+constexpr uint8_t kKernelEcnTable[16] = {0, 0,    0, 0xff, 0, 0xff, 0, 0xff,
+                                         0, 0xff, 3, 0xff, 3, 0xff, 3, 0xff};
+
+// rule::ecn (RFC 3168 5.3 as the model writes it) against the table, for
+// every set of codepoints a datagram's fragments can carry and every first
+// fragment's codepoint among them. Independent of the fragment and queue of
+// the point.
+std::vector<Claim> ecn_is_the_table(const ProofPoint& p) {
+  z3::context& c = p.ctx;
+  const SymU<32> seen(nullptr, c.bv_const("ecn.seen", 32)),
+      head(nullptr, c.bv_const("ecn.head", 32));
+  const z3::expr s = seen.expr(c), h = head.expr(c);
+  const z3::expr one_of_them = z3::ult(h, bv32(c, 4)) && z3::ult(s, bv32(c, 16)) &&
+                               (s & z3::shl(bv32(c, 1), h)) != bv32(c, 0);
+  z3::expr table = bv32(c, 0);
+  for (uint32_t i = 0; i < 16; ++i) {
+    const uint8_t v = kKernelEcnTable[i];
+    table =
+        z3::ite(s == bv32(c, i), v == 0xff ? bv32(c, rule::kEcnDiscard) : h | bv32(c, v), table);
+  }
+  return {{"any", one_of_them, rule::ecn<Sym>(seen, head).expr(c) == table}};
+}
+
+// A counterexample of ecn_is_the_table as a datagram: the first fragment
+// with the head codepoint, then one 8-byte fragment per other codepoint
+// seen, the last one closing the datagram.
+std::string ecn_witness(const z3::model& m, std::string* description) {
+  auto value = [&](const char* name) {
+    return uint32_t(m.eval(m.ctx().bv_const(name, 32), true).get_numeral_uint64());
+  };
+  const uint32_t seen = value("ecn.seen"), head = value("ecn.head");
+  *description = "codepoints seen " + std::to_string(seen) +
+                 " (bit 1 << codepoint), first "
+                 "fragment " +
+                 std::string(frag::kEcnNames[head & 3]);
+  std::vector<uint32_t> codepoints = {head & 3};
+  for (uint32_t c = 0; c < 4; ++c)
+    if ((seen >> c & 1) && c != (head & 3)) codepoints.push_back(c);
+  std::string out;
+  for (size_t i = 0; i < codepoints.size(); ++i)
+    out += "frag init v4 id=1 off=" + std::to_string(8 * i) +
+           " len=8 mf=" + (i + 1 < codepoints.size() ? "1" : "0") +
+           " ecn=" + std::string(frag::kEcnNames[codepoints[i]]) + "\n";
+  return out;
+}
+
 }  // namespace
 
 const std::vector<Proof>& proofs() {
@@ -298,6 +348,15 @@ const std::vector<Proof>& proofs() {
        {Family::kV4, Family::kV6},
        kMaxRuns,
        queue_invariant_kept},
+      {"ecn-table",
+       "rule 14's ECN combination (RFC 3168 5.3: Not-ECT mixed with ECT or CE discards, any CE "
+       "marks CE, else the first fragment's codepoint) is the kernel's ip_frag_ecn_table ORed "
+       "into the first fragment's codepoint, for every set of codepoints and every first "
+       "fragment's among them",
+       {Family::kV4},
+       0,
+       ecn_is_the_table,
+       ecn_witness},
   };
   return kProofs;
 }
@@ -350,8 +409,18 @@ ProofResult prove(const Proof& proof) {
           }
           result.report = "FAILED " + proof.name + " (" + claim.label + ", " +
                           frag::family_name(family) + ", " + std::to_string(k) +
-                          " runs): " + proof.statement +
-                          "\n  counterexample: " + describe_point(m, p);
+                          " runs): " + proof.statement;
+          if (proof.witness) {
+            std::string description;
+            const std::string ops = proof.witness(m, &description);
+            result.counterexample_trace = std::string(trace::kTraceHeader) + "\n# z3-prove " +
+                                          proof.name + " (" + claim.label + "): " + description +
+                                          "\n" + ops;
+            result.report += "\n  counterexample: " + description + "\n  as a trace:\n" +
+                             result.counterexample_trace;
+            return result;
+          }
+          result.report += "\n  counterexample: " + describe_point(m, p);
           const std::optional<Witness> w = witness_of(m, p);
           if (!w) {
             result.report +=

@@ -53,6 +53,10 @@ struct Proof {
   std::vector<frag::Family> families;
   int max_runs = kMaxRuns;
   std::function<std::vector<Claim>(const ProofPoint&)> claims;
+  // For claims about constants of their own rather than the point's
+  // fragment and queue: the counterexample described, and as trace lines
+  // (null: the point's fragment and queue are the counterexample).
+  std::function<std::string(const z3::model&, std::string* description)> witness = nullptr;
 };
 
 struct ProofResult {

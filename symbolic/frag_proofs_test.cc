@@ -17,7 +17,7 @@ using frag::rule::Outcome;
 TEST(FragProofs, NamesAreUnique) {
   std::set<std::string> names;
   for (const Proof& p : proofs()) EXPECT_TRUE(names.insert(p.name).second) << p.name;
-  EXPECT_EQ(names.size(), 6u);
+  EXPECT_EQ(names.size(), 7u);
 }
 
 TEST(FragProofs, AFalseClaimFailsWithATraceThatReproducesIt) {

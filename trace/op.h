@@ -55,6 +55,10 @@ struct FieldSpec {
   // decoder follows them; SIZE_MAX: none.
   size_t family_field = SIZE_MAX;
   size_t length_field = SIZE_MAX;
+  // Added after the fuzz targets' op tables froze: the fuzz decoder reads it
+  // only for a table entry that names it ("frag+ecn"), so that the inputs of
+  // older tables keep their meaning (fuzz/byte_trace.h).
+  bool late = false;
   std::string help;
 };
 

@@ -258,6 +258,7 @@ void GlobalFragImpl::receive(const Fragment& f, const uint8_t* payload,
         ns.fam[fi].mem -= q->truesize;
         q->runs.release([&](Skb* s) { skb_pool_.destroy(s); });
         q->first_in = q->last_in = false;
+        q->ecn = 0;
         q->len = q->meat = 0;
         q->truesize = 0;
         timers_.rearm(q, now_ms_ + ns.sysctls.time_s[fi] * 1000);
@@ -303,6 +304,7 @@ void GlobalFragImpl::enqueue(Netns& ns, Queue* q, const Fragment& f, const uint8
   skb->truesize = uint32_t(frag_truesize(f.family, f.len));
   skb->proto = f.proto;
   skb->cpu = uint8_t(defer_ ? defer_->rx_cpu() : 0);
+  skb->ecn = f.ecn;
   // 12. RFC 5722: an overlap discards the datagram, a duplicate is dropped.
   switch (q->runs.insert(skb)) {
     case RunTree::Insert::kOk:
@@ -322,9 +324,11 @@ void GlobalFragImpl::enqueue(Netns& ns, Queue* q, const Fragment& f, const uint8
   q->meat += skb->len;
   q->truesize += skb->truesize;
   ns.fam[fi].mem += skb->truesize;
+  q->ecn |= uint8_t(1 << f.ecn);
   if (f.off == 0) {
     q->first_in = true;
     q->first_proto = f.proto;
+    q->first_ecn = f.ecn;
   }
   // 13. Complete: reassembled; otherwise the queue moves to the LRU's tail
   //     (ip_frag_queue: inet_frag_lru_move).
@@ -338,7 +342,14 @@ void GlobalFragImpl::reassemble(Netns& ns, Queue* q, const Fragment& f,
   const int fi = int(f.family);
   const uint32_t len = q->len;
   unlink(q);
-  // 14. ip_frag_reasm: a v4 datagram with its header may not pass 65535.
+  // 14. ip_frag_reasm: the fragments' ECN combined, then a v4 datagram with
+  //     its header may not pass 65535.
+  const uint8_t ecn = kFragEcnTable[q->ecn];
+  if (ecn == kEcnDrop) {
+    destroy(q);
+    ns.counters.fails[fi]++;
+    return out.push_back(kill_event(ns.label, f.family, f.id, "ecn"));
+  }
   if (f.family == Family::kV4 && header_len(f.family) + len > 65535) {
     destroy(q);
     ns.counters.fails[fi]++;
@@ -355,6 +366,7 @@ void GlobalFragImpl::reassemble(Netns& ns, Queue* q, const Fragment& f,
   });
   Fragment head = f;
   head.proto = q->first_proto;  // v6 takes the next header from the first fragment
+  head.ecn = q->first_ecn | ecn;
   destroy(q);
   deliver(head, bytes.data(), len, out);
 }

@@ -384,6 +384,7 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
   skb->truesize = uint32_t(frag_truesize(f.family, f.len));
   skb->proto = f.proto;
   skb->cpu = uint8_t(defer_ ? defer_->rx_cpu() : 0);
+  skb->ecn = f.ecn;
   skb->data = payload;
   // 12. RFC 5722 as amended by erratum 3089: an overlap discards the whole
   //     datagram; a duplicate is dropped, uncounted, and the queue kept.
@@ -407,9 +408,11 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
   q->meat += skb->len;
   q->truesize += skb->truesize;
   fam.mem += skb->truesize;
+  q->ecn |= uint8_t(1 << f.ecn);
   if (f.off == 0) {
     q->first_in = true;
     q->first_proto = f.proto;
+    q->first_ecn = f.ecn;
   }
   if (mutants_.has(FragMutant::kTimerRefresh)) {
     std::lock_guard timers(timer_lock_);
@@ -444,6 +447,7 @@ void FragImpl::reinit(FragNetns& ns, FragQueue* q) {
   fam.mem -= q->truesize;
   q->runs.release([&](Skb* s) { fam.skb_pool.destroy(s); });
   q->first_in = q->last_in = false;
+  q->ecn = 0;
   q->len = q->meat = 0;
   q->truesize = 0;
   std::lock_guard timers(timer_lock_);
@@ -477,8 +481,15 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, TableL
   const int fi = int(f.family);
   const uint32_t len = q->len;
   kill(q);
-  // 14. ip_frag_reasm: with its IPv4 header the datagram may not exceed
-  //     65535 bytes (v6 bounded every fragment's end in rule 7).
+  // 14. ip_frag_reasm: the fragments' ECN combined, then with its IPv4
+  //     header the datagram may not exceed 65535 bytes (v6 bounded every
+  //     fragment's end in rule 7).
+  const uint8_t ecn = kFragEcnTable[q->ecn];
+  if (ecn == kEcnDrop) {
+    destroy(q);
+    ns.counters.fails[fi]++;
+    return sink.kill(ns.label(), f.family, f.id, "ecn");
+  }
   if (f.family == Family::kV4 && header_len(f.family) + len > 65535 &&
       !mutants_.has(FragMutant::kOversizeAccept)) {
     destroy(q);
@@ -494,6 +505,7 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, TableL
   });
   Fragment head = f;
   head.proto = q->first_proto;  // v6 takes the next header from the first fragment
+  head.ecn = q->first_ecn | ecn;
   // Every skb's truesize is released with the queue; the mutant releases
   // only the head's, as if the others had been coalesced into it.
   if (mutants_.has(FragMutant::kCoalesceHeadTruesize)) q->truesize = q->runs.first()->truesize;

@@ -43,16 +43,20 @@ std::optional<std::string> FragQueue::check() const {
 std::optional<std::string> QueueState::check() const {
   if (auto e = runs.check()) return e;
   uint64_t meat_sum = 0, truesize_sum = 0;
+  uint8_t ecn_bits = 0;
   runs.for_each_skb([&](const Skb& s) {
     meat_sum += s.len;
     truesize_sum += s.truesize;
+    ecn_bits |= uint8_t(1 << s.ecn);
   });
+  if (ecn_bits != ecn) return "queue: ecn is not the queued skbs' codepoints";
   if (meat_sum != meat) return "queue: meat is not the sum of skb lengths";
   if (truesize_sum != truesize) return "queue: truesize is not the sum of skb truesizes";
   const Skb* first = runs.first();
   const bool has_first = first && first->off == 0;
   if (first_in != has_first) return "queue: first_in disagrees with the run tree";
-  if (first_in && first_proto != first->proto) return "queue: first_proto is not the head's";
+  if (first_in && (first_proto != first->proto || first_ecn != first->ecn))
+    return "queue: first_proto or first_ecn is not the head's";
   if (len < runs.end()) return "queue: a fragment ends past len";
   if (runs.empty() && (first_in || last_in || len != 0 || meat != 0))
     return "queue: empty queue with reassembly state";

@@ -7,9 +7,10 @@
 // Invariants (check() verifies them):
 //   * runs.check() holds; meat is the sum of the queued skbs' lengths and
 //     truesize the sum of their truesizes as received;
-//   * first_in iff a queued skb starts at offset 0, and then first_proto is
-//     that skb's proto; len >= runs.end() (len is the highest end seen, and
-//     the datagram's length once last_in);
+//   * first_in iff a queued skb starts at offset 0, and then first_proto and
+//     first_ecn are that skb's; ecn has bit 1 << c set exactly for the ECN
+//     codepoints c of the queued skbs; len >= runs.end() (len is the
+//     highest end seen, and the datagram's length once last_in);
 //   * a queue with no skbs has first_in, last_in, len and meat all clear;
 //   * has_peer implies peer_rid is set.
 #pragma once
@@ -24,10 +25,20 @@
 
 namespace nv::frag {
 
+// ip_frag_ecn_table (net/ipv4/inet_fragment.c): indexed by a queue's ecn
+// bits, what reassembly ORs into the head's ECN codepoint, or kEcnDrop to
+// discard the datagram (RFC 3168 5.3: Not-ECT mixed with ECT or CE).
+inline constexpr uint8_t kEcnDrop = 0xff;
+inline constexpr uint8_t kFragEcnTable[16] = {
+    0, 0,        0, kEcnDrop, 0, kEcnDrop, 0, kEcnDrop,   // no CE: Not-ECT alone, or ECT only
+    0, kEcnDrop, 3, kEcnDrop, 3, kEcnDrop, 3, kEcnDrop};  // CE: alone, or with ECT only
+
 struct QueueState {
   RunTree runs;
   bool first_in = false, last_in = false;
   uint8_t first_proto = 0;
+  uint8_t first_ecn = 0;
+  uint8_t ecn = 0;  // 1 << codepoint of each queued skb (struct ipq: ecn)
   uint32_t len = 0;
   uint32_t meat = 0;
   uint64_t truesize = 0;

@@ -64,6 +64,7 @@ uint64_t FragModel::fingerprint() const {
           for (const Frag& fr : r.frags)
             f.add(fr.off)
                 .add(fr.cpu)
+                .add(fr.ecn)
                 .add(fr.truesize)
                 .add(fr.proto)
                 .add(std::string_view(reinterpret_cast<const char*>(fr.bytes.data()),
@@ -257,7 +258,7 @@ void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uin
   const uint64_t truesize = frag_truesize(f.family, f.len);
   place(q,
         Frag{f.off, std::vector<uint8_t>(payload.begin(), payload.begin() + (d.end - f.off)),
-             truesize, f.proto, defer_ ? defer_->rx_cpu() : 0},
+             truesize, f.proto, defer_ ? defer_->rx_cpu() : 0, f.ecn},
         d.placement());
   q.last_in = d.last_in;
   q.len = d.len;
@@ -311,8 +312,20 @@ void FragModel::reassemble(Netns& ns, const Fragment& f, const Key& key, bool ov
   const int fi = int(f.family);
   // The queue is unhashed and every skb's truesize released with it.
   const Queue q = unlink(ns.fam[fi], key);
-  // 14. ip_frag_reasm: with its IPv4 header the datagram may not exceed
-  //     65535 bytes (frag_rule.h decided it).
+  // 14. ip_frag_reasm: the fragments' ECN codepoints combined (frag_rule.h).
+  uint32_t seen = 0, head_ecn = 0;
+  for (const Run& r : q.runs)
+    for (const Frag& fr : r.frags) {
+      seen |= 1u << fr.ecn;
+      if (fr.off == 0) head_ecn = fr.ecn;
+    }
+  const uint32_t ecn = rule::ecn<rule::Concrete>(seen, head_ecn);
+  if (ecn == rule::kEcnDiscard) {
+    ns.counters.fails[fi]++;
+    return out.push_back(kill_event(f.ns, f.family, f.id, "ecn"));
+  }
+  //     With its IPv4 header the datagram may not exceed 65535 bytes
+  //     (frag_rule.h decided it).
   if (oversize) {
     ns.counters.fails[fi]++;
     return out.push_back(kill_event(f.ns, f.family, f.id, "oversize"));
@@ -320,6 +333,7 @@ void FragModel::reassemble(Netns& ns, const Fragment& f, const Key& key, bool ov
   ns.counters.oks[fi]++;
   std::vector<uint8_t> bytes;
   Fragment head = f;
+  head.ecn = uint8_t(ecn);
   for (const Run& r : q.runs) {
     for (const Frag& fr : r.frags) {
       bytes.insert(bytes.end(), fr.bytes.begin(), fr.bytes.end());

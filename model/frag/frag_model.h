@@ -57,6 +57,7 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
     uint64_t truesize;           // of the skb as received
     uint8_t proto;
     uint32_t cpu;  // the CPU it was received (allocated) on
+    uint8_t ecn;   // its ECN codepoint
   };
   // Fragments [off, end) that arrived in order, each starting where the
   // previous one ended.

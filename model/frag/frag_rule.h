@@ -268,4 +268,19 @@ void queue(Decision<T>& d, const Input<T>& f, const QueueState<T>& q) {
   d.rule(Outcome::kQueued, true);
 }
 
+// 14. ip_frag_reasm, first: the ECN codepoints of the datagram's queued
+// fragments combined as RFC 3168 section 5.3 asks. `seen` has bit 1 << c
+// set for each codepoint c among them, `head` is the first fragment's. A
+// datagram mixing Not-ECT with ECT or CE fragments is discarded
+// (kEcnDiscard); one with a CE fragment is delivered CE; any other keeps
+// its first fragment's codepoint.
+inline constexpr uint32_t kEcnDiscard = 4;
+template <class T>
+typename T::U32 ecn(const typename T::U32& seen, const typename T::U32& head) {
+  using U32 = typename T::U32;
+  const typename T::B not_ect = (seen & 1u) != 0u, ect_or_ce = (seen & 0xeu) != 0u,
+                      ce = (seen & 8u) != 0u;
+  return T::select(not_ect && ect_or_ce, U32(kEcnDiscard), T::select(ce, U32(kEcnCe), head));
+}
+
 }  // namespace nv::frag::rule

@@ -122,6 +122,7 @@ struct Swarm {
   std::vector<int> extras;         // of {tick, sysctl, netns del}
   bool one_key = false;            // every datagram on one id and source
   bool mixed_proto = false;        // each fragment its own next header
+  bool ecn = false;                // ECN codepoints, a datagram's fragments mostly agreeing
   bool odd_lengths = false;        // non-last fragments short of a multiple of 8
   bool at_limit = false;           // the first datagram: v4, whole, near 65535 bytes
   bool concurrent = false;         // short runs of steps race ("go")
@@ -150,6 +151,7 @@ Swarm swarm(const FragGenOptions& options) {
   if (options.extras) w.extras = subset<int>({0, 1, 2});
   w.one_key = *rc::gen::element(false, false, true);
   w.mixed_proto = *rc::gen::element(false, false, true);
+  w.ecn = *rc::gen::element(false, false, true);
   w.odd_lengths = *rc::gen::element(false, false, false, true);
   w.at_limit = *rc::gen::element(false, false, false, true);
   w.concurrent = *rc::gen::element(false, false, true);
@@ -206,6 +208,7 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
     base.id = w.one_key ? key_id : *inRange<uint32_t>(1, 9);
     base.proto = proto();
     base.src = w.one_key ? key_src : *inRange<uint32_t>(0, 2);
+    if (w.ecn) base.ecn = *inRange<uint8_t>(0, 4);
     uint32_t total = 0;
     switch (at_limit ? 2 : *rc::gen::elementOf(w.sizes)) {
       case 0:
@@ -234,6 +237,9 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
       s.mf = p.mf;
       s.fill = p.fill;
       if (w.mixed_proto) s.proto = proto();
+      // RFC 3168 5.3's cases: CE on the way (a fragment marked), or a
+      // fragment that disagrees on ECN capability.
+      if (w.ecn && *inRange(0, 4) == 0) s.ecn = *inRange<uint8_t>(0, 4);
       stream.push_back(s);
     }
     streams.push_back(std::move(stream));
@@ -306,6 +312,7 @@ std::string render(const std::vector<Step>& steps) {
                " len=" + std::to_string(s.len) + " mf=" + std::to_string(int(s.mf));
         if (s.src % 2) out += std::string(" src=") + (s.v6 ? kSrc6 : kSrc4)[1];
         if (s.proto != 253) out += " proto=" + std::to_string(s.proto);
+        if (s.ecn) out += " ecn=" + std::string(frag::kEcnNames[s.ecn]);
         if (s.fill >= 0) {
           char buf[8];
           std::snprintf(buf, sizeof(buf), "%02x", s.fill & 255);

@@ -39,6 +39,7 @@ struct Step {
   uint32_t proto = 253;
   uint32_t src = 0;    // index into a small set of source addresses
   int fill = -1;       // -1: pattern data; otherwise the fill byte
+  uint8_t ecn = 0;     // the ECN codepoint (frag::kEcnNames)
   std::string key;     // sysctl key
   uint64_t value = 0;  // sysctl value; tick milliseconds
   bool go = false;     // started on a thread of its own ("go")

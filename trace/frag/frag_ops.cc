@@ -76,6 +76,7 @@ bool deliver_matches(const trace::Event& e, const Op& op) {
   if (op.args.size() > 3 && op.has(3) && num("len") != op.u(3)) return false;
   if (op.args.size() > 4 && op.has(4) && str("fnv1a64") != trace::format_hex64(op.u(4)))
     return false;
+  if (op.args.size() > 5 && op.has(5) && str("ecn") != op.word_text(5)) return false;
   return true;
 }
 
@@ -94,6 +95,7 @@ Fragment fragment_of(const Op& op) {
   f.dst = op.has(kDst) ? op.addr(kDst) : default_addr(f.family);
   f.proto = uint8_t(op.u_or(kProto, kDefaultProto));
   if (op.has(kData) && op.data(kData).mode != Data::Mode::kPattern) f.data = &op.data(kData);
+  f.ecn = uint8_t(op.has(kEcn) ? op.word(kEcn) : 0);
   return f;
 }
 
@@ -257,7 +259,7 @@ uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t 
 
 trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv) {
   trace::Event e{"deliver", {}};
-  e.fields.reserve(8);
+  e.fields.reserve(9);
   e.add("ns", std::string(head.ns))
       .add("family", family_name(head.family))
       .add("src", trace::format_addr(head.src))
@@ -265,7 +267,8 @@ trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv) {
       .add("proto", uint64_t(head.proto))
       .add("id", uint64_t(head.id))
       .add("len", uint64_t(len))
-      .add("fnv1a64", trace::format_hex64(fnv));
+      .add("fnv1a64", trace::format_hex64(fnv))
+      .add("ecn", std::string(kEcnNames[head.ecn & 3]));
   return e;
 }
 
@@ -300,6 +303,7 @@ void register_ops(trace::Registry& r) {
   using trace::FieldSpec;
   for (const char* w : {"v4", "v6"}) r.add_word("family", w);
   for (std::string_view w : kPolicyNames) r.add_word("frag-policy", std::string(w));
+  for (std::string_view w : kEcnNames) r.add_word("ecn", std::string(w));
   for (const char* k : {"ipv4.ipfrag_high_thresh", "ipv4.ipfrag_low_thresh", "ipv4.ipfrag_time",
                         "ipv6.ip6frag_high_thresh", "ipv6.ip6frag_low_thresh", "ipv6.ip6frag_time",
                         "ipv4.ipfrag_max_dist"})
@@ -341,7 +345,13 @@ void register_ops(trace::Registry& r) {
                         .kind = Kind::kData,
                         .required = false,
                         .length_field = fields::kLen,
-                        .help = "pattern | fill:NN | hex:..."}},
+                        .help = "pattern | fill:NN | hex:..."},
+                       {.key = "ecn",
+                        .kind = Kind::kWord,
+                        .required = false,
+                        .vocab = "ecn",
+                        .late = true,
+                        .help = "ECN codepoint: not-ect (default), ect1, ect0 or ce"}},
             .check = check_frag,
             .normalize = normalize_frag});
   r.add_op({.name = "policy frag",
@@ -363,7 +373,12 @@ void register_ops(trace::Registry& r) {
                        {.key = "fnv1a64",
                         .kind = Kind::kHex64,
                         .required = false,
-                        .help = "FNV-1a 64 of the payload"}},
+                        .help = "FNV-1a 64 of the payload"},
+                       {.key = "ecn",
+                        .kind = Kind::kWord,
+                        .required = false,
+                        .vocab = "ecn",
+                        .help = "the delivered header's ECN codepoint"}},
             .expect = [](const Op& op, const std::vector<trace::Event>& history,
                          const trace::Snapshot&) -> std::optional<std::string> {
               for (const auto& e : history)

@@ -26,11 +26,17 @@ inline const char* family_name(Family f) {
   return f == Family::kV4 ? "v4" : "v6";
 }
 
-// Field indices of "frag NS v4|v6 id= off= len= mf= [src=] [dst=] [proto=] [data=]".
+// Field indices of "frag NS v4|v6 id= off= len= mf= [src=] [dst=] [proto=] [data=] [ecn=]".
 namespace fields {
 inline constexpr size_t kNs = 0, kFamily = 1, kId = 2, kOff = 3, kLen = 4, kMf = 5, kSrc = 6,
-                        kDst = 7, kProto = 8, kData = 9;
+                        kDst = 7, kProto = 8, kData = 9, kEcn = 10;
 }
+
+// The ECN codepoints of the IP header (the low two bits of the v4 TOS and
+// of the v6 traffic class; RFC 3168), named in codepoint order (the
+// kernel's INET_ECN_NOT_ECT, ECT_1, ECT_0, CE).
+inline constexpr std::string_view kEcnNames[4] = {"not-ect", "ect1", "ect0", "ce"};
+inline constexpr uint8_t kEcnCe = 3;
 
 inline constexpr uint32_t kDefaultProto = 253;  // RFC 3692 experimental
 
@@ -45,6 +51,7 @@ struct Fragment {
   trace::Addr src, dst;
   uint8_t proto = kDefaultProto;
   const trace::Data* data = nullptr;  // nullptr: pattern
+  uint8_t ecn = 0;                    // its ECN codepoint (kEcnNames)
 };
 
 Fragment fragment_of(const trace::Op& op);  // op must be a frag op
