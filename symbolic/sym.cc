@@ -90,14 +90,15 @@ SymB operator!(const SymB& a) {
 SymU<32> Sym::select(const SymB& c, const SymU<32>& a, const SymU<32>& b) {
   if (c.is_const()) return c.value() ? a : b;
   if (a.is_const() && b.is_const() && a.value() == b.value()) return a;
-  z3::context& ctx = c.expr(c.recorder()->ctx()).ctx();
-  Recorder* rec = c.recorder();
+  // Values made without a Recorder (a proof's own constants) have none.
+  z3::context& ctx = c.context();
+  Recorder* rec = c.recorder() ? c.recorder() : a.recorder() ? a.recorder() : b.recorder();
   return SymU<32>(rec, z3::ite(c.expr(ctx), a.expr(ctx), b.expr(ctx)));
 }
 
 SymU<64> Sym::widen(const SymU<32>& x) {
   if (x.is_const()) return SymU<64>(x.value());
-  return SymU<64>(x.recorder(), z3::zext(x.expr(x.recorder()->ctx()), 32));
+  return SymU<64>(x.recorder(), z3::zext(x.expr(x.context()), 32));
 }
 
 void Sym::reached(const SymB& open, const SymB& cond) {

@@ -85,6 +85,7 @@ class SymB {
   bool is_const() const { return !e_; }
   bool value() const { return value_; }  // is_const() only
   z3::expr expr(z3::context& ctx) const { return e_ ? *e_ : ctx.bool_val(value_); }
+  z3::context& context() const { return e_->ctx(); }  // !is_const() only
   Recorder* recorder() const { return rec_; }
 
   friend SymB operator&&(const SymB& a, const SymB& b);
@@ -112,6 +113,7 @@ class SymU {
   bool is_const() const { return !e_; }
   uint64_t value() const { return value_; }  // is_const() only
   z3::expr expr(z3::context& ctx) const { return e_ ? *e_ : ctx.bv_val(value_, W); }
+  z3::context& context() const { return e_->ctx(); }  // !is_const() only
   Recorder* recorder() const { return rec_; }
 
   friend SymU operator+(const SymU& a, const SymU& b) {
