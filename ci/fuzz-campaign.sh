@@ -15,7 +15,7 @@ root=$PWD
 
 usage() {
   cat <<'EOF'
-usage: ci/fuzz-campaign.sh [--hours H | --seconds S | --smoke] [options]
+usage: ci/fuzz-campaign.sh [--hours H | --seconds S | --per-target S | --smoke] [options]
 
 Fuzzes each target in turn with libFuzzer (fork mode) and AFL++ (main and
 secondaries) on --jobs cores, merges the corpora, minimizes every failure to
@@ -23,7 +23,8 @@ one trace per signature, and writes OUT/report/index.html and summary.txt.
 
   --hours H        fuzzing time in total, split evenly across the targets
   --seconds S      the same in seconds
-  --smoke          60 seconds per target (what CI runs)
+  --per-target S   S seconds for each target (at least 10)
+  --smoke          60 seconds per target (the main job's; CI's tests run 30)
   --jobs N         cores to use (default: nproc); libFuzzer gets ceil(N/2)
                    fork jobs, AFL++ floor(N/2) instances (at least one each)
   --targets LIST   comma-separated fuzz targets (default: every one,
@@ -72,6 +73,10 @@ while (($#)); do
       [[ ${2:-} =~ ^[0-9]+$ ]] || die "--seconds needs a whole number"
       total_seconds=$2
       shift 2 ;;
+    --per-target)
+      [[ ${2:-} =~ ^[0-9]+$ ]] && (($2 >= 10)) || die "--per-target needs a whole number, at least 10"
+      per_target_seconds=$2
+      shift 2 ;;
     --smoke) per_target_seconds=60; shift ;;
     --jobs)
       [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--jobs needs a positive number"
@@ -97,7 +102,7 @@ for t in "${target_list[@]}"; do
   grep -qx "$t" <<<"$known" || die "no fuzz target '$t' (one of: $(echo $known))"
 done
 if [ -z "$per_target_seconds" ]; then
-  [ -n "$total_seconds" ] || die "give --hours, --seconds or --smoke (--help lists the flags)"
+  [ -n "$total_seconds" ] || die "give --hours, --seconds, --per-target or --smoke (--help lists the flags)"
   per_target_seconds=$((total_seconds / ${#target_list[@]}))
   ((per_target_seconds >= 10)) || die "at least 10 seconds per target"
 fi
