@@ -4,6 +4,8 @@
 set -euo pipefail
 
 packages=(cmake make g++ git pkg-config
+          # lld: links the sanitizer builds' 150 MB binaries in a quarter of GNU ld's time
+          lld
           googletest libgtest-dev libgmock-dev librapidcheck-dev libbenchmark-dev libboost-dev
           # sched/: fibers (Boost.Context) and production RCU (liburcu, memb flavour)
           libboost-context-dev liburcu-dev
