@@ -30,6 +30,10 @@ one trace per signature, and writes OUT/report/index.html and summary.txt.
   --targets LIST   comma-separated fuzz targets (default: every one,
                    as `netverify list --fuzz-targets` names them)
   --out DIR        output folder, new or empty (default: build/campaign/DATE)
+  --libfuzzer-targets DIR
+                   take the libFuzzer targets from DIR (DIR/fuzz_NAME, built
+                   elsewhere: ci/test.sh passes ClusterFuzzLite's, ASan
+                   without UBSan) instead of building the fuzz preset
   --inject MUTANT  plant a mutant in the impl (NV_INJECT) to show the campaign
                    finds it; seeds that already fail with it are left out
   --previous DIR   the previous campaign's output folder: the report sets its
@@ -61,6 +65,7 @@ jobs=$(nproc)
 targets=""
 out=""
 inject=""
+lf_dir=""
 previous=""
 coverage=0
 while (($#)); do
@@ -85,6 +90,7 @@ while (($#)); do
     --targets) targets=${2:?--targets needs a list}; shift 2 ;;
     --out) out=${2:?--out needs a folder}; shift 2 ;;
     --inject) inject=${2:?--inject needs a mutant name}; shift 2 ;;
+    --libfuzzer-targets) lf_dir=${2:?--libfuzzer-targets needs a folder}; shift 2 ;;
     --previous) previous=${2:?--previous needs a folder or none}; shift 2 ;;
     --coverage) coverage=1; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -172,12 +178,21 @@ wait_all() {
 
 echo "ci/fuzz-campaign.sh: building (logs in $out/build.log)"
 fuzz_targets=("${target_list[@]/#/fuzz_}")
+if [ -n "$lf_dir" ]; then
+  lf_dir=$(cd "$lf_dir" 2>/dev/null && pwd) || die "--libfuzzer-targets: no folder $lf_dir"
+  for t in "${fuzz_targets[@]}"; do
+    [ -x "$lf_dir/$t" ] || die "--libfuzzer-targets: $lf_dir has no $t"
+  done
+fi
 {
   cmake --preset default &&
     cmake --build --preset default -j "$jobs" --target netverify "${fuzz_targets[@]}" &&
-    cmake --preset fuzz && cmake --build --preset fuzz -j "$jobs" --target "${fuzz_targets[@]}" &&
+    if [ -z "$lf_dir" ]; then
+      cmake --preset fuzz && cmake --build --preset fuzz -j "$jobs" --target "${fuzz_targets[@]}"
+    fi &&
     cmake --preset afl && cmake --build --preset afl -j "$jobs" --target "${fuzz_targets[@]}"
 } >"$out/build.log" 2>&1 || { tail -30 "$out/build.log" >&2; die "build failed"; }
+lf_dir=${lf_dir:-$root/build/fuzz}
 nv=$root/build/default/netverify
 
 inject_flag=()
@@ -223,7 +238,7 @@ for t in "${target_list[@]}"; do
   # One dictionary for the byte format, whatever the target.
   dict=(-dict="$root/fuzz/byte_trace.dict")
   bounded "$bound" "$d/libfuzzer/fuzz.log" \
-    env NV_INJECT="$inject" TMPDIR="$d/libfuzzer/tmp" "build/fuzz/fuzz_$t" \
+    env NV_INJECT="$inject" TMPDIR="$d/libfuzzer/tmp" "$lf_dir/fuzz_$t" \
     -fork="$lf_jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     -artifact_prefix="$d/libfuzzer/artifacts/" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
     -max_total_time="$per_target_seconds" "${dict[@]}" "$d/libfuzzer/corpus" "$d/seeds"
@@ -254,7 +269,7 @@ for t in "${target_list[@]}"; do
   mkdir -p "$d/afl-queue" "$d/corpus"
   find "$d"/afl/*/queue -maxdepth 1 -type f -name 'id:*' -exec cp -t "$d/afl-queue" {} + 2>/dev/null || true
   merge_bound=$((per_target_seconds / 4 + 300))
-  bounded "$merge_bound" "$d/merge.log" "build/fuzz/fuzz_$t" -merge=1 -max_len=4096 -timeout=10 \
+  bounded "$merge_bound" "$d/merge.log" "$lf_dir/fuzz_$t" -merge=1 -max_len=4096 -timeout=10 \
     -artifact_prefix="$d/merge-" "$d/corpus" "$d/libfuzzer/corpus" "$d/afl-queue" "$d/seeds"
   wait_all
   bounded "$merge_bound" "$d/cmin.log" env AFL_ALLOW_TMP=1 AFL_NO_AFFINITY=1 \
@@ -304,11 +319,11 @@ for t in "${target_list[@]}"; do
           kept=$f/work/min.trace
           ext=trace
         else
-          sig=$(NV_INJECT=$inject timeout 60 "build/fuzz/fuzz_$t" "$input" 2>&1 |
+          sig=$(NV_INJECT=$inject timeout 60 "$lf_dir/fuzz_$t" "$input" 2>&1 |
             grep -m1 '^SUMMARY:' | sed -e 's/^SUMMARY: //' -e 's/ (.*+0x[0-9a-f]*)//') || true
           sig=${sig:-not reproducible}
         fi
-      elif { NV_INJECT=$inject timeout 60 "build/fuzz/fuzz_$t" -timeout=10 -rss_limit_mb=2048 \
+      elif { NV_INJECT=$inject timeout 60 "$lf_dir/fuzz_$t" -timeout=10 -rss_limit_mb=2048 \
         "$input"; } >/dev/null 2>&1; then
         unconfirmed=$((unconfirmed + 1))  # a hang or oom that runs fine alone: load
         continue
@@ -324,7 +339,7 @@ for t in "${target_list[@]}"; do
         else
           file=$f/$((${#sig_order[@]} + 1))-$slug.bin
           cp "$input" "$file"
-          replay="${inject:+NV_INJECT=$inject }$root/build/fuzz/fuzz_$t $file"
+          replay="${inject:+NV_INJECT=$inject }$lf_dir/fuzz_$t $file"
         fi
         sig_order+=("$sig")
         sig_file[$sig]=$file

@@ -12,8 +12,9 @@ bash ci/build.sh tsan
 ctest --preset tsan -j "$(nproc)"
 # Fuzzing: .clusterfuzzlite/build.sh builds runnable targets (each runs its
 # seeds), and a short campaign on fuzz_all, which mixes every subsystem's
-# ops, finds no failure with libFuzzer and AFL++ (docs/fuzzing.md). The main
-# job's campaign fuzzes every target in turn.
-bash ci/clusterfuzzlite-test.sh
-rm -rf build/fuzz-smoke
-bash ci/fuzz-campaign.sh --targets all --per-target 60 --out build/fuzz-smoke
+# ops, finds no failure with libFuzzer (those targets) and AFL++
+# (docs/fuzzing.md). The main job's campaign fuzzes every target in turn.
+rm -rf build/cflite build/fuzz-smoke
+bash ci/clusterfuzzlite-test.sh --out build/cflite
+bash ci/fuzz-campaign.sh --targets all --per-target 60 --libfuzzer-targets build/cflite \
+  --out build/fuzz-smoke

@@ -106,10 +106,11 @@ int run_mutants(const Args& args) {
         if (min) repro = std::to_string(min->trace.ops.size()) + " ops";
       }
       // A folder of fuzz targets: the mutant's subsystem's, or fuzz_all for
-      // a mutant that shows only with another subsystem's ops (its slots
-      // hold every subsystem's table), with that target's seeds when
+      // a mutant that shows only with another subsystem's ops or a later
+      // table's (its slots hold every table), with that target's seeds when
       // --seeds holds one folder per target (corpora/fuzz).
-      const std::string target = m.found_by.empty() ? s.name : std::string(fuzz::kAllTarget);
+      const std::string target =
+          m.found_by.empty() && !m.later_table ? s.name : std::string(fuzz::kAllTarget);
       std::string mutant_fuzzer = fuzzer, mutant_seeds = seeds;
       if (!fuzzer.empty() && std::filesystem::is_directory(fuzzer))
         mutant_fuzzer = (std::filesystem::path(fuzzer) / ("fuzz_" + target)).string();
@@ -145,7 +146,7 @@ const Command& mutants_command() {
           "(rapidcheck, seed 1, up to N cases; the rate: how many of N traces of the\n"
           "default size catch it) and, with --fuzzer, against that libFuzzer\n"
           "target (a folder: each mutant's subsystem's fuzz_NAME in it, fuzz_all for a\n"
-          "mutant another subsystem's ops reach) for up to S\n"
+          "mutant another subsystem's ops or a later table reach) for up to S\n"
           "seconds (NV_INJECT plants the mutant; the seeds exclude the regression\n"
           "reproducers; a --seeds folder with one folder per target gives each its own).\n"
           "Prints which caught\n"

@@ -28,13 +28,14 @@
 //               as FieldSpec::length_field gives, else a u8 count first.
 //
 // Op tables are frozen: a subsystem's table (Subsystem::fuzz_ops) only
-// ever grows by a new table, never by appending, and each subsystem keeps
-// its slot, so an input keeps its meaning when subsystems or ops are added
-// (byte_trace_test.cc holds inputs with the traces they must decode to).
-// A field added to an op after its tables froze (FieldSpec::late: frag's
-// ecn=) is decoded only for table entries that name it, "frag+ecn", which
-// only a new table can have; an entry "frag" decodes the op without it,
-// and a trace using it cannot be encoded for such a table.
+// ever grows by a new table (Subsystem::fuzz_later, a slot of fuzz_all),
+// never by appending, and each table keeps its slot, so an input keeps its
+// meaning when subsystems or ops are added (byte_trace_test.cc holds inputs
+// with the traces they must decode to). A field added to an op after its
+// tables froze (FieldSpec::late: frag's ecn=) is decoded only for table
+// entries that name it, "frag+ecn", which only a new table can have; an
+// entry "frag" decodes the op without it, and a trace using it cannot be
+// encoded for such a table.
 //
 // A record that cannot be made valid (a namespace to delete when none can
 // be) is skipped; op.normalize and op.check repair or reject the rest. Small

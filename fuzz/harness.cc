@@ -73,11 +73,15 @@ std::map<std::string, std::vector<std::string>, std::less<>> frozen_words(
 std::optional<ByteTraceOptions> target_options(std::string_view target) {
   ByteTraceOptions o;
   if (target == kAllTarget) {
+    auto add = [&o](const runner::Subsystem::FuzzTable& table) {
+      if (o.slots.size() <= table.slot) o.slots.resize(table.slot + 1);
+      if (o.slot_words.size() <= table.slot) o.slot_words.resize(table.slot + 1);
+      o.slots[table.slot] = table.ops;
+      o.slot_words[table.slot] = frozen_words(table.ops);
+    };
     for (const runner::Subsystem& s : runner::subsystems()) {
-      if (o.slots.size() <= s.fuzz_slot) o.slots.resize(s.fuzz_slot + 1);
-      if (o.slot_words.size() <= s.fuzz_slot) o.slot_words.resize(s.fuzz_slot + 1);
-      o.slots[s.fuzz_slot] = s.fuzz_ops;
-      o.slot_words[s.fuzz_slot] = frozen_words(s.fuzz_ops);
+      add({s.fuzz_ops, s.fuzz_slot});
+      for (const runner::Subsystem::FuzzTable& later : s.fuzz_later) add(later);
     }
     return o;
   }
@@ -104,8 +108,10 @@ namespace {
 // with 16, for 58 with 60).
 constexpr uint32_t kExploredSchedules = 3;
 
+// A refusal is no finding either: the trace asks for what the run's design
+// lacks ("policy frag evict" with a mutant of today's design).
 bool fails(const runner::RunResult& r) {
-  return !r.ok() && !(r.divergence && r.divergence->undecided);
+  return !r.ok() && !r.refusal && !(r.divergence && r.divergence->undecided);
 }
 
 }  // namespace

@@ -86,6 +86,21 @@ TEST(Harness, FindsAnOrdinaryDivergenceInTheDecodedTrace) {
   EXPECT_FALSE(found->result.ok());
 }
 
+// A run the design refuses is no finding: "policy frag evict" (fuzz_all's
+// later frag table) with a mutant of today's design, which has no evictor.
+TEST(Harness, ARefusalIsNoFinding) {
+  const std::vector<std::string> mutants = {"frag-ecn-blind"};
+  const std::string_view text =
+      "netverify-trace 1\n"
+      "policy frag evict\n"
+      "frag init v4 id=1 off=0 len=8 mf=1\n"
+      "frag init v4 id=1 off=8 len=8 mf=0 ecn=ce\n";
+  runner::RunOptions options;
+  options.mutants = mutants;
+  ASSERT_TRUE(runner::run(runner::parse_valid(text), options).refusal);
+  EXPECT_FALSE(Harness({.target = "all", .mutants = mutants}).find(encoded(text, "all")));
+}
+
 // The trace with its schedule written in is reported with its replayed run
 // when that fails; when it passes although the strategy's run of the same
 // schedule failed, the strategy's run is reported and marked: the printed

@@ -24,6 +24,13 @@ std::vector<std::string> traces_under(const char* dir) {
 
 // kNamedNamespaces (the default) reports every failure exactly as
 // kEveryNamespace does, and passes what it passes.
+// Every registered op's fields fit an Op's inline arguments (trace/op.h:
+// decoding a fuzz input allocates no argument vectors).
+TEST(Runner, EveryOpFitsTheInlineArguments) {
+  for (const auto& spec : registry().ops())
+    EXPECT_LE(spec->fields.size(), trace::Op::kInlineArgs) << spec->name;
+}
+
 TEST(Runner, NamedNamespaceCheckReportsAsEveryNamespaceCheck) {
   size_t failing = 0;
   for (const char* dir : {NV_SOURCE_DIR "/corpora/regressions", NV_SOURCE_DIR "/corpora/basic"}) {

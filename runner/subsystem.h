@@ -35,6 +35,9 @@ struct MutantInfo {
   // empty when every design has it. A run that injects it uses that design
   // unless another was chosen.
   std::string design = {};
+  // Reached only through a table of Subsystem::fuzz_later (a field added
+  // after fuzz_ops froze): fuzz_all finds it, the subsystem's target cannot.
+  bool later_table = false;
 };
 
 // What an engine factory gets.
@@ -73,10 +76,19 @@ struct Subsystem {
   // property, and by `netverify gen --subsystem NAME`).
   rc::Gen<std::string> (*gen)();
   // The fuzz target fuzz_NAME: its op table, frozen (fuzz/byte_trace.h:
-  // never reorder or append; a new table is a new target), and its slot in
-  // fuzz_all (fixed for good; below fuzz::kSlots, one subsystem each).
+  // never reorder or append), and its slot in fuzz_all (fixed for good;
+  // below fuzz::kSlots, each slot one table).
   std::vector<std::string> fuzz_ops;
   uint8_t fuzz_slot = 0;
+  // Tables made after fuzz_ops froze, for ops and late fields added since
+  // ("policy frag", "frag+ecn"): fuzz_all decodes each in a slot of its
+  // own, fixed for good like fuzz_slot; fuzz_NAME keeps its first table, so
+  // its inputs keep their meaning.
+  struct FuzzTable {
+    std::vector<std::string> ops;
+    uint8_t slot = 0;
+  };
+  std::vector<FuzzTable> fuzz_later = {};
   // Targeted shapes the fuzzers' structure-aware mutator builds into a
   // decoded trace (fuzz/mutator.h), as the generator builds them on
   // purpose: each changes the trace by bits of `random`, or returns false

@@ -321,15 +321,8 @@ void GlobalFragImpl::enqueue(Netns& ns, Queue* q, const Fragment& f, const uint8
   skb->owned = std::make_unique<uint8_t[]>(skb->len);
   std::memcpy(skb->owned.get(), payload, skb->len);
   skb->data = skb->owned.get();
-  q->meat += skb->len;
-  q->truesize += skb->truesize;
+  q->queued(*skb);
   ns.fam[fi].mem += skb->truesize;
-  q->ecn |= uint8_t(1 << f.ecn);
-  if (f.off == 0) {
-    q->first_in = true;
-    q->first_proto = f.proto;
-    q->first_ecn = f.ecn;
-  }
   // 13. Complete: reassembled; otherwise the queue moves to the LRU's tail
   //     (ip_frag_queue: inet_frag_lru_move).
   if (q->complete()) return reassemble(ns, q, f, out, remote);
@@ -344,7 +337,7 @@ void GlobalFragImpl::reassemble(Netns& ns, Queue* q, const Fragment& f,
   unlink(q);
   // 14. ip_frag_reasm: the fragments' ECN combined, then a v4 datagram with
   //     its header may not pass 65535.
-  const uint8_t ecn = kFragEcnTable[q->ecn];
+  const uint8_t ecn = q->reasm_ecn();
   if (ecn == kEcnDrop) {
     destroy(q);
     ns.counters.fails[fi]++;
@@ -366,7 +359,7 @@ void GlobalFragImpl::reassemble(Netns& ns, Queue* q, const Fragment& f,
   });
   Fragment head = f;
   head.proto = q->first_proto;  // v6 takes the next header from the first fragment
-  head.ecn = q->first_ecn | ecn;
+  head.ecn = ecn;
   destroy(q);
   deliver(head, bytes.data(), len, out);
 }

@@ -405,15 +405,8 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
       return discard(ns, q, "overlap", sink);
   }
   skb->owned = std::move(owned);
-  q->meat += skb->len;
-  q->truesize += skb->truesize;
+  q->queued(*skb);
   fam.mem += skb->truesize;
-  q->ecn |= uint8_t(1 << f.ecn);
-  if (f.off == 0) {
-    q->first_in = true;
-    q->first_proto = f.proto;
-    q->first_ecn = f.ecn;
-  }
   if (mutants_.has(FragMutant::kTimerRefresh)) {
     std::lock_guard timers(timer_lock_);
     timers_.rearm(q, now_ms_ + ns.sysctls.time_s[fi] * 1000);
@@ -483,8 +476,8 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, TableL
   kill(q);
   // 14. ip_frag_reasm: the fragments' ECN combined, then with its IPv4
   //     header the datagram may not exceed 65535 bytes (v6 bounded every
-  //     fragment's end in rule 7).
-  const uint8_t ecn = kFragEcnTable[q->ecn];
+  //     fragment's end in rule 7). The mutant keeps the head's codepoint.
+  const uint8_t ecn = mutants_.has(FragMutant::kEcnBlind) ? q->first_ecn : q->reasm_ecn();
   if (ecn == kEcnDrop) {
     destroy(q);
     ns.counters.fails[fi]++;
@@ -505,7 +498,7 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, TableL
   });
   Fragment head = f;
   head.proto = q->first_proto;  // v6 takes the next header from the first fragment
-  head.ecn = q->first_ecn | ecn;
+  head.ecn = ecn;
   // Every skb's truesize is released with the queue; the mutant releases
   // only the head's, as if the others had been coalesced into it.
   if (mutants_.has(FragMutant::kCoalesceHeadTruesize)) q->truesize = q->runs.first()->truesize;

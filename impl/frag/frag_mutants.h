@@ -28,8 +28,9 @@ enum class FragMutant : uint8_t {
   kExpireDead,
   kDeferKeepsNetnsRef,
   kPreExitOpen,
+  kEcnBlind,
 };
-inline constexpr size_t kFragMutantCount = 9;
+inline constexpr size_t kFragMutantCount = 10;
 
 using MutantSet = trace::MutantSet<FragMutant, kFragMutantCount>;
 using FragMutantInfo = trace::MutantInfo<FragMutant>;
@@ -64,6 +65,10 @@ inline constexpr std::array<FragMutantInfo, kFragMutantCount> kFragMutants = {{
      "(fqdir_pre_exit's high_thresh = 0, Linux 5.3): a fragment whose receive found the "
      "namespace before its cleanup pass unbound it is still queued there, creating and "
      "discarding queues in a namespace being dismantled"},
+    {FragMutant::kEcnBlind, "frag-ecn-blind",
+     "reassembly ignores the fragments' ECN codepoints, as Linux did before 2011's \"IP "
+     "defragmentation must be ECN aware\": the datagram keeps its first fragment's, so Not-ECT "
+     "mixed with ECT is delivered and a later fragment's CE mark is lost"},
 }};
 
 inline std::optional<FragMutant> frag_mutant_by_name(std::string_view name) {

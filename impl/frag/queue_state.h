@@ -50,6 +50,23 @@ struct QueueState {
   uint32_t* peer_rid = nullptr;
 
   bool complete() const { return first_in && last_in && meat == len; }
+  // An skb joined the runs (ip_frag_queue's tail): its length and
+  // truesize, its ECN codepoint, and the first fragment's header fields.
+  void queued(const Skb& skb) {
+    meat += skb.len;
+    truesize += skb.truesize;
+    ecn |= uint8_t(1 << skb.ecn);
+    if (skb.off == 0) {
+      first_in = true;
+      first_proto = skb.proto;
+      first_ecn = skb.ecn;
+    }
+  }
+  // ip_frag_reasm's ECN: the delivered datagram's codepoint, or kEcnDrop.
+  uint8_t reasm_ecn() const {
+    const uint8_t combined = kFragEcnTable[ecn];
+    return combined == kEcnDrop ? kEcnDrop : uint8_t(first_ecn | combined);
+  }
   std::optional<std::string> check() const;
 };
 

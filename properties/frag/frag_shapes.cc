@@ -70,4 +70,15 @@ bool frag_collide(trace::Trace& t, uint64_t random) {
   return true;
 }
 
+bool frag_ecn(trace::Trace& t, uint64_t random) {
+  const std::vector<size_t> frags = frags_of(t);
+  if (frags.empty()) return false;
+  trace::Op& op = t.ops[frags[random % frags.size()]];
+  const uint32_t was = op.has(f::kEcn) ? op.word(f::kEcn) : 0;
+  const uint32_t now = (was + 1 + uint32_t((random >> 16) % 3)) % 4;
+  // Not-ECT is the default: no field, as a trace without ECN writes it.
+  op.args[f::kEcn] = now == 0 ? std::nullopt : std::optional<trace::Value>(trace::Word{now});
+  return true;
+}
+
 }  // namespace nv::gen

@@ -49,5 +49,24 @@ TEST(FragShapes, CollideGivesOneFragmentTheOthersKey) {
   EXPECT_FALSE(frag_collide(one, 0));
 }
 
+TEST(FragShapes, EcnGivesAFragmentAnotherCodepoint) {
+  // From Not-ECT, random bits 0, 1, 2 step to ect1, ect0, ce; from ce, 1
+  // steps back to Not-ECT, written as no field.
+  const char* const want[] = {" ecn=ect1", " ecn=ect0", " ecn=ce"};
+  for (uint64_t k = 0; k < 3; ++k) {
+    trace::Trace t = runner::parse_valid(kFirst);
+    ASSERT_TRUE(frag_ecn(t, k << 16));
+    EXPECT_EQ(trace::print(t),
+              "netverify-trace 1\nfrag init v4 id=7 off=0 len=13 mf=1 src=127.0.0.2" +
+                  std::string(want[k]) + "\n");
+  }
+  trace::Trace ce =
+      runner::parse_valid(std::string(kFirst.substr(0, kFirst.size() - 1)) + " ecn=ce\n");
+  ASSERT_TRUE(frag_ecn(ce, uint64_t(0) << 16));
+  EXPECT_EQ(trace::print(ce), kFirst);
+  trace::Trace none = runner::parse_valid("netverify-trace 1\ntick 1s\n");
+  EXPECT_FALSE(frag_ecn(none, 0));
+}
+
 }  // namespace
 }  // namespace nv::gen

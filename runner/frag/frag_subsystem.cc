@@ -56,7 +56,12 @@ Subsystem frag_subsystem() {
       // The table fuzz_frag has decoded since its first release.
       .fuzz_ops = {"netns add", "netns del", "tick", "sysctl", "frag"},
       .fuzz_slot = 0,
-      .fuzz_shapes = {gen::frag_complete, gen::frag_past_limit, gen::frag_collide},
+      // fuzz_all's second frag table: ECN (a late field of frag) and the
+      // eviction policy, both added after the first froze.
+      .fuzz_later = {{.ops = {"netns add", "netns del", "tick", "sysctl", "frag+ecn",
+                              "policy frag"},
+                      .slot = 4}},
+      .fuzz_shapes = {gen::frag_complete, gen::frag_past_limit, gen::frag_collide, gen::frag_ecn},
       .kernel_counters = {},
       .kernel_visible = kernel_visible,
       .kernel_expects = {"expect deliver", "expect nodeliver"}};
@@ -68,7 +73,7 @@ Subsystem frag_subsystem() {
              ? "netns"
          : m.mutant == frag::FragMutant::kDeferKeepsNetnsRef ? "defer"
                                                              : "",
-         kPernet});
+         kPernet, m.mutant == frag::FragMutant::kEcnBlind});
   return s;
 }
 
