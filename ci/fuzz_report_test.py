@@ -191,6 +191,24 @@ class ShortRunTest(unittest.TestCase):
         for h in hrefs:
             self.assertTrue(os.path.exists(os.path.join(report, h)), h)
 
+    def test_libfuzzer_coverage_measured_after_fork_mode(self):
+        # The campaign's single-process pass (coverage.log) covered 600 where
+        # fork mode said 800: the table says 600, the one point drawn, and
+        # growth is the corpus's.
+        out = os.path.join(self.tmp, "measured")
+        shutil.copytree(os.path.join(HERE, "testdata", "fuzz-campaign"), out)
+        with open(os.path.join(out, "frag", "libfuzzer", "coverage.log"), "w") as f:
+            f.write("INFO: Seed: 1\n#27\tINITED cov: 600 ft: 830 corp: 27/2Kb exec/s: 0 rss: 40Mb\n")
+        subprocess.run([sys.executable, os.path.join(HERE, "fuzz_report.py"), out], check=True)
+        with open(os.path.join(out, "report", "summary.txt"), encoding="utf-8") as f:
+            self.assertRegex(f.read(), r"frag +libFuzzer +12000 +120 +60 +600/1000 edges \(60\.0%\)")
+        with open(os.path.join(out, "report", "index.html"), encoding="utf-8") as f:
+            self.assertIn("one pass over its corpus and the seeds covers 600", f.read())
+        lf = fuzz_report.libfuzzer_engine(os.path.join(out, "frag"), {"libfuzzer_jobs": "2"})
+        self.assertEqual(lf["edge_series"], [(100, 600)])
+        self.assertEqual(lf["growth"][1],
+                         "still growing: +30 corpus inputs in the last quarter (75 s to 100 s)")
+
     def test_coverage_report_linked_when_present(self):
         self.assertIn("Source-level coverage report: absent", self.html)
         os.makedirs(os.path.join(self.out, "coverage"))
