@@ -68,6 +68,11 @@ inject=""
 lf_dir=""
 previous=""
 coverage=0
+# value FLAG VALUE WHAT: VALUE, or bad usage (exit 2) when it is missing.
+value() {
+  [ -n "$2" ] || die "$1 needs $3"
+  printf '%s' "$2"
+}
 while (($#)); do
   case "$1" in
     --hours)
@@ -87,11 +92,11 @@ while (($#)); do
       [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--jobs needs a positive number"
       jobs=$2
       shift 2 ;;
-    --targets) targets=${2:?--targets needs a list}; shift 2 ;;
-    --out) out=${2:?--out needs a folder}; shift 2 ;;
-    --inject) inject=${2:?--inject needs a mutant name}; shift 2 ;;
-    --libfuzzer-targets) lf_dir=${2:?--libfuzzer-targets needs a folder}; shift 2 ;;
-    --previous) previous=${2:?--previous needs a folder or none}; shift 2 ;;
+    --targets) targets=$(value "--targets" "${2:-}" "a list"); shift 2 ;;
+    --out) out=$(value "--out" "${2:-}" "a folder"); shift 2 ;;
+    --inject) inject=$(value "--inject" "${2:-}" "a mutant name"); shift 2 ;;
+    --libfuzzer-targets) lf_dir=$(value "--libfuzzer-targets" "${2:-}" "a folder"); shift 2 ;;
+    --previous) previous=$(value "--previous" "${2:-}" "a folder or none"); shift 2 ;;
     --coverage) coverage=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown argument '$1' (--help lists the flags)" ;;
@@ -111,6 +116,13 @@ if [ -z "$per_target_seconds" ]; then
   [ -n "$total_seconds" ] || die "give --hours, --seconds, --per-target or --smoke (--help lists the flags)"
   per_target_seconds=$((total_seconds / ${#target_list[@]}))
   ((per_target_seconds >= 10)) || die "at least 10 seconds per target"
+fi
+if [ -n "$lf_dir" ]; then
+  [ -d "$lf_dir" ] || die "--libfuzzer-targets: no folder $lf_dir"
+  lf_dir=$(cd "$lf_dir" && pwd)
+  for t in "${target_list[@]}"; do
+    [ -x "$lf_dir/fuzz_$t" ] || die "--libfuzzer-targets: $lf_dir has no fuzz_$t"
+  done
 fi
 lf_jobs=$((jobs - jobs / 2))
 afl_jobs=$((jobs / 2 > 0 ? jobs / 2 : 1))
@@ -178,12 +190,6 @@ wait_all() {
 
 echo "ci/fuzz-campaign.sh: building (logs in $out/build.log)"
 fuzz_targets=("${target_list[@]/#/fuzz_}")
-if [ -n "$lf_dir" ]; then
-  lf_dir=$(cd "$lf_dir" 2>/dev/null && pwd) || die "--libfuzzer-targets: no folder $lf_dir"
-  for t in "${fuzz_targets[@]}"; do
-    [ -x "$lf_dir/$t" ] || die "--libfuzzer-targets: $lf_dir has no $t"
-  done
-fi
 {
   cmake --preset default &&
     cmake --build --preset default -j "$jobs" --target netverify "${fuzz_targets[@]}" &&
