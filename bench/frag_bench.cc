@@ -68,7 +68,7 @@ const char* const kBigLimits =
 
 class CountingSink final : public DeliverSink {
  public:
-  void deliver(const Fragment&, std::span<const uint8_t> bytes) override {
+  void deliver(const Fragment&, std::span<const uint8_t> bytes, uint64_t) override {
     delivered += bytes.size();
     benchmark::DoNotOptimize(bytes.data());
   }

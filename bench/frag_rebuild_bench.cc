@@ -68,7 +68,7 @@ Fragment first_fragment(uint32_t id) {
 
 class NullSink final : public DeliverSink {
  public:
-  void deliver(const Fragment&, std::span<const uint8_t>) override {}
+  void deliver(const Fragment&, std::span<const uint8_t>, uint64_t) override {}
 };
 
 // One receive of engine E: the per-namespace impl's fast API, or the

@@ -46,17 +46,18 @@ TEST(KernelCli, PrintsWhatTheKernelDid) {
 
 TEST(KernelCli, JsonV6DeliveryIsTheModels) {
   // The kernel's v6 delivery carries its id (the completing fragment's): the
-  // same event as the model's, field for field.
+  // same event as the model's, field for field, but the model's truesize.
   const std::string trace = corpus("kernel/order-v6-in-order.trace");
   Result r = run("kernel " + trace + " --json");
   SKIP_IF_NO_KERNEL(r);
   EXPECT_EQ(r.status, 0) << r.out;
   const std::string fields =
       "\"line\":5,\"ns\":\"init\",\"family\":\"v6\",\"src\":\"::1\",\"dst\":\"::1\","
-      "\"proto\":253,\"id\":201,\"len\":40,\"fnv1a64\":\"6ebbfe9eecad95b5\",\"ecn\":\"not-ect\"}";
-  EXPECT_TRUE(shows(r, "{\"event\":\"deliver\",\"engine\":\"kernel\"," + fields));
+      "\"proto\":253,\"id\":201,\"len\":40,\"fnv1a64\":\"6ebbfe9eecad95b5\",\"ecn\":\"not-ect\"";
+  EXPECT_TRUE(shows(r, "{\"event\":\"deliver\",\"engine\":\"kernel\"," + fields + "}"));
   Result model = run("replay " + trace + " --json");
-  EXPECT_TRUE(shows(model, "{\"event\":\"deliver\",\"engine\":\"model\"," + fields));
+  EXPECT_TRUE(
+      shows(model, "{\"event\":\"deliver\",\"engine\":\"model\"," + fields + ",\"truesize\":832}"));
   EXPECT_TRUE(shows(r,
                     "{\"event\":\"counters\",\"engine\":\"kernel\",\"line\":0,\"ns\":\"init\","
                     "\"IpReasmReqds\":0,"));

@@ -110,8 +110,12 @@ std::vector<std::string> counter_diffs(std::span<const Observed> observed,
 }  // namespace
 
 std::optional<trace::Event> kernel_visible(const trace::Event& event) {
-  if (event.kind == "sysctl-refused" || event.kind == "deliver") return event;
-  return std::nullopt;
+  if (event.kind == "sysctl-refused") return event;
+  if (event.kind != "deliver") return std::nullopt;
+  // A delivered datagram's truesize stays in the engines (frag::Reasm).
+  trace::Event shown = event;
+  std::erase_if(shown.fields, [](const auto& f) { return f.first == "truesize"; });
+  return shown;
 }
 
 KernelWitness::KernelWitness(const kernel::KernelResult& kernel) : kernel_(kernel) {}

@@ -6,8 +6,8 @@
 // The kernel shows less than the other engines, so it is compared on what it
 // shows, after every section:
 //   * the events each subsystem says the kernel shows (Subsystem::
-//     kernel_visible: deliver events with every field, the id included, and
-//     sysctl-refused events), as a multiset;
+//     kernel_visible: deliver events with every field but truesize, the id
+//     included, and sysctl-refused events), as a multiset;
 //   * the counters the subsystems say the kernel shows (Subsystem::
 //     kernel_counters) of the namespaces the kernel reported after the
 //     section (those its ops name; every one after a tick), and of every
@@ -70,8 +70,8 @@ RunResult compare_with_kernel(const trace::Trace& trace, const kernel::KernelRes
                               std::vector<std::string>* unobservable = nullptr);
 
 // An event as the kernel can show it (the fragment subsystem's
-// kernel_visible): deliver and sysctl-refused events pass, with every field;
-// every other kind is std::nullopt.
+// kernel_visible): deliver events pass with every field but truesize, and
+// sysctl-refused events with every field; every other kind is std::nullopt.
 std::optional<trace::Event> kernel_visible(const trace::Event& event);
 
 }  // namespace nv::runner

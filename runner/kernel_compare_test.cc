@@ -149,6 +149,10 @@ TEST(KernelCompare, VisibleEvents) {
   trace::Event v6{"deliver", {}};
   v6.add("family", std::string("v6")).add("id", uint64_t{3}).add("len", uint64_t{8});
   EXPECT_EQ(kernel_visible(v6), v6);  // every field, the id included
+  // but the delivered truesize, which the kernel engine does not observe.
+  trace::Event with_truesize = v6;
+  with_truesize.add("truesize", uint64_t{832});
+  EXPECT_EQ(kernel_visible(with_truesize), v6);
 }
 
 TEST(KernelCompare, V6DeliveryWithoutItsIdDiffers) {

@@ -24,8 +24,9 @@ class DeliverSink {
 
   // `head` is the fragment that completed the datagram, with the protocol of
   // the fragment at offset 0; `bytes` (the reassembled payload, or a whole
-  // non-fragmented packet) is valid only during the call.
-  virtual void deliver(const Fragment& head, std::span<const uint8_t> bytes) = 0;
+  // non-fragmented packet) is valid only during the call; `truesize` is the
+  // delivered skb's (frag::Reasm).
+  virtual void deliver(const Fragment& head, std::span<const uint8_t> bytes, uint64_t truesize) = 0;
   virtual void drop(const Fragment& /*f*/, std::string_view /*reason*/) {}
   virtual void kill(std::string_view /*ns*/, Family /*family*/, uint32_t /*id*/,
                     std::string_view /*reason*/) {}

@@ -1,11 +1,13 @@
 #include "impl/frag/frag_global_impl.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <tuple>
 
+#include "impl/frag/reasm_skb.h"
 #include "impl/netns/netns_impl.h"
 #include "trace/digest.h"
 
@@ -21,11 +23,11 @@ uint64_t secret_number(uint64_t n) {
   return z ^ (z >> 31);
 }
 
-void deliver(const Fragment& head, const uint8_t* bytes, uint32_t len,
+void deliver(const Fragment& head, const uint8_t* bytes, uint32_t len, uint64_t truesize,
              std::vector<trace::Event>& out) {
   Fnv1a64 h;
   h.update(bytes, len);
-  out.push_back(deliver_event(head, len, h.value()));
+  out.push_back(deliver_event(head, len, h.value(), truesize));
 }
 
 }  // namespace
@@ -115,6 +117,11 @@ void GlobalFragImpl::apply(const trace::Op& op, std::vector<trace::Event>& out) 
     case op_id("policy frag"):
       set_policy(policy_of(op));
       break;
+    case op_id("policy frag-reasm"): {
+      std::lock_guard guard(lock_);
+      reasm_ = reasm_of(op);
+      break;
+    }
     case op_id("sysctl"): {
       const std::string& key = op.word_text(trace::core::kSysctlKey);
       if (!Sysctls::owns(key)) break;
@@ -225,12 +232,13 @@ void GlobalFragImpl::receive(const Fragment& f, const uint8_t* payload,
     if (!found) return out.push_back(drop_event(f, "no-netns"));
     Netns& ns = *found;
     // 1. ip_rcv: a v4 packet with offset 0 and MF clear is not a fragment.
-    if (v4 && f.off == 0 && !f.mf) return deliver(f, payload, f.len, out);
+    if (v4 && f.off == 0 && !f.mf)
+      return deliver(f, payload, f.len, frag_truesize(f.family, f.len), out);
     ns.counters.reqds[fi]++;
     // 2. An atomic v6 fragment is delivered as is, counted as reassembled.
     if (!v4 && f.off == 0 && !f.mf) {
       ns.counters.oks[fi]++;
-      return deliver(f, payload, f.len, out);
+      return deliver(f, payload, f.len, frag_truesize(f.family, f.len), out);
     }
     // 3. RFC 8200 4.5: a v6 first fragment must hold the upper-layer header.
     if (!v4 && f.off == 0 && v6_first_fragment_truncated(f.proto, payload, f.len))
@@ -352,16 +360,20 @@ void GlobalFragImpl::reassemble(Netns& ns, Queue* q, const Fragment& f,
   std::vector<uint8_t> bytes;
   bytes.reserve(len);
   const uint32_t cpu = defer_ ? defer_->rx_cpu() : 0;
+  const Skb* first = q->runs.first();
+  ReasmSkb skb(f.family, *first, reasm_);
   q->runs.for_each_skb([&](const Skb& s) {
     bytes.insert(bytes.end(), s.data, s.data + s.len);
+    if (&s != first) skb.append(s);
     if (defer_ && s.cpu != cpu)
       remote.push_back({fragment_skb_name(ns.label, f.family, f.id, s.off), s.cpu, cpu});
   });
+  assert(!skb.check());
   Fragment head = f;
   head.proto = q->first_proto;  // v6 takes the next header from the first fragment
   head.ecn = ecn;
   destroy(q);
-  deliver(head, bytes.data(), len, out);
+  deliver(head, bytes.data(), len, skb.truesize(), out);
 }
 
 void GlobalFragImpl::tick(uint64_t ms, std::vector<trace::Event>& out) {
@@ -450,6 +462,7 @@ std::string GlobalFragImpl::describe() const {
   std::lock_guard guard(lock_);
   std::string out = "now=" + std::to_string(now_ms_) + "ms\n";
   if (policy_ == Policy::kEvict) out += "policy=evict\n";
+  if (reasm_ == Reasm::kList) out += "reasm=list\n";
   std::vector<const Netns*> spaces;
   for (const auto& [id, ns] : ns_) spaces.push_back(ns.get());
   std::sort(spaces.begin(), spaces.end(), [](auto* a, auto* b) { return a->id < b->id; });

@@ -80,7 +80,7 @@ class GlobalFragImpl final : public trace::Engine, public netns::PernetOps {
   GlobalFragImpl(const GlobalFragImpl&) = delete;
   GlobalFragImpl& operator=(const GlobalFragImpl&) = delete;
 
-  // trace::Engine: "frag", "tick", "policy frag" and the sysctls
+  // trace::Engine: "frag", "tick", "policy frag", "policy frag-reasm" and the sysctls
   // Sysctls::owns; every other op is ignored (GlobalFragImpl(): netns ops
   // go to its own netns impl).
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
@@ -177,6 +177,7 @@ class GlobalFragImpl final : public trace::Engine, public netns::PernetOps {
   uint64_t next_seq_ = 0;  // creation order of queues, global as the model's
   uint64_t next_rebuild_ms_ = kRebuildIntervalMs;
   Policy policy_ = Policy::kRefuse;
+  Reasm reasm_ = Reasm::kCoalesce;  // "policy frag-reasm"
   ObjectPool<Queue> queue_pool_;
   ObjectPool<Skb> skb_pool_;
 };

@@ -1,12 +1,14 @@
 #include "impl/frag/frag_impl.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <span>
 #include <tuple>
 
+#include "impl/frag/reasm_skb.h"
 #include "impl/netns/netns_impl.h"
 #include "sched/rcu.h"
 #include "sched/scheduler.h"
@@ -19,10 +21,10 @@ class EventSink final : public DeliverSink {
  public:
   explicit EventSink(std::vector<trace::Event>& out) : out_(out) {}
 
-  void deliver(const Fragment& head, std::span<const uint8_t> bytes) override {
+  void deliver(const Fragment& head, std::span<const uint8_t> bytes, uint64_t truesize) override {
     Fnv1a64 h;
     h.update(bytes.data(), bytes.size());
-    out_.push_back(deliver_event(head, uint32_t(bytes.size()), h.value()));
+    out_.push_back(deliver_event(head, uint32_t(bytes.size()), h.value(), truesize));
   }
   void drop(const Fragment& f, std::string_view reason) override {
     out_.push_back(drop_event(f, reason));
@@ -224,6 +226,8 @@ void FragImpl::apply(const trace::Op& op, std::vector<trace::Event>& out) {
   // Another subsystem's op touches nothing here (in production the netns
   // worker may be running this engine's pernet exits on its own thread).
   const uint64_t id = op.spec->id;
+  if (id == op_id("policy frag-reasm"))
+    return reasm_.store(reasm_of(op), std::memory_order_relaxed);
   if (id != op_id("frag") && id != op_id("tick") && id != op_id("sysctl")) return;
   EventSink sink(out);
   // Receive and expiry run in softirq context, under rcu_read_lock(): a
@@ -306,7 +310,7 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
   // 1. ip_rcv: a v4 packet with offset 0 and MF clear is not a fragment.
   if (v4 && f.off == 0 && !f.mf) {
     if (!netns(f.ns)) return sink.drop(f, "no-netns");  // its creation failed
-    return sink.deliver(f, {payload, f.len});
+    return sink.deliver(f, {payload, f.len}, frag_truesize(f.family, f.len));
   }
   TableLock table;
   FragNetns* found = lock_netns(f.ns, f.family, table);
@@ -320,7 +324,7 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
     if (f.off == 0 && !f.mf) {
       ns.counters.oks[fi]++;
       table.unlock();
-      return sink.deliver(f, {payload, f.len});
+      return sink.deliver(f, {payload, f.len}, frag_truesize(f.family, f.len));
     }
     // 3. RFC 8200 4.5: a first fragment must hold the upper-layer header.
     if (f.off == 0 && v6_first_fragment_truncated(f.proto, payload, f.len))
@@ -492,16 +496,20 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, TableL
   ns.counters.oks[fi]++;
   std::vector<uint8_t>& buf = reasm_buffer(len);
   uint8_t* out = buf.data();
+  const Skb* first = q->runs.first();
+  ReasmSkb skb(f.family, *first, reasm_.load(std::memory_order_relaxed));
   q->runs.for_each_skb([&](const Skb& s) {
     std::memcpy(out, s.data, s.len);
     out += s.len;
+    if (&s != first) skb.append(s);
   });
+  assert(!skb.check());
   Fragment head = f;
   head.proto = q->first_proto;  // v6 takes the next header from the first fragment
   head.ecn = ecn;
-  // Every skb's truesize is released with the queue; the mutant releases
-  // only the head's, as if the others had been coalesced into it.
-  if (mutants_.has(FragMutant::kCoalesceHeadTruesize)) q->truesize = q->runs.first()->truesize;
+  // The queue releases every skb's truesize as charged (sum_truesize); the
+  // mutant releases the delivered head's, smaller by what coalescing saved.
+  if (mutants_.has(FragMutant::kCoalesceHeadTruesize)) q->truesize = skb.truesize();
   // The receiver consumes the datagram on the CPU packets arrive on:
   // fragments received on another go back to it (skb_attempt_defer_free).
   // Their conntrack references are dropped here (the 2026 fix); the mutant
@@ -518,7 +526,7 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, TableL
   const std::string label = remote.empty() ? std::string() : ns.label();
   // Delivered before the unlock, a scheduling point: another thread of this
   // OS thread's may reassemble into the same buffer after it.
-  sink.deliver(head, {buf.data(), len});
+  sink.deliver(head, {buf.data(), len}, skb.truesize());
   table.unlock();
   const std::optional<netns::NetId> hold =
       mutants_.has(FragMutant::kDeferKeepsNetnsRef) ? std::optional(ns.id) : std::nullopt;
@@ -635,6 +643,7 @@ const FragNetns* FragImpl::find(std::string_view name) const {
 // agreeing engines are identical text.
 std::string FragImpl::describe() const {
   std::string out = "now=" + std::to_string(now_ms_) + "ms\n";
+  if (reasm_.load(std::memory_order_relaxed) == Reasm::kList) out += "reasm=list\n";
   std::vector<const FragNetns*> spaces;
   for (const auto& [id, ns] : ns_) spaces.push_back(ns.get());
   std::sort(spaces.begin(), spaces.end(),

@@ -112,8 +112,9 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   FragImpl(const FragImpl&) = delete;
   FragImpl& operator=(const FragImpl&) = delete;
 
-  // trace::Engine: "frag", "tick" and the sysctls Sysctls::owns; every
-  // other op is ignored (FragImpl(): netns ops go to its own netns impl).
+  // trace::Engine: "frag", "tick", "policy frag-reasm" and the sysctls
+  // Sysctls::owns; every other op is ignored (FragImpl(): netns ops go to
+  // its own netns impl).
   void apply(const trace::Op& op, std::vector<trace::Event>& out) override;
   void snapshot(trace::Snapshot& out) const override;
   void snapshot(std::string_view ns, trace::Snapshot& out) const override;
@@ -217,6 +218,9 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   netns::PernetHost* host_;
   defer::DeferHost* defer_ = nullptr;
   MutantSet mutants_;
+  // "policy frag-reasm": written by apply, read by reassembly on any thread
+  // (relaxed: a policy line orders nothing else).
+  std::atomic<Reasm> reasm_{Reasm::kCoalesce};
   // Which engine a thread's cached lookup (netns()) belongs to: unique per
   // engine in the process, unlike its address.
   const uint64_t serial_;

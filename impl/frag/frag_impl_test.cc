@@ -65,10 +65,11 @@ std::string pattern_fnv(uint32_t id, uint32_t len) {
   return trace::format_hex64(h.value());
 }
 
-std::string deliver_v4(uint32_t id, uint32_t len) {
+// `truesize`: the delivered skb's (docs/trace.md, "Coalescing").
+std::string deliver_v4(uint32_t id, uint32_t len, uint64_t truesize) {
   return "deliver ns=init family=v4 src=127.0.0.1 dst=127.0.0.1 proto=253 id=" +
          std::to_string(id) + " len=" + std::to_string(len) + " fnv1a64=" + pattern_fnv(id, len) +
-         " ecn=not-ect";
+         " ecn=not-ect truesize=" + std::to_string(truesize);
 }
 
 TEST(FragImpl, InOrderFragmentsAreReassembled) {
@@ -79,7 +80,8 @@ TEST(FragImpl, InOrderFragmentsAreReassembled) {
   EXPECT_EQ(d.get("queues.v4"), 1u);
   EXPECT_EQ(d.get("mem.v4"), kQueueTruesize[0] + 2 * frag_truesize(Family::kV4, 1480));
   EXPECT_EQ(d.run("frag init v4 id=1 off=2960 len=100 mf=0\n"),
-            std::vector<std::string>{deliver_v4(1, 3060)});
+            // the head's 2304, and two more heads stolen as page fragments
+            std::vector<std::string>{deliver_v4(1, 3060, 2304 + 2048 + 576)});
   EXPECT_EQ(d.get("IpReasmReqds"), 3u);
   EXPECT_EQ(d.get("IpReasmOKs"), 1u);
   EXPECT_EQ(d.get("IpReasmFails"), 0u);
@@ -94,14 +96,15 @@ TEST(FragImpl, ReverseOrderIsReassembled) {
                   "frag init v4 id=2 off=16 len=8 mf=1\n"
                   "frag init v4 id=2 off=8 len=8 mf=1\n"
                   "frag init v4 id=2 off=0 len=8 mf=1\n"),
-            std::vector<std::string>{deliver_v4(2, 37)});
+            // the others copied into the head's tailroom
+            std::vector<std::string>{deliver_v4(2, 37, 832)});
   EXPECT_EQ(d.get("mem.v4"), 0u);
 }
 
 TEST(FragImpl, UnfragmentedV4PacketIsDeliveredUncounted) {
   Driver d;
   EXPECT_EQ(d.run("frag init v4 id=3 off=0 len=40 mf=0\n"),
-            std::vector<std::string>{deliver_v4(3, 40)});
+            std::vector<std::string>{deliver_v4(3, 40, 832)});
   EXPECT_EQ(d.get("IpReasmReqds"), 0u);
 }
 
@@ -111,7 +114,7 @@ TEST(FragImpl, DuplicateIsDroppedAndTheQueueKept) {
                   "frag init v4 id=1 off=8 len=8 mf=1\n"),
             std::vector<std::string>{"drop ns=init family=v4 id=1 off=8 len=8 reason=dup"});
   EXPECT_EQ(d.run("frag init v4 id=1 off=16 len=8 mf=0\n"),
-            std::vector<std::string>{deliver_v4(1, 24)});
+            std::vector<std::string>{deliver_v4(1, 24, 832)});
   EXPECT_EQ(d.get("IpReasmFails"), 0u);
 }
 
@@ -317,7 +320,7 @@ TEST(FragImpl, DescribeListsQueuesWithTheirRuns) {
 
 // A fast-path sink that keeps a copy of what it is handed.
 struct RecordingSink final : DeliverSink {
-  void deliver(const Fragment& head, std::span<const uint8_t> bytes) override {
+  void deliver(const Fragment& head, std::span<const uint8_t> bytes, uint64_t) override {
     ids.push_back(head.id);
     data.assign(bytes.begin(), bytes.end());
   }
@@ -448,7 +451,7 @@ TEST(FragImplThreads, RacingReceivesTicksAndSysctlsDeliverEveryDatagram) {
   std::vector<uint8_t> payload(kPieces * kPiece);
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = uint8_t(i * 13 + 1);
   struct Counting final : DeliverSink {
-    void deliver(const Fragment&, std::span<const uint8_t> bytes) override {
+    void deliver(const Fragment&, std::span<const uint8_t> bytes, uint64_t) override {
       ++delivered;
       whole = whole && bytes.size() == want.size() &&
               std::memcmp(bytes.data(), want.data(), want.size()) == 0;

@@ -40,8 +40,9 @@ inline constexpr std::array<FragMutantInfo, kFragMutantCount> kFragMutants = {{
      "a partial overlap drops only the overlapping fragment, like a duplicate, and reassembly "
      "goes on (Linux before 4.19, i.e. before RFC 5722 handling)"},
     {FragMutant::kCoalesceHeadTruesize, "frag-coalesce-head-truesize",
-     "reassembly releases only the head skb's truesize (plus the queue's) instead of the sum of "
-     "every fragment's original truesize, leaking accounted memory"},
+     "with coalescing, reassembly releases the delivered head's truesize (plus the queue's) "
+     "instead of the sum of every fragment's as charged (sum_truesize), leaking what "
+     "coalescing saved"},
     {FragMutant::kTimerRefresh, "frag-timer-refresh",
      "every queued fragment re-arms the queue's timer to now + timeout, so a trickle of "
      "fragments keeps a queue alive forever"},

@@ -30,6 +30,7 @@ FragModel::FragModel(const FragModel& other, netns::PernetHost& host, defer::Def
       now_ms_(other.now_ms_),
       next_seq_(other.next_seq_),
       policy_(other.policy_),
+      reasm_(other.reasm_),
       next_lru_(other.next_lru_) {
   host.rebind(const_cast<FragModel*>(&other), this);
 }
@@ -44,7 +45,7 @@ std::string_view addr_bytes(const trace::Addr& a) {
 
 uint64_t FragModel::fingerprint() const {
   trace::Fingerprint f;
-  f.add(now_ms_).add(next_seq_).add(uint8_t(policy_)).add(next_lru_);
+  f.add(now_ms_).add(next_seq_).add(uint8_t(policy_)).add(uint8_t(reasm_)).add(next_lru_);
   for (const auto& [id, ns] : ns_) {
     f.add(id).add(digest(ns)).add(ns.dead).add(ns.label).add(ns.sysctls.max_dist);
     for (int fi = 0; fi < 2; ++fi) {
@@ -126,6 +127,9 @@ void FragModel::apply(const trace::Op& op, std::vector<trace::Event>& out) {
     case op_id("policy frag"):
       policy_ = policy_of(op);
       break;
+    case op_id("policy frag-reasm"):
+      reasm_ = reasm_of(op);
+      break;
     case op_id("sysctl"): {
       const std::string& key = op.word_text(trace::core::kSysctlKey);
       Netns* ns = find(op.name(trace::core::kSysctlNs));
@@ -146,7 +150,7 @@ void FragModel::receive(const Fragment& f, std::span<const uint8_t> payload,
   auto deliver_whole = [&] {
     Fnv1a64 h;
     h.update(payload.data(), payload.size());
-    out.push_back(deliver_event(f, f.len, h.value()));
+    out.push_back(deliver_event(f, f.len, h.value(), frag_truesize(f.family, f.len)));
   };
   // Rules 1-4 (frag_rule.h): not a fragment, an atomic fragment, a truncated
   // v6 first fragment, over the memory limit.
@@ -307,6 +311,29 @@ void FragModel::kill(Netns& ns, const Key& key, std::string_view reason,
   out.push_back(kill_event(ns.label, key.family, key.id, reason));
 }
 
+uint64_t FragModel::delivered_truesize(const Queue& q, Family family) const {
+  std::vector<const Frag*> skbs;  // in offset order: the head first
+  for (const Run& r : q.runs)
+    for (const Frag& fr : r.frags) skbs.push_back(&fr);
+  uint64_t truesize = skbs[0]->truesize;
+  uint64_t tailroom = skb_tailroom(family, skbs[0]->truesize, uint32_t(skbs[0]->bytes.size()));
+  uint32_t page_frags = 0;
+  bool chained = reasm_ == Reasm::kList;  // the head has a frag_list
+  for (size_t i = 1; i < skbs.size(); ++i) {
+    const Frag& fr = *skbs[i];
+    if (!chained && page_frags == 0 && fr.bytes.size() <= tailroom) {
+      tailroom -= fr.bytes.size();  // copied into the linear head
+    } else if (!chained && page_frags < kMaxSkbFrags) {
+      page_frags++;  // its head stolen as a page fragment, its sk_buff freed
+      truesize += fr.truesize - kSkbStruct;
+    } else {
+      chained = true;  // on the frag_list, whole
+      truesize += fr.truesize;
+    }
+  }
+  return truesize;
+}
+
 void FragModel::reassemble(Netns& ns, const Fragment& f, const Key& key, bool oversize,
                            std::vector<trace::Event>& out) {
   const int fi = int(f.family);
@@ -342,7 +369,8 @@ void FragModel::reassemble(Netns& ns, const Fragment& f, const Key& key, bool ov
   }
   Fnv1a64 h;
   h.update(bytes.data(), bytes.size());
-  out.push_back(deliver_event(head, uint32_t(bytes.size()), h.value()));
+  out.push_back(
+      deliver_event(head, uint32_t(bytes.size()), h.value(), delivered_truesize(q, f.family)));
   // The receiver consumes the datagram on the CPU packets arrive on:
   // fragments received on another go back to it (skb_attempt_defer_free),
   // their conntrack references dropped at reassembly (the 2026 fix), so
@@ -419,6 +447,7 @@ const FragModel::Netns* FragModel::find(std::string_view name) const {
 std::string FragModel::describe() const {
   std::string out = "now=" + std::to_string(now_ms_) + "ms\n";
   if (policy_ == Policy::kEvict) out += "policy=evict\n";
+  if (reasm_ == Reasm::kList) out += "reasm=list\n";
   std::vector<QueueDescription> queues;
   for (const auto& [id, ns] : ns_) {
     if (!ns.dead)

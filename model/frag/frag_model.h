@@ -128,6 +128,9 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
   Netns* find(std::string_view name);
   void reassemble(Netns& ns, const Fragment& f, const Key& key, bool oversize,
                   std::vector<trace::Event>& out);
+  // The truesize of the skb a complete queue is delivered as (Reasm): the
+  // head's, and what inet_frag_reasm_finish adds for each skb after it.
+  uint64_t delivered_truesize(const Queue& q, Family family) const;
   // Policy::kEvict's evictor (inet_frag_evictor): the family's least
   // recently used queues, until its memory is at most low_thresh.
   static void evict(Netns& ns, Family family, std::vector<trace::Event>& out);
@@ -142,6 +145,7 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
   uint64_t now_ms_ = 0;
   uint64_t next_seq_ = 0;
   Policy policy_ = Policy::kRefuse;  // "policy frag": the whole engine's
+  Reasm reasm_ = Reasm::kCoalesce;   // "policy frag-reasm": likewise
   uint64_t next_lru_ = 0;
 };
 

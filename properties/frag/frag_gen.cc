@@ -127,6 +127,7 @@ struct Swarm {
   bool at_limit = false;           // the first datagram: v4, whole, near 65535 bytes
   bool concurrent = false;         // short runs of steps race ("go")
   bool evict = false;              // the global table's eviction policy
+  bool list = false;               // the list design's reassembly (no coalescing)
   bool tight = false;              // small memory thresholds, set first (evict only)
 };
 
@@ -156,6 +157,7 @@ Swarm swarm(const FragGenOptions& options) {
   w.at_limit = *rc::gen::element(false, false, false, true);
   w.concurrent = *rc::gen::element(false, false, true);
   w.evict = *rc::gen::element(false, false, false, true);
+  w.list = *rc::gen::element(false, false, false, true);
   // Only where the evictor runs: in a third of all traces, tight limits
   // refused so many fragments that the reassembly mutants' detection rates
   // fell by half or more (frag-oversize-accept 12% to 5%).
@@ -171,6 +173,7 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
   const Swarm w = swarm(options);
   std::vector<Step> steps;
   if (w.evict) steps.push_back({.kind = Step::Kind::kPolicyEvict});
+  if (w.list) steps.push_back({.kind = Step::Kind::kReasmList});
   std::vector<std::string> spaces = {"init"};
   if (options.extras) {
     const int extra = *inRange(0, 3);
@@ -279,7 +282,8 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
       if (steps[i].kind == Step::Kind::kNetnsAdd || *inRange(0, 3) != 0) continue;
       const size_t end = std::min(steps.size(), i + size_t(*inRange(2, 5)));
       for (; i < end && steps[i].kind != Step::Kind::kNetnsAdd; ++i)
-        steps[i].go = steps[i].kind != Step::Kind::kPolicyEvict;
+        steps[i].go =
+            steps[i].kind != Step::Kind::kPolicyEvict && steps[i].kind != Step::Kind::kReasmList;
     }
   }
   return steps;
@@ -338,6 +342,9 @@ std::string render(const std::vector<Step>& steps) {
         break;
       case Step::Kind::kPolicyEvict:
         out += "policy frag evict\n";
+        break;
+      case Step::Kind::kReasmList:
+        out += "policy frag-reasm list\n";
         break;
     }
   }

@@ -7,7 +7,8 @@
 // truncate, oversize), interleaves the datagrams of several ids, families
 // and namespaces, and sprinkles sysctl writes, clock ticks and namespace
 // deletions. Some traces select the eviction policy of the global table
-// ("policy frag evict", first), and some lower every namespace's memory
+// ("policy frag evict", first), some the list design's reassembly ("policy
+// frag-reasm list", first), and some lower every namespace's memory
 // thresholds at the start so that the limit (refusal or eviction) is met
 // often. In some traces short runs of steps are started with "go": they
 // race on threads of their own (fragments of one datagram or of several, a
@@ -29,7 +30,15 @@
 namespace nv::gen {
 
 struct Step {
-  enum class Kind : uint8_t { kFrag, kTick, kSysctl, kNetnsAdd, kNetnsDel, kPolicyEvict };
+  enum class Kind : uint8_t {
+    kFrag,
+    kTick,
+    kSysctl,
+    kNetnsAdd,
+    kNetnsDel,
+    kPolicyEvict,
+    kReasmList
+  };
   Kind kind = Kind::kFrag;
   std::string ns = "init";
   bool v6 = false;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
@@ -165,6 +166,74 @@ RC_GTEST_PROP(FragModelInvariants, MemoryAndPayload, ()) {
       uint64_t family = std::get<std::string>(*e.get("family")) == "v6";
       if (mixed.count({std::get<std::string>(*e.get("ns")), family, id})) continue;
       RC_ASSERT(std::get<std::string>(*e.get("fnv1a64")) == pattern_digest(id, len));
+    }
+  }
+}
+
+// The model's events of a trace, and the memory it accounts after each op
+// (every namespace and family): rendered from `steps` with `policy` after
+// the header.
+struct ModelRun {
+  std::vector<std::vector<trace::Event>> events;  // per op
+  std::vector<trace::Op> ops;
+};
+ModelRun run_model(const std::vector<gen::Step>& steps, const std::string& policy,
+                   std::vector<uint64_t>* mem = nullptr) {
+  std::string text = gen::render(steps);
+  text.insert(text.find('\n') + 1, policy + "\n");
+  ModelRun r;
+  r.ops = parse_ok(text).ops;
+  frag::FragModel model;
+  for (const trace::Op& op : r.ops) {
+    model.apply(op, r.events.emplace_back());
+    if (!mem) continue;
+    uint64_t total = 0;
+    for (const auto& [id, ns] : model.namespaces()) total += ns.fam[0].mem + ns.fam[1].mem;
+    mem->push_back(total);
+  }
+  return r;
+}
+
+uint64_t truesize_of(const trace::Event& e) {
+  return std::get<uint64_t>(*e.get("truesize"));
+}
+
+// Coalescing (docs/trace.md): under the list design a reassembled
+// datagram's truesize is what its queue released (the memory the op freed:
+// the queue's skbs and struct, less the arriving fragment's charge); under
+// coalescing it is at most that. A whole packet
+// keeps its own. Deliveries are otherwise the same under both.
+RC_GTEST_PROP(FragModelInvariants, DeliveredTruesize, ()) {
+  const std::vector<gen::Step> steps = *gen::frag_steps({.perturb = true, .extras = false});
+  std::vector<uint64_t> mem;
+  const ModelRun list = run_model(steps, "policy frag-reasm list", &mem);
+  const ModelRun coalesced = run_model(steps, "policy frag-reasm coalesce");
+  RC_ASSERT(list.events.size() == coalesced.events.size());
+  for (size_t i = 0; i < list.ops.size(); ++i) {
+    RC_ASSERT(list.events[i].size() == coalesced.events[i].size());
+    for (size_t k = 0; k < list.events[i].size(); ++k) {
+      trace::Event l = list.events[i][k], c = coalesced.events[i][k];
+      if (l.kind != "deliver") {
+        RC_ASSERT(l == c);
+        continue;
+      }
+      const uint64_t lt = truesize_of(l), ct = truesize_of(c);
+      l.fields.pop_back();
+      c.fields.pop_back();
+      RC_ASSERT(l == c);
+      const frag::Fragment f = frag::fragment_of(list.ops[i]);
+      const bool whole = f.off == 0 && !f.mf;
+      if (whole) {
+        RC_ASSERT(lt == frag::frag_truesize(f.family, f.len));
+        RC_ASSERT(ct == lt);
+        continue;
+      }
+      RC_ASSERT(ct <= lt);
+      // (An op whose evictor also killed queues released their memory too.)
+      const bool evicted = std::any_of(list.events[i].begin(), list.events[i].end(),
+                                       [](const trace::Event& e) { return e.kind == "kill"; });
+      const uint64_t released = mem[i - 1] + frag::frag_truesize(f.family, f.len) - mem[i];
+      if (!evicted) RC_ASSERT(lt + frag::kQueueTruesize[int(f.family)] == released);
     }
   }
 }

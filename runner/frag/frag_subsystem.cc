@@ -60,7 +60,9 @@ Subsystem frag_subsystem() {
       // eviction policy, both added after the first froze.
       .fuzz_later = {{.ops = {"netns add", "netns del", "tick", "sysctl", "frag+ecn",
                               "policy frag"},
-                      .slot = 4}},
+                      .slot = 4},
+                     // and its third: the list design's reassembly.
+                     {.ops = {"policy frag-reasm"}, .slot = 5}},
       .fuzz_shapes = {gen::frag_complete, gen::frag_past_limit, gen::frag_collide, gen::frag_ecn},
       .kernel_counters = {},
       .kernel_visible = kernel_visible,

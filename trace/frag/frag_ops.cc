@@ -77,6 +77,9 @@ bool deliver_matches(const trace::Event& e, const Op& op) {
   if (op.args.size() > 4 && op.has(4) && str("fnv1a64") != trace::format_hex64(op.u(4)))
     return false;
   if (op.args.size() > 5 && op.has(5) && str("ecn") != op.word_text(5)) return false;
+  // The kernel engine's deliveries carry no truesize: not checked there.
+  if (op.args.size() > 6 && op.has(6) && e.get("truesize") && num("truesize") != op.u(6))
+    return false;
   return true;
 }
 
@@ -101,6 +104,10 @@ Fragment fragment_of(const Op& op) {
 
 Policy policy_of(const Op& op) {
   return Policy(op.word(0));
+}
+
+Reasm reasm_of(const Op& op) {
+  return Reasm(op.word(0));
 }
 
 void fill_payload(const Fragment& f, uint8_t* out) {
@@ -257,9 +264,10 @@ uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t 
   return d.value();
 }
 
-trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv) {
+trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv,
+                           std::optional<uint64_t> truesize) {
   trace::Event e{"deliver", {}};
-  e.fields.reserve(9);
+  e.fields.reserve(10);
   e.add("ns", std::string(head.ns))
       .add("family", family_name(head.family))
       .add("src", trace::format_addr(head.src))
@@ -269,6 +277,7 @@ trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv) {
       .add("len", uint64_t(len))
       .add("fnv1a64", trace::format_hex64(fnv))
       .add("ecn", std::string(kEcnNames[head.ecn & 3]));
+  if (truesize) e.add("truesize", *truesize);
   return e;
 }
 
@@ -303,6 +312,7 @@ void register_ops(trace::Registry& r) {
   using trace::FieldSpec;
   for (const char* w : {"v4", "v6"}) r.add_word("family", w);
   for (std::string_view w : kPolicyNames) r.add_word("frag-policy", std::string(w));
+  for (std::string_view w : kReasmNames) r.add_word("frag-reasm", std::string(w));
   for (std::string_view w : kEcnNames) r.add_word("ecn", std::string(w));
   for (const char* k : {"ipv4.ipfrag_high_thresh", "ipv4.ipfrag_low_thresh", "ipv4.ipfrag_time",
                         "ipv6.ip6frag_high_thresh", "ipv6.ip6frag_low_thresh", "ipv6.ip6frag_time",
@@ -363,6 +373,15 @@ void register_ops(trace::Registry& r) {
                         .positional = true,
                         .vocab = "frag-policy",
                         .help = "refuse|evict"}}});
+  r.add_op({.name = "policy frag-reasm",
+            .subsystem = "frag",
+            .help = "how a reassembled datagram's skbs become one from here on: coalesce "
+                    "(today's, the default) or list (each on the head's frag_list)",
+            .fields = {{.key = "REASM",
+                        .kind = Kind::kWord,
+                        .positional = true,
+                        .vocab = "frag-reasm",
+                        .help = "coalesce|list"}}});
   r.add_op({.name = "expect deliver",
             .subsystem = "frag",
             .help = "a datagram with this id has been delivered",
@@ -378,7 +397,10 @@ void register_ops(trace::Registry& r) {
                         .kind = Kind::kWord,
                         .required = false,
                         .vocab = "ecn",
-                        .help = "the delivered header's ECN codepoint"}},
+                        .help = "the delivered header's ECN codepoint"},
+                       {.key = "truesize",
+                        .required = false,
+                        .help = "the delivered skb's truesize (not checked against the kernel)"}},
             .expect = [](const Op& op, const std::vector<trace::Event>& history,
                          const trace::Snapshot&) -> std::optional<std::string> {
               for (const auto& e : history)

@@ -137,6 +137,35 @@ enum class Policy : uint8_t { kRefuse = 0, kEvict = 1 };
 inline constexpr std::string_view kPolicyNames[2] = {"refuse", "evict"};
 Policy policy_of(const trace::Op& op);  // op must be a "policy frag" op
 
+// How a reassembled datagram's skbs become the one handed up, and so the
+// truesize it is delivered with (docs/trace.md, "Coalescing"); one setting
+// for the whole trace, `policy frag-reasm coalesce|list`, coalesce until a
+// line says otherwise. Either way the queue releases the sum of its skbs'
+// truesizes (sum_truesize), as it was charged.
+//   * kCoalesce, today's ("inet: frags: re-introduce skb coalescing for
+//     local delivery"): inet_frag_reasm_finish tries skb_try_coalesce on
+//     each skb after the head, in offset order. One that fits the head's
+//     linear tailroom is copied into it (truesize unchanged); otherwise its
+//     head buffer is stolen as a page fragment of the head (truesize grows
+//     by the skb's less its struct sk_buff), while the head has fewer than
+//     kMaxSkbFrags; the first skb neither takes goes on the head's
+//     frag_list, and so does every skb after it (a head with a frag_list
+//     coalesces nothing). The engines' skbs have page-fragment heads
+//     (head_frag, as NIC drivers build them), so a head can be stolen.
+//   * kList, the design in between (v4 from the revert 14fe22e33462, v6 from
+//     d4289fcc9b16, "use rbtrees for IPv6 defrag"): every skb after the head
+//     goes on its frag_list, and the datagram's truesize is the sum.
+enum class Reasm : uint8_t { kCoalesce = 0, kList = 1 };
+inline constexpr std::string_view kReasmNames[2] = {"coalesce", "list"};
+Reasm reasm_of(const trace::Op& op);          // op must be a "policy frag-reasm" op
+inline constexpr uint32_t kMaxSkbFrags = 17;  // CONFIG_MAX_SKB_FRAGS's default
+// The linear tailroom of a received skb of that truesize holding `len`
+// payload bytes after its header: its head allocation less
+// skb_shared_info, headroom, header and payload (frag_truesize's geometry).
+inline constexpr uint64_t skb_tailroom(Family f, uint64_t truesize, uint32_t len) {
+  return truesize - kSkbStruct - kSkbSharedInfo - kSkbHeadroom - header_len(f) - len;
+}
+
 // The largest ipfrag_time the kernel accepts: INT_MAX / HZ, with HZ = 250
 // (Debian's kernels; measured: 8589934 accepted, 8589935 refused).
 inline constexpr uint64_t kMaxFragTimeS = 2147483647ull / 250;
@@ -209,7 +238,9 @@ uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t 
 
 // Events this subsystem reports. Each engine builds them through these
 // helpers, so the two cannot differ in field names or order.
-trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv);
+// `truesize`: the delivered skb's (Reasm); the kernel engine does not see it.
+trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv,
+                           std::optional<uint64_t> truesize = std::nullopt);
 // A fragment dropped on its own (the queue, if any, lives on).
 trace::Event drop_event(const Fragment& f, std::string_view reason);
 // A datagram discarded with every fragment queued for it.
