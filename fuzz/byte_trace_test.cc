@@ -152,6 +152,15 @@ TEST(ByteTrace, LaterTablesAreSlotsOfFuzzAll) {
   ASSERT_FALSE(frag.fuzz_later.empty());
   // The ECN fragment takes the later table's slot (the first that holds it).
   EXPECT_EQ((*bytes)[0], frag.fuzz_later[0].slot);
+  // A fragment with DF, in the table whose only entry is "frag+ecn+df": its
+  // words (v4) are frag's, though no entry names the op alone.
+  const trace::ParseResult df = trace::parse(
+      "netverify-trace 1\npolicy frag-reasm list\nfrag init v4 id=1 off=0 len=8 mf=1 df=1\n",
+      reg());
+  ASSERT_FALSE(df.error);
+  const auto df_bytes = encode(df.trace, reg(), all(), &error);
+  ASSERT_TRUE(df_bytes) << error;
+  EXPECT_EQ(trace::print(decode(*df_bytes, reg(), all())), trace::print(df.trace));
 }
 
 // Inputs keep their meaning as subsystems and ops are added: fuzz/testdata

@@ -54,9 +54,12 @@ std::map<std::string, std::vector<std::string>, std::less<>> frozen_words(
     const std::vector<std::string>& ops) {
   const trace::Registry& all = runner::registry();
   std::set<std::string> owners;
-  for (const std::string& name : ops)
+  for (const std::string& entry : ops) {
+    // "go OP+FIELD": the op's name alone.
+    const std::string name = entry.substr(0, entry.find('+'));
     if (const trace::OpSpec* spec = all.find(name.starts_with("go ") ? name.substr(3) : name))
       owners.insert(spec->subsystem);
+  }
   trace::Registry own;
   trace::register_core_ops(own);
   for (const runner::Subsystem& s : runner::subsystems())

@@ -73,6 +73,7 @@ trace::Event deliver_event(std::string_view ns, const RawDelivery& d,
     head.proto = d.proto;
     head.id = *id;
     head.ecn = d.ecn;
+    head.df = d.df;
     return frag::deliver_event(head, uint32_t(d.payload.size()), h.value());
   }
   // The same fields without the id: a v6 datagram no fragment of the

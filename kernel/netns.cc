@@ -350,6 +350,7 @@ bool Netns::drain(std::vector<RawDelivery>& out, NetnsError* error) {
         d.id = uint32_t(buf[4]) << 8 | buf[5];
         d.proto = buf[9];
         d.ecn = buf[1] & 3;
+        d.df = (buf[6] & 0x40) != 0;
         std::memcpy(d.src.bytes.data(), buf.data() + 12, 4);
         std::memcpy(d.dst.bytes.data(), buf.data() + 16, 4);
         d.payload.assign(buf.begin() + long(ihl), buf.begin() + long(end));

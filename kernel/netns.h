@@ -52,6 +52,7 @@ struct RawDelivery {
   trace::Addr src, dst;
   uint8_t proto = 0;
   uint8_t ecn = 0;             // the delivered header's ECN codepoint
+  bool df = false;             // v4: the delivered header's Don't Fragment flag
   std::optional<uint32_t> id;  // v4 only: v6 raw sockets do not see the header
   std::vector<uint8_t> payload;
 };

@@ -50,7 +50,7 @@ std::vector<uint8_t> frag_packet(const frag::Fragment& f) {
     h[1] = f.ecn;  // TOS: DSCP 0 and the ECN codepoint
     put16(h + 2, uint32_t(20 + f.len));
     put16(h + 4, f.id);
-    put16(h + 6, (f.mf ? 0x2000 : 0) | (f.off / 8));
+    put16(h + 6, (f.df ? 0x4000 : 0) | (f.mf ? 0x2000 : 0) | (f.off / 8));
     h[8] = kWireTtl;
     h[9] = f.proto;
     std::memcpy(h + 12, f.src.bytes.data(), 4);
@@ -105,6 +105,7 @@ std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string
     w.family = frag::Family::kV4;
     w.id = get16(p + 4);
     w.mf = (frag & 0x2000) != 0;
+    w.df = (frag & 0x4000) != 0;
     w.off = (frag & 0x1fff) * 8;
     w.proto = p[9];
     w.ecn = p[1] & 3;
@@ -154,7 +155,8 @@ std::string frag_line(const WireFragment& w, const std::string& ns) {
                     " len=" + std::to_string(w.payload.size()) + " mf=" + (w.mf ? "1" : "0") +
                     " src=" + trace::format_addr(w.src) + " dst=" + trace::format_addr(w.dst) +
                     " proto=" + std::to_string(w.proto) +
-                    (w.ecn ? " ecn=" + std::string(frag::kEcnNames[w.ecn]) : "") + " data=hex:";
+                    (w.ecn ? " ecn=" + std::string(frag::kEcnNames[w.ecn]) : "") +
+                    (w.df ? " df=1" : "") + " data=hex:";
   out.reserve(out.size() + 2 * w.payload.size());
   for (uint8_t b : w.payload) {
     out += kHex[b >> 4];

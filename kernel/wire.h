@@ -48,6 +48,7 @@ struct WireFragment {
   trace::Addr src, dst;
   uint8_t proto = 0;
   uint8_t ecn = 0;  // the ECN codepoint (the TOS's or traffic class's low bits)
+  bool df = false;  // v4: Don't Fragment
   std::vector<uint8_t> payload;
 
   // v4 with offset 0 and MF clear is a whole datagram, not a fragment.

@@ -313,6 +313,7 @@ void GlobalFragImpl::enqueue(Netns& ns, Queue* q, const Fragment& f, const uint8
   skb->proto = f.proto;
   skb->cpu = uint8_t(defer_ ? defer_->rx_cpu() : 0);
   skb->ecn = f.ecn;
+  skb->df = f.df;
   // 12. RFC 5722: an overlap discards the datagram, a duplicate is dropped.
   switch (q->runs.insert(skb)) {
     case RunTree::Insert::kOk:
@@ -372,6 +373,7 @@ void GlobalFragImpl::reassemble(Netns& ns, Queue* q, const Fragment& f,
   Fragment head = f;
   head.proto = q->first_proto;  // v6 takes the next header from the first fragment
   head.ecn = ecn;
+  head.df = q->reasm_df();
   destroy(q);
   deliver(head, bytes.data(), len, skb.truesize(), out);
 }

@@ -389,6 +389,7 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
   skb->proto = f.proto;
   skb->cpu = uint8_t(defer_ ? defer_->rx_cpu() : 0);
   skb->ecn = f.ecn;
+  skb->df = f.df;
   skb->data = payload;
   // 12. RFC 5722 as amended by erratum 3089: an overlap discards the whole
   //     datagram; a duplicate is dropped, uncounted, and the queue kept.
@@ -507,6 +508,7 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, TableL
   Fragment head = f;
   head.proto = q->first_proto;  // v6 takes the next header from the first fragment
   head.ecn = ecn;
+  head.df = q->reasm_df() && !mutants_.has(FragMutant::kDfCleared);
   // The queue releases every skb's truesize as charged (sum_truesize); the
   // mutant releases the delivered head's, smaller by what coalescing saved.
   if (mutants_.has(FragMutant::kCoalesceHeadTruesize)) q->truesize = skb.truesize();

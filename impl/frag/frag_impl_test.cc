@@ -69,7 +69,7 @@ std::string pattern_fnv(uint32_t id, uint32_t len) {
 std::string deliver_v4(uint32_t id, uint32_t len, uint64_t truesize) {
   return "deliver ns=init family=v4 src=127.0.0.1 dst=127.0.0.1 proto=253 id=" +
          std::to_string(id) + " len=" + std::to_string(len) + " fnv1a64=" + pattern_fnv(id, len) +
-         " ecn=not-ect truesize=" + std::to_string(truesize);
+         " ecn=not-ect df=0 truesize=" + std::to_string(truesize);
 }
 
 TEST(FragImpl, InOrderFragmentsAreReassembled) {

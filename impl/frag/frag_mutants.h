@@ -29,8 +29,9 @@ enum class FragMutant : uint8_t {
   kDeferKeepsNetnsRef,
   kPreExitOpen,
   kEcnBlind,
+  kDfCleared,
 };
-inline constexpr size_t kFragMutantCount = 10;
+inline constexpr size_t kFragMutantCount = 11;
 
 using MutantSet = trace::MutantSet<FragMutant, kFragMutantCount>;
 using FragMutantInfo = trace::MutantInfo<FragMutant>;
@@ -70,6 +71,10 @@ inline constexpr std::array<FragMutantInfo, kFragMutantCount> kFragMutants = {{
      "reassembly ignores the fragments' ECN codepoints, as Linux did before 2011's \"IP "
      "defragmentation must be ECN aware\": the datagram keeps its first fragment's, so Not-ECT "
      "mixed with ECT is delivered and a later fragment's CE mark is lost"},
+    {FragMutant::kDfCleared, "frag-df-cleared",
+     "reassembly clears DF on the IPv4 header, as Linux did before 2015's \"ip_fragment: "
+     "don't forward defragmented DF packet\" (d6b915e29f4a): a router then forwards, or "
+     "refragments to any size, a datagram whose sender asked for path MTU discovery"},
 }};
 
 inline std::optional<FragMutant> frag_mutant_by_name(std::string_view name) {

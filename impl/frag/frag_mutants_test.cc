@@ -42,18 +42,18 @@ bool any_starts_with(const std::vector<std::string>& events, std::string_view pr
   return false;
 }
 
-TEST(FragMutants, TableHasExactlyTheTenNamesAndTheyRoundTrip) {
+TEST(FragMutants, TableHasExactlyTheElevenNamesAndTheyRoundTrip) {
   std::set<std::string_view> names;
   for (const FragMutantInfo& info : kFragMutants) {
     names.insert(info.name);
     EXPECT_EQ(frag_mutant_by_name(info.name), info.mutant);
     EXPECT_FALSE(info.description.empty());
   }
-  EXPECT_EQ(names,
-            (std::set<std::string_view>{
-                "frag-overlap-accept", "frag-coalesce-head-truesize", "frag-timer-refresh",
-                "frag-v6-key-nexthdr", "frag-no-trim", "frag-oversize-accept", "frag-expire-dead",
-                "frag-defer-keeps-netns-ref", "frag-pre-exit-open", "frag-ecn-blind"}));
+  EXPECT_EQ(names, (std::set<std::string_view>{
+                       "frag-overlap-accept", "frag-coalesce-head-truesize", "frag-timer-refresh",
+                       "frag-v6-key-nexthdr", "frag-no-trim", "frag-oversize-accept",
+                       "frag-expire-dead", "frag-defer-keeps-netns-ref", "frag-pre-exit-open",
+                       "frag-ecn-blind", "frag-df-cleared"}));
   EXPECT_EQ(frag_mutant_by_name("frag-nothing"), std::nullopt);
   EXPECT_EQ(frag_mutant_by_name(""), std::nullopt);
 }

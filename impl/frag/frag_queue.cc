@@ -44,11 +44,14 @@ std::optional<std::string> QueueState::check() const {
   if (auto e = runs.check()) return e;
   uint64_t meat_sum = 0, truesize_sum = 0;
   uint8_t ecn_bits = 0;
+  bool sizes_cover = max_df_len <= max_len;
   runs.for_each_skb([&](const Skb& s) {
     meat_sum += s.len;
     truesize_sum += s.truesize;
     ecn_bits |= uint8_t(1 << s.ecn);
+    sizes_cover = sizes_cover && s.len <= max_len && (!s.df || s.len <= max_df_len);
   });
+  if (!sizes_cover) return "queue: max_len or max_df_len below a queued skb's length";
   if (ecn_bits != ecn) return "queue: ecn is not the queued skbs' codepoints";
   if (meat_sum != meat) return "queue: meat is not the sum of skb lengths";
   if (truesize_sum != truesize) return "queue: truesize is not the sum of skb truesizes";

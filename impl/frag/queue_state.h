@@ -11,10 +11,14 @@
 //     first_ecn are that skb's; ecn has bit 1 << c set exactly for the ECN
 //     codepoints c of the queued skbs; len >= runs.end() (len is the
 //     highest end seen, and the datagram's length once last_in);
+//   * max_df_len <= max_len, each at least the length of every queued skb
+//     (with DF, for max_df_len); ip_frag_reinit keeps both, so they may
+//     be larger;
 //   * a queue with no skbs has first_in, last_in, len and meat all clear;
 //   * has_peer implies peer_rid is set.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,6 +46,10 @@ struct QueueState {
   uint32_t len = 0;
   uint32_t meat = 0;
   uint64_t truesize = 0;
+  // The longest skb queued, and the longest with DF (struct inet_frag_queue
+  // max_size, struct ipq max_df_size; the kernel adds the header's length,
+  // which every queued v4 skb has the same).
+  uint32_t max_len = 0, max_df_len = 0;
 
   // ip_frag_too_far bookkeeping (struct ipq: peer, rid): the rid counter of
   // the source address, in the queue's namespace.
@@ -51,11 +59,14 @@ struct QueueState {
 
   bool complete() const { return first_in && last_in && meat == len; }
   // An skb joined the runs (ip_frag_queue's tail): its length and
-  // truesize, its ECN codepoint, and the first fragment's header fields.
+  // truesize, its ECN codepoint and DF, and the first fragment's header
+  // fields.
   void queued(const Skb& skb) {
     meat += skb.len;
     truesize += skb.truesize;
     ecn |= uint8_t(1 << skb.ecn);
+    max_len = std::max(max_len, skb.len);
+    if (skb.df) max_df_len = std::max(max_df_len, skb.len);
     if (skb.off == 0) {
       first_in = true;
       first_proto = skb.proto;
@@ -67,6 +78,8 @@ struct QueueState {
     const uint8_t combined = kFragEcnTable[ecn];
     return combined == kEcnDrop ? kEcnDrop : uint8_t(first_ecn | combined);
   }
+  // ip_frag_reasm's DF (v4): set when the longest fragment had it.
+  bool reasm_df() const { return max_df_len == max_len; }
   std::optional<std::string> check() const;
 };
 
@@ -87,7 +100,9 @@ QueueDescription queue_description(const Q& q, std::string_view label, Family fa
                      .deadline_ms = q.timer.deadline_ms,
                      .seq = q.timer.seq,
                      .has_peer = q.has_peer,
-                     .rid = q.rid};
+                     .rid = q.rid,
+                     .max_len = q.max_len,
+                     .max_df_len = q.max_df_len};
   q.runs.for_each_run([&](uint32_t off, uint32_t end) { d.runs.emplace_back(off, end); });
   q.runs.for_each_skb([&](const Skb& s) { d.cpus.push_back(s.cpu); });
   return d;

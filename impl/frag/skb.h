@@ -29,6 +29,7 @@ struct Skb {
   uint8_t proto = 0;         // v4 protocol or v6 Fragment header next header
   uint8_t cpu = 0;           // the CPU it was received (allocated) on: skb->alloc_cpu
   uint8_t ecn = 0;           // the ECN codepoint of its IP header
+  bool df = false;           // v4: its header's Don't Fragment flag
   const uint8_t* data = nullptr;
   std::unique_ptr<uint8_t[]> owned;  // the payload, when the engine owns it
 

@@ -60,6 +60,7 @@ uint64_t FragModel::fingerprint() const {
             .add(q.deadline_ms)
             .add(q.seq);
         f.add(q.first_in).add(q.last_in).add(q.has_peer).add(q.rid).add(q.lru).add(q.runs.size());
+        f.add(q.max_size).add(q.max_df_size);
         for (const Run& r : q.runs) {
           f.add(r.off).add(r.end).add(r.frags.size());
           for (const Frag& fr : r.frags)
@@ -268,6 +269,9 @@ void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uin
   q.len = d.len;
   q.meat = d.meat;
   q.first_in = d.first_in;
+  const uint32_t size = uint32_t(header_len(f.family)) + (d.end - f.off);
+  q.max_size = std::max(q.max_size, size);
+  if (f.df) q.max_df_size = std::max(q.max_df_size, size);
   fam.mem += truesize;
   if (d.outcome() == rule::Outcome::kQueued)
     q.lru = next_lru_++;
@@ -361,6 +365,9 @@ void FragModel::reassemble(Netns& ns, const Fragment& f, const Key& key, bool ov
   std::vector<uint8_t> bytes;
   Fragment head = f;
   head.ecn = uint8_t(ecn);
+  //     v4: DF when the largest fragment had it (so a router refragments
+  //     no larger than the sender did).
+  head.df = q.max_df_size == q.max_size;
   for (const Run& r : q.runs) {
     for (const Frag& fr : r.frags) {
       bytes.insert(bytes.end(), fr.bytes.begin(), fr.bytes.end());
@@ -471,6 +478,9 @@ std::string FragModel::describe() const {
                            .seq = q.seq,
                            .has_peer = q.has_peer,
                            .rid = q.rid};
+        const uint32_t header = uint32_t(header_len(Family(fi)));
+        d.max_len = q.max_size ? q.max_size - header : 0;
+        d.max_df_len = q.max_df_size ? q.max_df_size - header : 0;
         for (const Run& r : q.runs) {
           d.runs.emplace_back(r.off, r.end);
           for (const Frag& fr : r.frags) d.cpus.push_back(fr.cpu);

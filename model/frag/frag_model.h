@@ -79,6 +79,10 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
     // ip_frag_queue moved the queue to the tail of); the evictor takes the
     // lowest first.
     uint64_t lru = 0;
+    // ip_frag_queue's max_size and max_df_size: the largest queued
+    // fragment, its header included, and the largest with DF.
+    // ip_frag_reinit (rule 6) keeps both.
+    uint32_t max_size = 0, max_df_size = 0;
   };
   struct Family_ {
     std::map<Key, Queue> queues;

@@ -152,7 +152,7 @@ Swarm swarm(const FragGenOptions& options) {
   if (options.extras) w.extras = subset<int>({0, 1, 2});
   w.one_key = *rc::gen::element(false, false, true);
   w.mixed_proto = *rc::gen::element(false, false, true);
-  w.ecn = *rc::gen::element(false, false, true);
+  w.ecn = *rc::gen::element(false, true);
   w.odd_lengths = *rc::gen::element(false, false, false, true);
   w.at_limit = *rc::gen::element(false, false, false, true);
   w.concurrent = *rc::gen::element(false, false, true);
@@ -212,6 +212,9 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
     base.proto = proto();
     base.src = w.one_key ? key_src : *inRange<uint32_t>(0, 2);
     if (w.ecn) base.ecn = *inRange<uint8_t>(0, 4);
+    // v4 DF on no fragment (most senders), on some, or on every one (a
+    // sender doing path MTU discovery).
+    const int df = base.v6 ? 0 : *rc::gen::element(0, 1, 2, 2);
     uint32_t total = 0;
     switch (at_limit ? 2 : *rc::gen::elementOf(w.sizes)) {
       case 0:
@@ -243,6 +246,7 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
       // RFC 3168 5.3's cases: CE on the way (a fragment marked), or a
       // fragment that disagrees on ECN capability.
       if (w.ecn && *inRange(0, 4) == 0) s.ecn = *inRange<uint8_t>(0, 4);
+      s.df = df == 2 || (df == 1 && *rc::gen::arbitrary<bool>());
       stream.push_back(s);
     }
     streams.push_back(std::move(stream));
@@ -317,6 +321,7 @@ std::string render(const std::vector<Step>& steps) {
         if (s.src % 2) out += std::string(" src=") + (s.v6 ? kSrc6 : kSrc4)[1];
         if (s.proto != 253) out += " proto=" + std::to_string(s.proto);
         if (s.ecn) out += " ecn=" + std::string(frag::kEcnNames[s.ecn]);
+        if (s.df && !s.v6) out += " df=1";
         if (s.fill >= 0) {
           char buf[8];
           std::snprintf(buf, sizeof(buf), "%02x", s.fill & 255);

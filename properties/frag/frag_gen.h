@@ -6,9 +6,10 @@
 // (reorder, duplicate, overlap with agreeing and with differing data, drop,
 // truncate, oversize), interleaves the datagrams of several ids, families
 // and namespaces, and sprinkles sysctl writes, clock ticks and namespace
-// deletions. Some traces select the eviction policy of the global table
-// ("policy frag evict", first), some the list design's reassembly ("policy
-// frag-reasm list", first), and some lower every namespace's memory
+// deletions; a v4 datagram has DF on none, some or all of its fragments.
+// Some traces select the eviction policy of the global table ("policy frag
+// evict", first), some the list design's reassembly ("policy frag-reasm
+// list", first), and some lower every namespace's memory
 // thresholds at the start so that the limit (refusal or eviction) is met
 // often. In some traces short runs of steps are started with "go": they
 // race on threads of their own (fragments of one datagram or of several, a
@@ -49,6 +50,7 @@ struct Step {
   uint32_t src = 0;    // index into a small set of source addresses
   int fill = -1;       // -1: pattern data; otherwise the fill byte
   uint8_t ecn = 0;     // the ECN codepoint (frag::kEcnNames)
+  bool df = false;     // v4: Don't Fragment
   std::string key;     // sysctl key
   uint64_t value = 0;  // sysctl value; tick milliseconds
   bool go = false;     // started on a thread of its own ("go")

@@ -61,8 +61,10 @@ Subsystem frag_subsystem() {
       .fuzz_later = {{.ops = {"netns add", "netns del", "tick", "sysctl", "frag+ecn",
                               "policy frag"},
                       .slot = 4},
-                     // and its third: the list design's reassembly.
-                     {.ops = {"policy frag-reasm"}, .slot = 5}},
+                     // its third: the list design's reassembly;
+                     {.ops = {"policy frag-reasm"}, .slot = 5},
+                     // its fourth: v4 DF (a late field of frag).
+                     {.ops = {"frag+ecn+df"}, .slot = 6}},
       .fuzz_shapes = {gen::frag_complete, gen::frag_past_limit, gen::frag_collide, gen::frag_ecn},
       .kernel_counters = {},
       .kernel_visible = kernel_visible,
@@ -75,7 +77,8 @@ Subsystem frag_subsystem() {
              ? "netns"
          : m.mutant == frag::FragMutant::kDeferKeepsNetnsRef ? "defer"
                                                              : "",
-         kPernet, m.mutant == frag::FragMutant::kEcnBlind});
+         kPernet,
+         m.mutant == frag::FragMutant::kEcnBlind || m.mutant == frag::FragMutant::kDfCleared});
   return s;
 }
 

@@ -44,6 +44,7 @@ std::optional<FieldError> check_frag(const Op& op) {
     if (op.has(i) && op.addr(i).v6 != v6)
       return FieldError{i, std::string("address family does not match ") + family_name(fam)};
   }
+  if (v6 && op.has(kDf)) return FieldError{kDf, "'df' is an IPv4 header flag"};
   if (op.has(kData) && op.data(kData).mode == Data::Mode::kHex &&
       op.data(kData).hex.size() != op.u(kLen))
     return FieldError{kData, "hex data must have exactly len=" + std::to_string(op.u(kLen)) +
@@ -59,6 +60,7 @@ void normalize_frag(Op& op) {
   op.args[kLen] = std::min<uint64_t>(op.u(kLen), v6 ? 65527 : 65515);
   for (size_t i : {kSrc, kDst})
     if (op.has(i) && op.addr(i).v6 != v6) op.args[i].reset();
+  if (v6 && op.args.size() > kDf) op.args[kDf].reset();
   if (op.has(kData) && op.data(kData).mode == Data::Mode::kHex) {
     Data d = op.data(kData);
     d.hex.resize(op.u(kLen));
@@ -77,6 +79,7 @@ bool deliver_matches(const trace::Event& e, const Op& op) {
   if (op.args.size() > 4 && op.has(4) && str("fnv1a64") != trace::format_hex64(op.u(4)))
     return false;
   if (op.args.size() > 5 && op.has(5) && str("ecn") != op.word_text(5)) return false;
+  if (op.args.size() > 7 && op.has(7) && (!e.get("df") || num("df") != op.u(7))) return false;
   // The kernel engine's deliveries carry no truesize: not checked there.
   if (op.args.size() > 6 && op.has(6) && e.get("truesize") && num("truesize") != op.u(6))
     return false;
@@ -99,6 +102,7 @@ Fragment fragment_of(const Op& op) {
   f.proto = uint8_t(op.u_or(kProto, kDefaultProto));
   if (op.has(kData) && op.data(kData).mode != Data::Mode::kPattern) f.data = &op.data(kData);
   f.ecn = uint8_t(op.has(kEcn) ? op.word(kEcn) : 0);
+  f.df = op.has(kDf) && op.u(kDf) != 0;
   return f;
 }
 
@@ -238,6 +242,8 @@ std::string describe_queue(const QueueDescription& q, size_t expiry) {
     out += " cpus=";
     for (size_t i = 0; i < q.cpus.size(); ++i) out += (i ? "," : "") + std::to_string(q.cpus[i]);
   }
+  if (q.max_df_len)
+    out += " maxlen=" + std::to_string(q.max_len) + " dflen=" + std::to_string(q.max_df_len);
   return out + "\n";
 }
 
@@ -267,7 +273,7 @@ uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t 
 trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv,
                            std::optional<uint64_t> truesize) {
   trace::Event e{"deliver", {}};
-  e.fields.reserve(10);
+  e.fields.reserve(11);
   e.add("ns", std::string(head.ns))
       .add("family", family_name(head.family))
       .add("src", trace::format_addr(head.src))
@@ -277,6 +283,7 @@ trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv,
       .add("len", uint64_t(len))
       .add("fnv1a64", trace::format_hex64(fnv))
       .add("ecn", std::string(kEcnNames[head.ecn & 3]));
+  if (head.family == Family::kV4) e.add("df", uint64_t(head.df));
   if (truesize) e.add("truesize", *truesize);
   return e;
 }
@@ -361,7 +368,12 @@ void register_ops(trace::Registry& r) {
                         .required = false,
                         .vocab = "ecn",
                         .late = true,
-                        .help = "ECN codepoint: not-ect (default), ect1, ect0 or ce"}},
+                        .help = "ECN codepoint: not-ect (default), ect1, ect0 or ce"},
+                       {.key = "df",
+                        .required = false,
+                        .max = 1,
+                        .late = true,
+                        .help = "v4 Don't Fragment flag"}},
             .check = check_frag,
             .normalize = normalize_frag});
   r.add_op({.name = "policy frag",
@@ -400,7 +412,11 @@ void register_ops(trace::Registry& r) {
                         .help = "the delivered header's ECN codepoint"},
                        {.key = "truesize",
                         .required = false,
-                        .help = "the delivered skb's truesize (not checked against the kernel)"}},
+                        .help = "the delivered skb's truesize (not checked against the kernel)"},
+                       {.key = "df",
+                        .required = false,
+                        .max = 1,
+                        .help = "v4: the delivered header's Don't Fragment flag"}},
             .expect = [](const Op& op, const std::vector<trace::Event>& history,
                          const trace::Snapshot&) -> std::optional<std::string> {
               for (const auto& e : history)

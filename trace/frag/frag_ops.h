@@ -29,7 +29,7 @@ inline const char* family_name(Family f) {
 // Field indices of "frag NS v4|v6 id= off= len= mf= [src=] [dst=] [proto=] [data=] [ecn=]".
 namespace fields {
 inline constexpr size_t kNs = 0, kFamily = 1, kId = 2, kOff = 3, kLen = 4, kMf = 5, kSrc = 6,
-                        kDst = 7, kProto = 8, kData = 9, kEcn = 10;
+                        kDst = 7, kProto = 8, kData = 9, kEcn = 10, kDf = 11;
 }
 
 // The ECN codepoints of the IP header (the low two bits of the v4 TOS and
@@ -52,6 +52,7 @@ struct Fragment {
   uint8_t proto = kDefaultProto;
   const trace::Data* data = nullptr;  // nullptr: pattern
   uint8_t ecn = 0;                    // its ECN codepoint (kEcnNames)
+  bool df = false;                    // v4: its header's Don't Fragment flag
 };
 
 Fragment fragment_of(const trace::Op& op);  // op must be a frag op
@@ -220,6 +221,10 @@ struct QueueDescription {
   // reassembly frees through another CPU's defer list. Printed when one is
   // not CPU 0 (a fragment racing a `cpu steer` is received on either).
   std::vector<uint32_t> cpus;
+  // v4: the longest fragment's payload queued, and the longest with DF
+  // (ip_frag_queue's max_size and max_df_size less the header). Printed
+  // when a fragment with DF was queued.
+  uint32_t max_len = 0, max_df_len = 0;
   // Under Policy::kEvict: its place in the evictor's order among its
   // namespace's queues of its family (0: evicted first).
   std::optional<size_t> lru_rank;

@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "trace/parser.h"
+
 namespace nv::frag {
 namespace {
 
@@ -69,6 +71,26 @@ TEST(FragOps, SysctlWritesValidatedLikeTheKernel) {
   EXPECT_EQ(s.time_s[1], 8589934u);
   EXPECT_TRUE(s.write("ipv4.ipfrag_high_thresh", uint64_t{1} << 63));
   EXPECT_TRUE(s.over_limit(Family::kV4, 0));  // reads back as a negative long
+}
+
+// DF (docs/trace.md, "DF"): a v4 flag; a v6 fragment with it is refused at
+// its column, and a trace without it means what it meant (no DF).
+TEST(FragOps, DfIsAnIpv4Flag) {
+  const trace::ParseResult ok =
+      trace::parse("frag init v4 id=1 off=0 len=8 mf=1 df=1\nfrag init v4 id=1 off=8 len=8 mf=0\n",
+                   frag_registry());
+  ASSERT_FALSE(ok.error) << ok.error->message;
+  EXPECT_TRUE(fragment_of(ok.trace.ops[0]).df);
+  EXPECT_FALSE(fragment_of(ok.trace.ops[1]).df);
+  const trace::ParseResult v6 =
+      trace::parse("frag init v6 id=1 off=0 len=8 mf=1 df=1\n", frag_registry());
+  ASSERT_TRUE(v6.error);
+  EXPECT_EQ(trace::format_diagnostic("t", *v6.error), "t:1:36: 'df' is an IPv4 header flag");
+  Fragment f{.ns = "init", .family = Family::kV4, .id = 1, .len = 8};
+  f.df = true;
+  EXPECT_EQ(std::get<uint64_t>(*deliver_event(f, 8, 0).get("df")), 1u);
+  f.family = Family::kV6;
+  EXPECT_EQ(deliver_event(f, 8, 0).get("df"), nullptr);  // v6 has no DF
 }
 
 }  // namespace
