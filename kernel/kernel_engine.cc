@@ -31,7 +31,7 @@ namespace {
 constexpr std::string_view kInit = "init";
 
 // Everything a namespace name needs over the whole trace: raw sockets for
-// each (family, protocol) its fragments carry, and their destinations.
+// each (family, protocol) its fragments carry, and their addresses.
 std::map<std::string, Netns::Config, std::less<>> configs_of(const trace::Trace& trace) {
   std::map<std::string, Netns::Config, std::less<>> out;
   std::map<std::string, std::set<std::pair<frag::Family, uint8_t>>, std::less<>> listen;
@@ -42,6 +42,9 @@ std::map<std::string, Netns::Config, std::less<>> configs_of(const trace::Trace&
     if (op.spec->name != "frag") continue;
     frag::Fragment f = frag::fragment_of(op);
     listen[std::string(f.ns)].emplace(f.family, f.proto);
+    // Sources too: an ICMP error goes back to the source, and is sent only
+    // where there is a route to it.
+    addrs[std::string(f.ns)].insert(f.src);
     addrs[std::string(f.ns)].insert(f.dst);
   }
   for (auto& [ns, config] : out) {
@@ -154,7 +157,7 @@ class Child {
     CPU_ZERO(&cpus);
     CPU_SET(sched_getcpu(), &cpus);
     sched_setaffinity(0, sizeof(cpus), &cpus);
-    // Seven descriptors a namespace: as many as the hard limit allows.
+    // Nine descriptors a namespace: as many as the hard limit allows.
     rlimit files;
     if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
       files.rlim_cur = files.rlim_max;
@@ -253,8 +256,14 @@ class Child {
   bool drain(const std::string& name, const frag::Fragment* completing,
              std::vector<trace::Event>& events, NetnsError* error) {
     std::vector<RawDelivery> got;
-    if (!live_.at(name)->drain(got, error)) return false;
+    std::vector<RawIcmp> icmp;
+    if (!live_.at(name)->drain(got, icmp, error)) return false;
     for (const RawDelivery& d : got) events.push_back(deliver_event(name, d, completing));
+    for (const RawIcmp& e : icmp) {
+      frag::Fragment about{
+          .ns = name, .family = e.family, .id = e.id, .src = e.src, .dst = e.dst, .proto = e.proto};
+      events.push_back(frag::icmp_error_event(about, e.type, e.code, e.pointer));
+    }
     return true;
   }
 

@@ -7,7 +7,9 @@
 // runs the trace's operations in order (kernel/netns.h says how):
 //   frag       the exact wire bytes (kernel/wire.h) sent on that namespace's
 //              lo; reassembled or whole datagrams read from raw sockets bound
-//              to each protocol the trace uses there become deliver events;
+//              to each protocol the trace uses there become deliver events,
+//              and the ICMP errors reassembly sends, caught on raw ICMP
+//              sockets, icmp events (also after a tick: expiry sends them);
 //   sysctl     written to /proc/sys/net/... in the namespace; a write the
 //              kernel refuses (EINVAL) is a sysctl-refused event;
 //   tick       sleeps for real (so the kernel's timers run);

@@ -123,6 +123,26 @@ TEST(KernelEngine, OtherAddressesAreAddedToLo) {
   EXPECT_EQ(field(r.steps[1].events.at(0), "dst"), "2001:db8::99");
 }
 
+TEST(KernelEngine, CatchesTheIcmpErrorsReassemblySends) {
+  // A Parameter Problem as the fragment is handled, Time Exceeded from the
+  // queue's timer during the tick; to sources with a route back only
+  // because the engine put them on lo.
+  RUN_OR_SKIP(r,
+              "sysctl init ipv4.ipfrag_time 1\n"
+              "frag init v6 id=9 off=8 len=12 mf=1 src=2001:db8::1\n"
+              "frag init v4 id=9 off=0 len=8 mf=1 src=192.0.2.1 dst=198.51.100.7\n"
+              "tick 2s\n");
+  ASSERT_EQ(r.steps.size(), 4u);
+  ASSERT_EQ(r.steps[1].events.size(), 1u);
+  EXPECT_EQ(trace::to_text(r.steps[1].events[0]),
+            "icmp ns=init family=v6 src=2001:db8::1 dst=::1 proto=253 id=9 type=4 code=0 "
+            "pointer=4");
+  EXPECT_TRUE(r.steps[2].events.empty());
+  ASSERT_EQ(r.steps[3].events.size(), 1u);
+  EXPECT_EQ(trace::to_text(r.steps[3].events[0]),
+            "icmp ns=init family=v4 src=192.0.2.1 dst=198.51.100.7 proto=253 id=9 type=11 code=1");
+}
+
 TEST(KernelEngine, LargestFragmentsFitLo) {
   RUN_OR_SKIP(r,
               "frag init v6 id=1 off=0 len=8 mf=1\n"

@@ -179,7 +179,7 @@ std::unique_ptr<Netns> Netns::create(const Config& config, NetnsError* error) {
 
 Netns::~Netns() {
   for (const Listener& l : listeners_) close(l.fd);
-  for (int fd : {ns_fd_, tx_fd_, barrier_fd_})
+  for (int fd : {ns_fd_, tx_fd_, barrier_fd_, icmp_fd_[0], icmp_fd_[1]})
     if (fd >= 0) close(fd);
 }
 
@@ -202,11 +202,16 @@ bool Netns::setup(const Config& config, NetnsError* error) {
   if (!ok) return sys_fail(error, "configuring lo");
 
   // 127.0.0.1 -> 127.0.0.1 received on lo from a packet socket.
-  for (const char* path :
-       {"/proc/sys/net/ipv4/conf/all/route_localnet", "/proc/sys/net/ipv4/conf/lo/route_localnet",
-        "/proc/sys/net/ipv4/conf/all/accept_local", "/proc/sys/net/ipv4/conf/lo/accept_local"}) {
+  // ICMP errors are not rate limited (icmp_ratemask, the ICMPv6 ratemask:
+  // no type is), so every one reassembly sends is seen.
+  for (auto [path, value] : {std::pair{"/proc/sys/net/ipv4/conf/all/route_localnet", "1\n"},
+                             {"/proc/sys/net/ipv4/conf/lo/route_localnet", "1\n"},
+                             {"/proc/sys/net/ipv4/conf/all/accept_local", "1\n"},
+                             {"/proc/sys/net/ipv4/conf/lo/accept_local", "1\n"},
+                             {"/proc/sys/net/ipv4/icmp_ratemask", "0\n"},
+                             {"/proc/sys/net/ipv6/icmp/ratemask", "\n"}}) {
     int err;
-    if (!write_file(path, "1\n", &err)) {
+    if (!write_file(path, value, &err)) {
       errno = err;
       return sys_fail(error, std::string("writing ") + path);
     }
@@ -230,6 +235,16 @@ bool Netns::setup(const Config& config, NetnsError* error) {
   if (bind(barrier_fd_, reinterpret_cast<sockaddr*>(&ll), sizeof(ll)) != 0)
     return sys_fail(error, "bind(AF_PACKET, lo)");
 
+  for (int fi = 0; fi < 2; ++fi) {
+    const bool v6 = fi == 1;
+    icmp_fd_[fi] = socket(v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                          v6 ? int(IPPROTO_ICMPV6) : int(IPPROTO_ICMP));
+    int one = 1, size = kRcvBuf;
+    if (icmp_fd_[fi] < 0 ||
+        setsockopt(icmp_fd_[fi], SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0 ||
+        (v6 && setsockopt(icmp_fd_[fi], IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)) != 0))
+      return sys_fail(error, v6 ? "the raw ICMPv6 socket" : "the raw ICMP socket");
+  }
   for (const auto& [family, proto] : config.listen) {
     const bool v6 = family == frag::Family::kV6;
     int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
@@ -281,7 +296,9 @@ bool Netns::send(const std::vector<uint8_t>& frame, NetnsError* error) {
   if (sendto(tx_fd_, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) !=
       ssize_t(frame.size()))
     return sys_fail(error, "sending a " + std::to_string(frame.size()) + "-byte frame on lo");
-  return barrier(error);
+  // An ICMP error the frame caused joins the backlog while the frame is
+  // handled, possibly behind the first barrier: the second follows it.
+  return barrier(error) && barrier(error);
 }
 
 bool Netns::barrier(NetnsError* error) {
@@ -315,10 +332,78 @@ bool Netns::barrier(NetnsError* error) {
   }
 }
 
-bool Netns::drain(std::vector<RawDelivery>& out, NetnsError* error) {
+namespace {
+
+// The ICMP error in `msg` (`n` bytes: v4 with its IP header, v6 from its
+// ICMPv6 header), if it is of a kind reassembly sends.
+std::optional<RawIcmp> parse_icmp(frag::Family family, const uint8_t* msg, size_t n) {
+  RawIcmp e;
+  e.family = family;
+  if (family == frag::Family::kV4) {
+    if (n < 20 || msg[8] == kWireTtl) return std::nullopt;
+    const size_t ihl = size_t(msg[0] & 15) * 4;
+    const uint8_t* icmp = msg + ihl;
+    // The ICMP header (8 bytes), then the header of the packet it is about.
+    if (n < ihl + 8 + 20 || icmp[0] != 11 || icmp[1] != 1) return std::nullopt;
+    const uint8_t* about = icmp + 8;
+    e.type = icmp[0];
+    e.code = icmp[1];
+    e.id = uint32_t(about[4]) << 8 | about[5];
+    e.proto = about[9];
+    std::memcpy(e.src.bytes.data(), about + 12, 4);
+    std::memcpy(e.dst.bytes.data(), about + 16, 4);
+    return e;
+  }
+  // ICMPv6 header (8 bytes), then the IPv6 header (40) and the Fragment
+  // header (8) of the packet it is about.
+  if (n < 8 + 40 + 8 || msg[0] < 3 || msg[0] > 4 || (msg[0] == 3 && msg[1] != 1))
+    return std::nullopt;
+  const uint8_t* about = msg + 8;
+  if (about[6] != 44) return std::nullopt;
+  e.type = msg[0];
+  e.code = msg[1];
+  if (e.type == 4)
+    e.pointer = uint32_t(msg[4]) << 24 | uint32_t(msg[5]) << 16 | msg[6] << 8 | msg[7];
+  e.src.v6 = e.dst.v6 = true;
+  std::memcpy(e.src.bytes.data(), about + 8, 16);
+  std::memcpy(e.dst.bytes.data(), about + 24, 16);
+  e.proto = about[40];
+  e.id =
+      uint32_t(about[44]) << 24 | uint32_t(about[45]) << 16 | uint32_t(about[46]) << 8 | about[47];
+  return e;
+}
+
+}  // namespace
+
+bool Netns::drain(std::vector<RawDelivery>& out, std::vector<RawIcmp>& icmp, NetnsError* error) {
   // One buffer for every namespace: allocating (and zeroing) 128 KiB per
   // call made each operation cost more with every namespace drained.
   static std::vector<uint8_t> buf(1 << 17);
+  for (int fi = 0; fi < 2; ++fi) {
+    for (;;) {
+      alignas(cmsghdr) char control[64];
+      iovec iov{buf.data(), buf.size()};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof(control);
+      ssize_t n = recvmsg(icmp_fd_[fi], &msg, 0);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        if (errno == EINTR) continue;
+        return sys_fail(error, "recvmsg on the raw ICMP socket");
+      }
+      if (fi == 1) {  // the hop limit comes as ancillary data
+        int hop_limit = -1;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+          if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)
+            std::memcpy(&hop_limit, CMSG_DATA(c), sizeof(hop_limit));
+        if (hop_limit == kWireTtl) continue;
+      }
+      if (auto e = parse_icmp(frag::Family(fi), buf.data(), size_t(n))) icmp.push_back(*e);
+    }
+  }
   for (const Listener& l : listeners_) {
     for (;;) {
       sockaddr_in6 from{};

@@ -22,7 +22,18 @@
 // backlog (the engine pins itself to one CPU), which is processed in order,
 // and reassembly and raw-socket delivery run synchronously in that
 // processing; so when the barrier arrives, every delivery the fragment
-// caused is queued on the raw sockets and every counter is updated.
+// caused is queued on the raw sockets and every counter is updated. An ICMP
+// error the fragment caused (a v6 Parameter Problem) is itself a packet on
+// lo that joins the backlog while the fragment is handled, so possibly
+// behind the barrier: a second barrier, sent once the first is back, comes
+// after it.
+//
+// ICMP errors: every source and destination of the trace is on lo (the
+// error goes back to the source, and is sent only where there is a route to
+// it), raw ICMP and ICMPv6 sockets catch what the kernel sends, and ICMP
+// rate limiting is off (icmp_ratemask 0, the ICMPv6 ratemask empty), so
+// every error reassembly sends is seen. Expiry sends its errors from the
+// queue's timer, during a tick's sleep.
 #pragma once
 
 #include <cstdint>
@@ -57,12 +68,24 @@ struct RawDelivery {
   std::vector<uint8_t> payload;
 };
 
+// An ICMP error the kernel sent (its TTL or hop limit is not kWireTtl) of
+// a kind reassembly sends (v4 Time Exceeded 11/1; v6 Time Exceeded 3/1 and
+// Parameter Problem 4), with the header of the packet it is about.
+struct RawIcmp {
+  frag::Family family = frag::Family::kV4;
+  uint8_t type = 0, code = 0;
+  std::optional<uint32_t> pointer;  // v6 Parameter Problem
+  trace::Addr src, dst;             // the packet's it is about
+  uint8_t proto = 0;                // v4 protocol, v6 Fragment header's next header
+  uint32_t id = 0;
+};
+
 class Netns {
  public:
   struct Config {
     // (family, protocol) pairs to open raw receive sockets for.
     std::vector<std::pair<frag::Family, uint8_t>> listen;
-    // Destination addresses to add to lo (those not already local).
+    // Addresses to add to lo (those not already local).
     std::vector<trace::Addr> addresses;
   };
 
@@ -86,9 +109,10 @@ class Netns {
   // signal caught while waiting fails it).
   bool send(const std::vector<uint8_t>& frame, NetnsError* error);
   // Reads every datagram the raw sockets hold now, except those the kernel
-  // sent itself (ICMP errors and replies: TTL or hop limit not kWireTtl).
+  // sent itself (ICMP errors and replies: TTL or hop limit not kWireTtl),
+  // and the ICMP errors of reassembly's kinds the kernel sent (`icmp`).
   // Not reentrant (one receive buffer for all namespaces).
-  bool drain(std::vector<RawDelivery>& out, NetnsError* error);
+  bool drain(std::vector<RawDelivery>& out, std::vector<RawIcmp>& icmp, NetnsError* error);
   // The counters since create().
   bool counters(CounterMap& out, NetnsError* error) const;
 
@@ -108,6 +132,7 @@ class Netns {
     int fd;
   };
   std::vector<Listener> listeners_;
+  int icmp_fd_[2] = {-1, -1};  // raw ICMP and ICMPv6 sockets, by Family
   ProcCounters proc_;
   CounterMap baseline_;
 };

@@ -110,7 +110,7 @@ std::vector<std::string> counter_diffs(std::span<const Observed> observed,
 }  // namespace
 
 std::optional<trace::Event> kernel_visible(const trace::Event& event) {
-  if (event.kind == "sysctl-refused") return event;
+  if (event.kind == "sysctl-refused" || event.kind == "icmp") return event;
   if (event.kind != "deliver") return std::nullopt;
   // A delivered datagram's truesize stays in the engines (frag::Reasm).
   trace::Event shown = event;
@@ -137,7 +137,7 @@ std::optional<Divergence> KernelWitness::compare(size_t begin, size_t end, const
   const std::vector<std::string> kernel_events = visible_texts(events);
   for (const Observed& o : observed)
     if (visible_texts(o.events) != kernel_events)
-      diffs.push_back("deliveries or refused sysctls: " + std::string(o.engine) +
+      diffs.push_back("deliveries, ICMP errors or refused sysctls: " + std::string(o.engine) +
                       " and kernel differ");
   std::vector<trace::Snapshot> snaps(observed.size());
   for (size_t k = 0; k < observed.size(); ++k)

@@ -7,7 +7,7 @@
 // shows, after every section:
 //   * the events each subsystem says the kernel shows (Subsystem::
 //     kernel_visible: deliver events with every field but truesize, the id
-//     included, and sysctl-refused events), as a multiset;
+//     included, icmp and sysctl-refused events), as a multiset;
 //   * the counters the subsystems say the kernel shows (Subsystem::
 //     kernel_counters) of the namespaces the kernel reported after the
 //     section (those its ops name; every one after a tick), and of every
@@ -20,8 +20,9 @@
 // Expectations are evaluated on the kernel's observations too when it can
 // observe them: `expect counter` of a counter it shows, and the
 // expectations a subsystem lists in Subsystem::kernel_expects (`expect
-// deliver`, `expect nodeliver`); the others (`expect mem`, `expect defer`,
-// other counters) are listed by KernelWitness::unobservable().
+// deliver`, `expect nodeliver`, `expect icmp`, `expect noicmp`); the others
+// (`expect mem`, `expect defer`, other counters) are listed by
+// KernelWitness::unobservable().
 #pragma once
 
 #include <map>
@@ -70,8 +71,9 @@ RunResult compare_with_kernel(const trace::Trace& trace, const kernel::KernelRes
                               std::vector<std::string>* unobservable = nullptr);
 
 // An event as the kernel can show it (the fragment subsystem's
-// kernel_visible): deliver events pass with every field but truesize, and
-// sysctl-refused events with every field; every other kind is std::nullopt.
+// kernel_visible): deliver events pass with every field but truesize, icmp
+// and sysctl-refused events with every field; every other kind is
+// std::nullopt.
 std::optional<trace::Event> kernel_visible(const trace::Event& event);
 
 }  // namespace nv::runner

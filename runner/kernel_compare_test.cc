@@ -73,7 +73,8 @@ TEST(KernelCompare, MissingDeliveryIsADivergence) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->line, 2u);
   EXPECT_EQ(d->engines, (std::vector<std::string>{"model", "impl", "kernel"}));
-  EXPECT_EQ(d->state_diffs.at(0), "deliveries or refused sysctls: model and kernel differ");
+  EXPECT_EQ(d->state_diffs.at(0),
+            "deliveries, ICMP errors or refused sysctls: model and kernel differ");
   RunResult shown;
   shown.divergence = d;
   EXPECT_NE(format_failure(shown).find("DIVERGENCE at line 2: frag init v4 id=1 off=16"),
@@ -141,6 +142,20 @@ TEST(KernelCompare, MutantInTheImplIsCaught) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->line, 2u);
   EXPECT_EQ(d->engines, (std::vector<std::string>{"model", "impl"}));
+}
+
+TEST(KernelCompare, IcmpErrorsAreCompared) {
+  // The first fragment's queue expires: Time Exceeded about it.
+  trace::Trace t = parse("frag init v4 id=1 off=0 len=16 mf=1\ntick 30s\n");
+  kernel::KernelResult k = as_kernel_would(t);
+  ASSERT_EQ(k.steps[1].events.size(), 1u);
+  EXPECT_EQ(trace::to_text(k.steps[1].events[0]),
+            "icmp ns=init family=v4 src=127.0.0.1 dst=127.0.0.1 proto=253 id=1 type=11 code=1");
+  EXPECT_FALSE(compare_with_kernel(t, k).divergence);
+  k.steps[1].events.clear();  // a kernel that sent none
+  auto d = compare_with_kernel(t, k).divergence;
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->line, 2u);
 }
 
 TEST(KernelCompare, VisibleEvents) {

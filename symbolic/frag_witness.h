@@ -46,7 +46,8 @@ Replay replay(const Witness& w);
 
 // Whether a fragment's events are those FragModel reports for outcome `o`
 // (nothing for kQueued; a deliver for kWhole and kReassembled; otherwise the
-// drop or kill with the outcome's reason).
+// drop or kill with the outcome's reason, for a v6 Parameter Problem
+// followed by the icmp event where one is sent).
 bool events_match(frag::rule::Outcome o, const std::vector<trace::Event>& events);
 
 }  // namespace nv::symbolic

@@ -201,6 +201,12 @@ void GlobalFragImpl::destroy(Queue* q) {
   queue_pool_.destroy(q);
 }
 
+void GlobalFragImpl::refuse_v6(const Fragment& f, const uint8_t* payload, std::string_view reason,
+                               IcmpError error, std::vector<trace::Event>& out) {
+  out.push_back(drop_event(f, reason));
+  if (auto e = icmp_event(f, error, {payload, f.len})) out.push_back(std::move(*e));
+}
+
 void GlobalFragImpl::discard(Queue* q, std::string_view reason, std::vector<trace::Event>& out) {
   Netns& ns = *q->ns;
   const Family family = q->family;
@@ -242,7 +248,7 @@ void GlobalFragImpl::receive(const Fragment& f, const uint8_t* payload,
     }
     // 3. RFC 8200 4.5: a v6 first fragment must hold the upper-layer header.
     if (!v4 && f.off == 0 && v6_first_fragment_truncated(f.proto, payload, f.len))
-      return out.push_back(drop_event(f, "v6-truncated"));
+      return refuse_v6(f, payload, "v6-truncated", IcmpError::kParamIncomplete, out);
     // 4. Over high_thresh: refused (today), or room made by the evictor
     //    (before 4.17); a namespace pre_exit closed refuses under either.
     const bool refuse =
@@ -275,7 +281,8 @@ void GlobalFragImpl::receive(const Fragment& f, const uint8_t* payload,
     }
     // 7. v6: ending past 65535 is a Parameter Problem; the queue stays.
     uint32_t end = f.off + f.len;
-    if (!v4 && end > 65535) return out.push_back(drop_event(f, "v6-too-big"));
+    if (!v4 && end > 65535)
+      return refuse_v6(f, payload, "v6-too-big", IcmpError::kParamOffset, out);
     if (!f.mf) {
       // 8. A last fragment may not end below queued data or disagree with
       //    an earlier last fragment.
@@ -285,7 +292,7 @@ void GlobalFragImpl::receive(const Fragment& f, const uint8_t* payload,
     } else {
       // 9. A non-last length must be a multiple of 8: v4 trims, v6 drops.
       if (end % 8 != 0) {
-        if (!v4) return out.push_back(drop_event(f, "v6-bad-len"));
+        if (!v4) return refuse_v6(f, payload, "v6-bad-len", IcmpError::kParamLength, out);
         end &= ~7u;
       }
       // 10. Nothing beyond the last fragment's end.
@@ -387,7 +394,11 @@ void GlobalFragImpl::tick(uint64_t ms, std::vector<trace::Event>& out) {
     while (Queue* q = timers_.pop_expired(now_ms_)) {
       if (q->ns->dead) continue;
       q->ns->counters.timeout[int(q->family)]++;
+      std::optional<trace::Event> icmp;
+      if (auto subject = expiry_subject(q->ns->label, q->family, q->key, *q))
+        icmp = icmp_event(subject->about, IcmpError::kTimeExceeded, subject->payload);
       discard(q, "timeout", out);
+      if (icmp) out.push_back(std::move(*icmp));
     }
     // The rebuild timer: what each rebuild it missed would have done is
     // what one does now (the secret is not observable).

@@ -32,6 +32,9 @@ class EventSink final : public DeliverSink {
   void kill(std::string_view ns, Family family, uint32_t id, std::string_view reason) override {
     out_.push_back(kill_event(ns, family, id, reason));
   }
+  void icmp(const Fragment& about, IcmpError error, std::span<const uint8_t> payload) override {
+    if (auto e = icmp_event(about, error, payload)) out_.push_back(std::move(*e));
+  }
   std::vector<trace::Event>* events() override { return &out_; }
 
  private:
@@ -327,8 +330,9 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
       return sink.deliver(f, {payload, f.len}, frag_truesize(f.family, f.len));
     }
     // 3. RFC 8200 4.5: a first fragment must hold the upper-layer header.
-    if (f.off == 0 && v6_first_fragment_truncated(f.proto, payload, f.len))
-      return sink.drop(f, "v6-truncated");
+    if (f.off == 0 && !mutants_.has(FragMutant::kV6TruncatedQueued) &&
+        v6_first_fragment_truncated(f.proto, payload, f.len))
+      return refuse_v6(f, payload, "v6-truncated", IcmpError::kParamIncomplete, sink);
   }
   // 4. inet_frag_find: above high_thresh (or with high_thresh 0) nothing is
   //    queued, not even for an existing queue.
@@ -359,7 +363,7 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
   uint32_t end = f.off + f.len;
   // 7. v6: a fragment ending past 65535 gets a Parameter Problem; the queue
   //    found or created for it stays.
-  if (!v4 && end > 65535) return sink.drop(f, "v6-too-big");
+  if (!v4 && end > 65535) return refuse_v6(f, payload, "v6-too-big", IcmpError::kParamOffset, sink);
   if (!f.mf) {
     // 8. A last fragment may not end below data already queued, nor
     //    disagree with an earlier last fragment.
@@ -370,7 +374,7 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
     // 9. A non-last fragment's length must be a multiple of 8: v4 trims it,
     //    v6 sends a Parameter Problem and drops the fragment.
     if (end % 8 != 0) {
-      if (!v4) return sink.drop(f, "v6-bad-len");
+      if (!v4) return refuse_v6(f, payload, "v6-bad-len", IcmpError::kParamLength, sink);
       if (!mutants_.has(FragMutant::kNoTrim)) end &= ~7u;
     }
     // 10. Nothing may lie beyond the last fragment's end.
@@ -463,6 +467,12 @@ void FragImpl::destroy(FragQueue* q) {
   fam.mem -= kQueueTruesize[int(q->family)] + q->truesize;
   q->runs.release([&](Skb* s) { fam.skb_pool.destroy(s); });
   fam.queue_pool.destroy(q);
+}
+
+void FragImpl::refuse_v6(const Fragment& f, const uint8_t* payload, std::string_view reason,
+                         IcmpError error, DeliverSink& sink) {
+  sink.drop(f, reason);
+  sink.icmp(f, error, {payload, f.len});
 }
 
 void FragImpl::discard(FragNetns& ns, FragQueue* q, std::string_view reason, DeliverSink& sink) {
@@ -587,8 +597,10 @@ void FragImpl::advance(uint64_t ms, DeliverSink& sink) {
     ns.counters.fails[int(family)]++;
     ns.counters.timeout[int(family)]++;
     ns.fam[int(family)].queues.erase(q);  // kill: the timer is already popped
-    destroy(q);
     sink.kill(ns.label(), family, id, "timeout");
+    if (auto subject = expiry_subject(ns.label(), family, q->key, *q))
+      sink.icmp(subject->about, IcmpError::kTimeExceeded, subject->payload);
+    destroy(q);
   }
   for (auto it = held.rbegin(); it != held.rend(); ++it) it->second->lock.unlock();
 }

@@ -26,7 +26,8 @@
 //     benchmarks: receive() does NOT copy `payload`; the caller keeps those
 //     f.len bytes alive and unchanged until the engine is done with them:
 //     until the sink reports that fragment dropped, or its datagram delivered
-//     or killed, or the namespace is deleted, or the engine is destroyed.
+//     or killed (and the ICMP error that follows, if any), or the namespace
+//     is deleted, or the engine is destroyed.
 //     Nothing is hashed on this path; the sink sees the reassembled bytes.
 // Mutants (frag_mutants.h) are fixed at construction.
 //
@@ -201,6 +202,9 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   // memory they are charged (kQueueTruesize plus q->truesize).
   void destroy(FragQueue* q);
   // Counts a failure, kills and destroys the queue, reports it.
+  // Rules 3, 7 and 9: a v6 fragment dropped with a Parameter Problem.
+  static void refuse_v6(const Fragment& f, const uint8_t* payload, std::string_view reason,
+                        IcmpError error, DeliverSink& sink);
   void discard(FragNetns& ns, FragQueue* q, std::string_view reason, DeliverSink& sink);
   // Copies the datagram out and destroys the queue under the table lock,
   // then unlocks it and delivers.

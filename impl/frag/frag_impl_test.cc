@@ -130,8 +130,10 @@ TEST(FragImpl, DuplicateLastFragmentLeavesACompleteQueueUntilItTimesOut) {
             "  init v6 src=::1 dst=::1 id=1 proto=0 len=16 meat=16 first last deadline=60000ms "
             "expiry=0 runs=[0,16)\n");
   EXPECT_EQ(d.run("frag init v6 id=1 off=0 len=8 mf=1\ntick 60s\n"),
-            (std::vector<std::string>{"drop ns=init family=v6 id=1 off=0 len=8 reason=dup",
-                                      "kill ns=init family=v6 id=1 reason=timeout"}));
+            (std::vector<std::string>{
+                "drop ns=init family=v6 id=1 off=0 len=8 reason=dup",
+                "kill ns=init family=v6 id=1 reason=timeout",
+                "icmp ns=init family=v6 src=::1 dst=::1 proto=253 id=1 type=3 code=1"}));
 }
 
 TEST(FragImpl, OverlapDiscardsTheDatagram) {
@@ -161,12 +163,18 @@ TEST(FragImpl, QueueTimesOutAfterIpfragTime) {
       "frag init v4 id=1 off=0 len=8 mf=1\n"
       "frag init v6 id=1 off=0 len=8 mf=1\n");
   EXPECT_EQ(d.run("tick 29999ms\n"), std::vector<std::string>{});
-  EXPECT_EQ(d.run("tick 1ms\n"),
-            std::vector<std::string>{"kill ns=init family=v4 id=1 reason=timeout"});
+  // The first fragment had arrived: Time Exceeded about it.
+  EXPECT_EQ(
+      d.run("tick 1ms\n"),
+      (std::vector<std::string>{
+          "kill ns=init family=v4 id=1 reason=timeout",
+          "icmp ns=init family=v4 src=127.0.0.1 dst=127.0.0.1 proto=253 id=1 type=11 code=1"}));
   EXPECT_EQ(d.get("IpReasmTimeout"), 1u);
   EXPECT_EQ(d.get("IpReasmFails"), 1u);
   EXPECT_EQ(d.run("tick 30s\n"),
-            std::vector<std::string>{"kill ns=init family=v6 id=1 reason=timeout"});
+            (std::vector<std::string>{
+                "kill ns=init family=v6 id=1 reason=timeout",
+                "icmp ns=init family=v6 src=::1 dst=::1 proto=253 id=1 type=3 code=1"}));
   EXPECT_EQ(d.get("Ip6ReasmTimeout"), 1u);
 }
 
@@ -175,13 +183,14 @@ TEST(FragImpl, TimeoutsAcrossNamespacesExpireInDeadlineThenCreationOrder) {
   d.run(
       "netns add a\n"
       "sysctl a ipv4.ipfrag_time 10\n"
-      "frag init v4 id=1 off=0 len=8 mf=1\n"  // deadline 30s, seq 0
-      "frag a v4 id=2 off=0 len=8 mf=1\n"     // deadline 10s, seq 1
+      "frag init v4 id=1 off=8 len=8 mf=1\n"  // deadline 30s, seq 0
+      "frag a v4 id=2 off=8 len=8 mf=1\n"     // deadline 10s, seq 1
       "tick 20s\n"
-      "frag a v4 id=3 off=0 len=8 mf=1\n"     // deadline 30s, seq 2
-      "frag init v4 id=4 off=0 len=8 mf=1\n"  // deadline 50s, seq 3
+      "frag a v4 id=3 off=8 len=8 mf=1\n"     // deadline 30s, seq 2
+      "frag init v4 id=4 off=8 len=8 mf=1\n"  // deadline 50s, seq 3
       "sysctl init ipv4.ipfrag_time 10\n"
-      "frag init v4 id=5 off=0 len=8 mf=1\n");  // deadline 30s, seq 4
+      "frag init v4 id=5 off=8 len=8 mf=1\n");  // deadline 30s, seq 4
+  // (No first fragments: no Time Exceeded errors.)
   EXPECT_EQ(d.run("tick 10s\n"),
             (std::vector<std::string>{"kill ns=init family=v4 id=1 reason=timeout",
                                       "kill ns=a family=v4 id=3 reason=timeout",
@@ -233,8 +242,14 @@ TEST(FragImpl, V6DropsThatKeepTheQueue) {
             "frag init v6 id=1 off=8 len=12 mf=1\n"
             "frag init v6 id=1 off=65528 len=16 mf=0\n"),
       (std::vector<std::string>{"drop ns=init family=v6 id=1 off=0 len=4 reason=v6-truncated",
+                                "icmp ns=init family=v6 src=::1 dst=::1 proto=6 id=1 type=4 "
+                                "code=3 pointer=0",
                                 "drop ns=init family=v6 id=1 off=8 len=12 reason=v6-bad-len",
-                                "drop ns=init family=v6 id=1 off=65528 len=16 reason=v6-too-big"}));
+                                "icmp ns=init family=v6 src=::1 dst=::1 proto=253 id=1 type=4 "
+                                "code=0 pointer=4",
+                                "drop ns=init family=v6 id=1 off=65528 len=16 reason=v6-too-big",
+                                "icmp ns=init family=v6 src=::1 dst=::1 proto=253 id=1 type=4 "
+                                "code=0 pointer=42"}));
   EXPECT_EQ(d.get("queues.v6"), 1u);  // created by the second fragment, empty
   EXPECT_EQ(d.get("mem.v6"), kQueueTruesize[1]);
 }
@@ -272,11 +287,14 @@ TEST(FragImpl, TooFarReinitsTheQueueAndQueuesTheFragmentAfresh) {
   EXPECT_EQ(d.get("IpReasmFails"), 1u);
   EXPECT_EQ(d.get("queues.v4"), 3u);
   // The timer was re-armed at 5s: the queue now expires at 35s, after the
-  // other two (30s).
+  // other two (30s), and without the first fragment the restart forgot.
   EXPECT_EQ(d.run("tick 30s\n"),
-            (std::vector<std::string>{"kill ns=init family=v4 id=2 reason=timeout",
-                                      "kill ns=init family=v4 id=3 reason=timeout",
-                                      "kill ns=init family=v4 id=1 reason=timeout"}));
+            (std::vector<std::string>{
+                "kill ns=init family=v4 id=2 reason=timeout",
+                "icmp ns=init family=v4 src=127.0.0.1 dst=127.0.0.1 proto=253 id=2 type=11 code=1",
+                "kill ns=init family=v4 id=3 reason=timeout",
+                "icmp ns=init family=v4 src=127.0.0.1 dst=127.0.0.1 proto=253 id=3 type=11 code=1",
+                "kill ns=init family=v4 id=1 reason=timeout"}));
 }
 
 TEST(FragImpl, NetnsDelDestroysQueuesSilentlyAndAddStartsFresh) {

@@ -30,8 +30,9 @@ enum class FragMutant : uint8_t {
   kPreExitOpen,
   kEcnBlind,
   kDfCleared,
+  kV6TruncatedQueued,
 };
-inline constexpr size_t kFragMutantCount = 11;
+inline constexpr size_t kFragMutantCount = 12;
 
 using MutantSet = trace::MutantSet<FragMutant, kFragMutantCount>;
 using FragMutantInfo = trace::MutantInfo<FragMutant>;
@@ -75,6 +76,10 @@ inline constexpr std::array<FragMutantInfo, kFragMutantCount> kFragMutants = {{
      "reassembly clears DF on the IPv4 header, as Linux did before 2015's \"ip_fragment: "
      "don't forward defragmented DF packet\" (d6b915e29f4a): a router then forwards, or "
      "refragments to any size, a datagram whose sender asked for path MTU discovery"},
+    {FragMutant::kV6TruncatedQueued, "frag-v6-truncated-queued",
+     "an IPv6 first fragment without its whole header chain up to the upper-layer header is "
+     "queued like any other, with no Parameter Problem, as before Linux enforced RFC 7112 on "
+     "reassembly: a firewall that looks at first fragments never sees the ports"},
 }};
 
 inline std::optional<FragMutant> frag_mutant_by_name(std::string_view name) {

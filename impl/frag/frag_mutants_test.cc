@@ -42,7 +42,7 @@ bool any_starts_with(const std::vector<std::string>& events, std::string_view pr
   return false;
 }
 
-TEST(FragMutants, TableHasExactlyTheElevenNamesAndTheyRoundTrip) {
+TEST(FragMutants, TableHasExactlyTheTwelveNamesAndTheyRoundTrip) {
   std::set<std::string_view> names;
   for (const FragMutantInfo& info : kFragMutants) {
     names.insert(info.name);
@@ -53,7 +53,7 @@ TEST(FragMutants, TableHasExactlyTheElevenNamesAndTheyRoundTrip) {
                        "frag-overlap-accept", "frag-coalesce-head-truesize", "frag-timer-refresh",
                        "frag-v6-key-nexthdr", "frag-no-trim", "frag-oversize-accept",
                        "frag-expire-dead", "frag-defer-keeps-netns-ref", "frag-pre-exit-open",
-                       "frag-ecn-blind", "frag-df-cleared"}));
+                       "frag-ecn-blind", "frag-df-cleared", "frag-v6-truncated-queued"}));
   EXPECT_EQ(frag_mutant_by_name("frag-nothing"), std::nullopt);
   EXPECT_EQ(frag_mutant_by_name(""), std::nullopt);
 }
@@ -99,7 +99,11 @@ TEST(FragMutants, TimerRefreshKeepsATrickleAlive) {
       "frag init v4 id=1 off=8 len=8 mf=1\n"
       "tick 15s\n";
   Outcome clean = run({}, text), mutant = run({FragMutant::kTimerRefresh}, text);
-  EXPECT_EQ(clean.events, std::vector<std::string>{"kill ns=init family=v4 id=1 reason=timeout"});
+  EXPECT_EQ(
+      clean.events,
+      (std::vector<std::string>{
+          "kill ns=init family=v4 id=1 reason=timeout",
+          "icmp ns=init family=v4 src=127.0.0.1 dst=127.0.0.1 proto=253 id=1 type=11 code=1"}));
   EXPECT_EQ(mutant.events, std::vector<std::string>{});
   EXPECT_EQ(mutant.snapshot.get("init", "queues.v4"), 1u);
 }
@@ -136,6 +140,20 @@ TEST(FragMutants, OversizeAcceptDeliversAPingOfDeath) {
   ASSERT_EQ(mutant.events.size(), 1u);
   EXPECT_NE(mutant.events[0].find(" len=65520 "), std::string::npos);
   EXPECT_EQ(mutant.snapshot.get("init", "IpReasmOKs"), 1u);
+}
+
+TEST(FragMutants, V6TruncatedQueuedLetsAHeaderlessFirstFragmentThrough) {
+  const char* text =
+      "frag init v6 id=1 off=0 len=16 mf=1 proto=6\n"  // TCP's header is 20 bytes
+      "frag init v6 id=1 off=16 len=8 mf=0 proto=6\n";
+  Outcome clean = run({}, text), mutant = run({FragMutant::kV6TruncatedQueued}, text);
+  EXPECT_EQ(clean.events,
+            (std::vector<std::string>{
+                "drop ns=init family=v6 id=1 off=0 len=16 reason=v6-truncated",
+                "icmp ns=init family=v6 src=::1 dst=::1 proto=6 id=1 type=4 code=3 pointer=0"}));
+  ASSERT_EQ(mutant.events.size(), 1u);
+  EXPECT_TRUE(mutant.events[0].starts_with("deliver ns=init family=v6"));
+  EXPECT_NE(mutant.events[0].find(" len=24 "), std::string::npos);
 }
 
 }  // namespace

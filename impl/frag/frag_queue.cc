@@ -32,6 +32,22 @@ trace::Addr QueueKey::dst(Family family) const {
   return addr_of(family, words[2], words[3]);
 }
 
+std::optional<IcmpSubject> expiry_subject(std::string_view ns, Family family, const QueueKey& key,
+                                          const QueueState& q) {
+  if (!q.first_in) return std::nullopt;
+  const Skb& first = *q.runs.first();
+  return IcmpSubject{{.ns = ns,
+                      .family = family,
+                      .id = key.id(),
+                      .off = 0,
+                      .len = first.len,
+                      .mf = true,
+                      .src = key.src(family),
+                      .dst = key.dst(family),
+                      .proto = first.proto},
+                     {first.data, first.len}};
+}
+
 std::optional<std::string> FragQueue::check() const {
   if (auto e = QueueState::check()) return e;
   if (hash != queue_hash(key)) return "queue: stale hash";

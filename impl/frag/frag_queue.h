@@ -23,7 +23,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "impl/frag/queue_state.h"
 #include "impl/frag/timer_heap.h"
@@ -69,6 +71,17 @@ inline uint64_t queue_hash(const QueueKey& key) {
   const uint64_t h = mum(w[0] ^ s0, w[1] ^ s1) ^ mum(w[2] ^ s2, w[3] ^ s3);
   return mum(h ^ s1, w[4] ^ s0);
 }
+
+// What an ICMP error is about: a fragment and its payload as queued.
+struct IcmpSubject {
+  Fragment about;
+  std::span<const uint8_t> payload;
+};
+// ip_expire, ip6_frag_expire: an expiring queue (either design's) sends
+// Time Exceeded about its first fragment, if that arrived (RFC 792; RFC
+// 8200 4.5).
+std::optional<IcmpSubject> expiry_subject(std::string_view ns, Family family, const QueueKey& key,
+                                          const QueueState& q);
 
 struct FragQueue : QueueState {
   using Key = QueueKey;

@@ -169,7 +169,7 @@ void FragModel::receive(const Fragment& f, std::span<const uint8_t> payload,
         if (!v4) ns.counters.oks[fi]++;  // 2. an atomic fragment counts as reassembled
         return deliver_whole();
       case rule::Outcome::kV6Truncated:
-        return out.push_back(drop_event(f, "v6-truncated"));
+        return refuse_v6(f, payload, "v6-truncated", IcmpError::kParamIncomplete, out);
       default:  // kMemLimit
         ns.counters.fails[fi]++;
         return out.push_back(drop_event(f, "mem-limit"));
@@ -242,9 +242,9 @@ void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uin
   rule::queue(d, {f.family, f.off, f.len, f.mf}, state);
   switch (d.outcome()) {
     case rule::Outcome::kV6TooBig:
-      return out.push_back(drop_event(f, "v6-too-big"));
+      return refuse_v6(f, payload, "v6-too-big", IcmpError::kParamOffset, out);
     case rule::Outcome::kV6BadLen:
-      return out.push_back(drop_event(f, "v6-bad-len"));
+      return refuse_v6(f, payload, "v6-bad-len", IcmpError::kParamLength, out);
     case rule::Outcome::kBadLast:
     case rule::Outcome::kBadBeyond:
       return discard("bad-end");
@@ -297,6 +297,13 @@ void FragModel::place(Queue& q, Frag frag, rule::Placement where) {
       return;
     }
   }
+}
+
+void FragModel::refuse_v6(const Fragment& f, std::span<const uint8_t> payload,
+                          std::string_view reason, IcmpError error,
+                          std::vector<trace::Event>& out) {
+  out.push_back(drop_event(f, reason));
+  if (auto icmp = icmp_event(f, error, payload)) out.push_back(std::move(*icmp));
 }
 
 FragModel::Queue FragModel::unlink(Family_& fam, const Key& key) {
@@ -409,7 +416,25 @@ void FragModel::tick(uint64_t ms, std::vector<trace::Event>& out) {
     Netns& ns = ns_.at(id);
     ns.counters.fails[int(fam)]++;
     ns.counters.timeout[int(fam)]++;
+    // The queue's first fragment, if it arrived: what the Time Exceeded
+    // error is about (RFC 792, RFC 8200 4.5: only then is one sent).
+    const Queue& q = ns.fam[int(fam)].queues.at(key);
+    std::optional<trace::Event> icmp;
+    if (q.first_in) {
+      const Frag& first = q.runs.front().frags.front();
+      Fragment about{.ns = ns.label,
+                     .family = fam,
+                     .id = key.id,
+                     .off = 0,
+                     .len = uint32_t(first.bytes.size()),
+                     .mf = true,
+                     .src = key.src,
+                     .dst = key.dst,
+                     .proto = first.proto};
+      icmp = icmp_event(about, IcmpError::kTimeExceeded, first.bytes);
+    }
     kill(ns, key, "timeout", out);
+    if (icmp) out.push_back(std::move(*icmp));
   }
 }
 

@@ -166,7 +166,7 @@ Swarm swarm(const FragGenOptions& options) {
 }
 
 uint32_t proto() {
-  return *rc::gen::element<uint32_t>(253, 253, 253, 253, 17, 6, 58, 59);
+  return *rc::gen::element<uint32_t>(253, 253, 253, 17, 6, 6, 58, 59);
 }
 
 std::vector<Step> steps_of(const FragGenOptions& options, int size) {

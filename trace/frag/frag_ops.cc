@@ -86,6 +86,21 @@ bool deliver_matches(const trace::Event& e, const Op& op) {
   return true;
 }
 
+// "expect icmp" (NS FAMILY id [type] [code] [pointer]) and "expect noicmp"
+// (NS FAMILY id) against an event.
+bool icmp_matches(const trace::Event& e, const Op& op) {
+  if (e.kind != "icmp") return false;
+  auto str = [&](const char* k) { return std::get<std::string>(*e.get(k)); };
+  auto num = [&](const char* k) { return std::get<uint64_t>(*e.get(k)); };
+  if (str("ns") != op.name(0) || str("family") != op.word_text(1) || num("id") != op.u(2))
+    return false;
+  if (op.args.size() > 3 && op.has(3) && num("type") != op.u(3)) return false;
+  if (op.args.size() > 4 && op.has(4) && num("code") != op.u(4)) return false;
+  if (op.args.size() > 5 && op.has(5) && (!e.get("pointer") || num("pointer") != op.u(5)))
+    return false;
+  return true;
+}
+
 }  // namespace
 
 Fragment fragment_of(const Op& op) {
@@ -131,21 +146,33 @@ void fill_payload(const Fragment& f, uint8_t* out) {
   }
 }
 
-bool v6_first_fragment_truncated(uint8_t proto, const uint8_t* payload, uint32_t len) {
-  // Walk extension headers as ipv6_skip_exthdr does. Running out of bytes in
-  // an extension header, or reaching "no next header", makes the walk fail,
-  // and the kernel then does not call the fragment truncated.
+namespace {
+
+// The upper-layer header of a v6 fragment, found as ipv6_skip_exthdr walks
+// from its Fragment header (raw frag_off `frag_off`, next header `proto`)
+// into its payload: the extension headers there too. Running out of bytes
+// in an extension header, or reaching "no next header", makes the walk fail
+// (std::nullopt). A Fragment header of a non-first fragment ends the walk at
+// itself (proto 44): what follows is data, not a header.
+struct UpperLayer {
+  uint8_t proto;
+  uint32_t off;       // where it starts in the payload (may be past the end)
+  uint16_t frag_off;  // the raw frag_off of the last Fragment header read
+};
+std::optional<UpperLayer> v6_upper_layer(uint16_t frag_off, uint8_t proto, const uint8_t* payload,
+                                         uint32_t len) {
+  if (frag_off & ~7u) return UpperLayer{44, 0, frag_off};
   uint32_t off = 0;
   uint8_t next = proto;
   for (;;) {
     bool ext = next == 0 || next == 43 || next == 44 || next == 51 || next == 59 || next == 60;
-    if (!ext) break;
-    if (next == 59 || off + 2 > len) return false;
+    if (!ext) return UpperLayer{next, off, frag_off};
+    if (next == 59 || off + 2 > len) return std::nullopt;
     uint32_t hdrlen;
     if (next == 44) {
-      if (off + 4 > len) return false;
-      uint16_t frag_off = uint16_t(payload[off + 2] << 8 | payload[off + 3]);
-      if (frag_off & ~7u) return false;  // a non-first fragment: nothing to check
+      if (off + 4 > len) return std::nullopt;
+      frag_off = uint16_t(payload[off + 2] << 8 | payload[off + 3]);
+      if (frag_off & ~7u) return UpperLayer{44, off, frag_off};
       hdrlen = 8;
     } else if (next == 51) {
       hdrlen = (uint32_t(payload[off + 1]) + 2) << 2;
@@ -155,8 +182,27 @@ bool v6_first_fragment_truncated(uint8_t proto, const uint8_t* payload, uint32_t
     next = payload[off];
     off += hdrlen;
   }
-  uint32_t need = next == 6 ? 20 : (next == 17 || next == 58) ? 8 : 1;
-  return uint64_t(off) + need > len;
+}
+
+bool is_multicast(const trace::Addr& a) {
+  return a.v6 ? a.bytes[0] == 0xff : (a.bytes[0] & 0xf0) == 224;
+}
+
+bool is_zero(const trace::Addr& a) {
+  for (size_t i = 0; i < (a.v6 ? 16u : 4u); ++i)
+    if (a.bytes[i] != 0) return false;
+  return true;
+}
+
+}  // namespace
+
+bool v6_first_fragment_truncated(uint8_t proto, const uint8_t* payload, uint32_t len) {
+  // The kernel does not call a packet truncated whose walk fails, nor one
+  // with a non-first fragment's header inside (nothing to check).
+  const std::optional<UpperLayer> upper = v6_upper_layer(0, proto, payload, len);
+  if (!upper || upper->proto == 44) return false;
+  uint32_t need = upper->proto == 6 ? 20 : (upper->proto == 17 || upper->proto == 58) ? 8 : 1;
+  return uint64_t(upper->off) + need > len;
 }
 
 bool Sysctls::owns(std::string_view key) {
@@ -310,6 +356,62 @@ trace::Event kill_event(std::string_view ns, Family family, uint32_t id, std::st
   return e;
 }
 
+std::optional<trace::Event> icmp_event(const Fragment& about, IcmpError error,
+                                       std::span<const uint8_t> payload) {
+  const bool v4 = about.family == Family::kV4;
+  if (v4) {
+    const uint32_t dst = uint32_t(about.dst.bytes[0]) << 24 | uint32_t(about.dst.bytes[1]) << 16 |
+                         uint32_t(about.dst.bytes[2]) << 8 | about.dst.bytes[3];
+    if (is_multicast(about.dst) || dst == 0xffffffff || dst == 0x7fffffff) return std::nullopt;
+    if (about.src.bytes[0] == 0 || about.src.bytes[0] >= 224) return std::nullopt;
+    if (about.proto == 1) {
+      // icmp_pointers[type].error, and types past NR_ICMP_TYPES (18).
+      if (payload.empty()) return std::nullopt;
+      const int t = payload[0];
+      if (t > 18 || t == 3 || t == 4 || t == 5 || t == 11 || t == 12) return std::nullopt;
+    }
+  } else {
+    if (is_multicast(about.dst) || is_multicast(about.src) || is_zero(about.src))
+      return std::nullopt;
+    const uint16_t frag_off = uint16_t(about.off | (about.mf ? 1 : 0));
+    const std::optional<UpperLayer> upper =
+        v6_upper_layer(frag_off, about.proto, payload.data(), uint32_t(payload.size()));
+    if (upper && upper->proto == 58) {
+      // ICMPv6 errors have types below 128 (ICMPV6_INFOMSG_MASK clear); a
+      // fragment without the type byte is answered unless its frag_off is 0.
+      if (upper->off < payload.size() ? payload[upper->off] < 128 : upper->frag_off == 0)
+        return std::nullopt;
+    }
+  }
+  switch (error) {
+    case IcmpError::kTimeExceeded:
+      return icmp_error_event(about, v4 ? 11 : 3, 1, std::nullopt);
+    case IcmpError::kParamLength:
+      return icmp_error_event(about, 4, 0, 4);  // offsetof(struct ipv6hdr, payload_len)
+    case IcmpError::kParamOffset:
+      return icmp_error_event(about, 4, 0, 42);  // the Fragment header's frag_off
+    case IcmpError::kParamIncomplete:
+      return icmp_error_event(about, 4, 3, 0);
+  }
+  return std::nullopt;
+}
+
+trace::Event icmp_error_event(const Fragment& about, uint8_t type, uint8_t code,
+                              std::optional<uint32_t> pointer) {
+  trace::Event e{"icmp", {}};
+  e.fields.reserve(9);
+  e.add("ns", std::string(about.ns))
+      .add("family", family_name(about.family))
+      .add("src", trace::format_addr(about.src))
+      .add("dst", trace::format_addr(about.dst))
+      .add("proto", uint64_t(about.proto))
+      .add("id", uint64_t(about.id))
+      .add("type", uint64_t(type))
+      .add("code", uint64_t(code));
+  if (pointer) e.add("pointer", uint64_t(*pointer));
+  return e;
+}
+
 std::string fragment_skb_name(std::string_view ns, Family family, uint32_t id, uint32_t off) {
   return std::string(ns) + "/" + family_name(family) + "/" + std::to_string(id) + "@" +
          std::to_string(off);
@@ -431,6 +533,34 @@ void register_ops(trace::Registry& r) {
                          const trace::Snapshot&) -> std::optional<std::string> {
               for (const auto& e : history)
                 if (deliver_matches(e, op)) return "delivered: " + trace::to_text(e);
+              return std::nullopt;
+            }});
+  r.add_op({.name = "expect icmp",
+            .subsystem = "frag",
+            .help = "reassembly has sent an ICMP error about a packet with this id",
+            .fields = {ns,
+                       family,
+                       id,
+                       {.key = "type", .required = false, .max = 255, .help = "ICMP type"},
+                       {.key = "code", .required = false, .max = 255, .help = "ICMP code"},
+                       {.key = "pointer",
+                        .required = false,
+                        .max = 65535,
+                        .help = "a Parameter Problem's pointer"}},
+            .expect = [](const Op& op, const std::vector<trace::Event>& history,
+                         const trace::Snapshot&) -> std::optional<std::string> {
+              for (const auto& e : history)
+                if (icmp_matches(e, op)) return std::nullopt;
+              return std::string("no such ICMP error");
+            }});
+  r.add_op({.name = "expect noicmp",
+            .subsystem = "frag",
+            .help = "reassembly has sent no ICMP error about a packet with this id",
+            .fields = {ns, family, id},
+            .expect = [](const Op& op, const std::vector<trace::Event>& history,
+                         const trace::Snapshot&) -> std::optional<std::string> {
+              for (const auto& e : history)
+                if (icmp_matches(e, op)) return "sent: " + trace::to_text(e);
               return std::nullopt;
             }});
   r.add_op({.name = "expect mem",

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -251,12 +252,43 @@ trace::Event drop_event(const Fragment& f, std::string_view reason);
 // A datagram discarded with every fragment queued for it.
 trace::Event kill_event(std::string_view ns, Family family, uint32_t id, std::string_view reason);
 
+// The ICMP errors reassembly sends (docs/trace.md, "ICMP errors"), each
+// about one packet: the expired queue's first fragment, or the fragment
+// refused.
+enum class IcmpError : uint8_t {
+  kTimeExceeded,     // ip_expire, ip6_frag_expire: v4 11/1, v6 3/1
+  kParamLength,      // v6 4/0 at payload_len (4): a non-last fragment's length not a multiple of 8
+  kParamOffset,      // v6 4/0 at frag_off (42): a fragment ending past 65535
+  kParamIncomplete,  // v6 4/3 at 0: a first fragment without its whole header chain (RFC 7112)
+};
+// The icmp event for the error reassembly asks icmp_send or icmpv6_send to
+// send about `about`, whose payload (the bytes after its IP and Fragment
+// headers, as queued) is `payload`; std::nullopt where they send none
+// (measured on Linux 6.18, with every source and destination of the trace
+// on lo, as the kernel engine puts them):
+//   v4: none about a datagram to a multicast or broadcast address
+//       (224.0.0.0/4, 255.255.255.255, lo's 127.255.255.255) or from a source
+//       there is no route back to (0.0.0.0/8, 224.0.0.0/3), nor about an ICMP
+//       error or a message of unknown type (RFC 1122 3.2.2);
+//   v6: none about a packet to a multicast address or from the unspecified
+//       or a multicast address, nor about an ICMPv6 error or a packet whose
+//       ICMPv6 type is not there (is_ineligible).
+// Both engines build their icmp events here: these are the ICMP layer's
+// rules, not reassembly's.
+std::optional<trace::Event> icmp_event(const Fragment& about, IcmpError error,
+                                       std::span<const uint8_t> payload);
+// The icmp event itself, as the kernel engine reads it off the wire too:
+// an error of ICMP type and code (and a Parameter Problem's pointer) about
+// the packet `about` names (its ns, family, src, dst, proto and id).
+trace::Event icmp_error_event(const Fragment& about, uint8_t type, uint8_t code,
+                              std::optional<uint32_t> pointer);
+
 // The name a fragment's skb goes by once its datagram is reassembled and
 // freed (the defer subsystem's events, a namespace's holder): NS/v4/ID@OFF.
 std::string fragment_skb_name(std::string_view ns, Family family, uint32_t id, uint32_t off);
 
-// Adds frag, expect deliver, expect nodeliver, expect mem, the sysctl keys and
-// the counter names to the registry.
+// Adds frag, expect deliver, expect nodeliver, expect icmp, expect noicmp,
+// expect mem, the sysctl keys and the counter names to the registry.
 void register_ops(trace::Registry& registry);
 
 // The core operations, the namespaces' and this subsystem's, built once: the

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "trace/event.h"
 #include "trace/parser.h"
 
 namespace nv::frag {
@@ -55,6 +56,76 @@ TEST(FragOps, V6FirstFragmentNeedsUpperLayerHeader) {
   p[0] = 6;                                             // dest options, then TCP
   EXPECT_TRUE(v6_first_fragment_truncated(60, p, 27));
   EXPECT_FALSE(v6_first_fragment_truncated(60, p, 28));
+  uint8_t nested[8] = {6, 0, 0, 0};  // a Fragment header, then TCP
+  EXPECT_TRUE(v6_first_fragment_truncated(44, nested, 8));
+  nested[3] = 8;  // a non-first fragment's: what follows is data, nothing to check
+  EXPECT_FALSE(v6_first_fragment_truncated(44, nested, 8));
+}
+
+// The icmp event's text for an error about `about`, or "none".
+std::string icmp_text(const Fragment& about, IcmpError error, std::vector<uint8_t> payload = {}) {
+  auto e = icmp_event(about, error, payload);
+  return e ? trace::to_text(*e) : "none";
+}
+
+Fragment about(Family family, const char* src, const char* dst, uint8_t proto = 253) {
+  std::string err;
+  return {.ns = "init",
+          .family = family,
+          .id = 7,
+          .off = 0,
+          .len = 8,
+          .mf = true,
+          .src = *trace::parse_addr(src, &err),
+          .dst = *trace::parse_addr(dst, &err),
+          .proto = proto};
+}
+
+TEST(FragOps, IcmpErrorsNameTheirPacket) {
+  const Fragment v4 = about(Family::kV4, "127.0.0.5", "10.0.0.2");
+  EXPECT_EQ(icmp_text(v4, IcmpError::kTimeExceeded),
+            "icmp ns=init family=v4 src=127.0.0.5 dst=10.0.0.2 proto=253 id=7 type=11 code=1");
+  const Fragment v6 = about(Family::kV6, "::1", "2001:db8::2", 17);
+  EXPECT_EQ(icmp_text(v6, IcmpError::kTimeExceeded),
+            "icmp ns=init family=v6 src=::1 dst=2001:db8::2 proto=17 id=7 type=3 code=1");
+  EXPECT_EQ(icmp_text(v6, IcmpError::kParamLength),
+            "icmp ns=init family=v6 src=::1 dst=2001:db8::2 proto=17 id=7 type=4 code=0 pointer=4");
+  EXPECT_EQ(
+      icmp_text(v6, IcmpError::kParamOffset),
+      "icmp ns=init family=v6 src=::1 dst=2001:db8::2 proto=17 id=7 type=4 code=0 pointer=42");
+  EXPECT_EQ(icmp_text(v6, IcmpError::kParamIncomplete),
+            "icmp ns=init family=v6 src=::1 dst=2001:db8::2 proto=17 id=7 type=4 code=3 pointer=0");
+}
+
+TEST(FragOps, IcmpErrorsOnlyWhereLinuxSendsThem) {
+  // Measured on Linux 6.18 (corpora/kernel/icmp-*.trace).
+  const auto te = IcmpError::kTimeExceeded;
+  for (const char* dst : {"224.0.0.1", "255.255.255.255", "127.255.255.255"})
+    EXPECT_EQ(icmp_text(about(Family::kV4, "127.0.0.1", dst), te), "none") << dst;
+  for (const char* src : {"0.1.2.3", "240.0.0.1"})
+    EXPECT_EQ(icmp_text(about(Family::kV4, src, "127.0.0.1"), te), "none") << src;
+  for (const char* dst : {"127.0.0.0", "10.0.0.255"})
+    EXPECT_NE(icmp_text(about(Family::kV4, "127.0.0.1", dst), te), "none") << dst;
+  EXPECT_NE(icmp_text(about(Family::kV4, "127.255.255.255", "127.0.0.1"), te), "none");
+  // About ICMP: not about an error (3, 4, 5, 11, 12) or an unknown type (> 18).
+  const Fragment icmp4 = about(Family::kV4, "127.0.0.1", "127.0.0.1", 1);
+  for (uint8_t type : {3, 4, 5, 11, 12, 19, 255})
+    EXPECT_EQ(icmp_text(icmp4, te, {type}), "none") << int(type);
+  for (uint8_t type : {0, 8, 14, 18}) EXPECT_NE(icmp_text(icmp4, te, {type}), "none") << int(type);
+  EXPECT_EQ(icmp_text(icmp4, te), "none");  // no type byte
+  // v6: not from :: or multicast, not to multicast, not about an ICMPv6 error.
+  EXPECT_EQ(icmp_text(about(Family::kV6, "::", "::1"), te), "none");
+  EXPECT_EQ(icmp_text(about(Family::kV6, "ff02::1", "::1"), te), "none");
+  EXPECT_EQ(icmp_text(about(Family::kV6, "::1", "ff02::1"), te), "none");
+  EXPECT_NE(icmp_text(about(Family::kV6, "fe80::1", "::1"), te), "none");
+  Fragment icmp6 = about(Family::kV6, "::1", "::1", 58);
+  EXPECT_EQ(icmp_text(icmp6, te, {1}), "none");
+  EXPECT_NE(icmp_text(icmp6, te, {128}), "none");
+  EXPECT_NE(icmp_text(icmp6, te), "none");  // no type byte, but MF set
+  icmp6.mf = false;
+  EXPECT_EQ(icmp_text(icmp6, IcmpError::kParamOffset), "none");
+  icmp6.off = 8;  // a non-first fragment's data is not a header
+  EXPECT_NE(icmp_text(icmp6, IcmpError::kParamLength, {1}), "none");
 }
 
 TEST(FragOps, SysctlWritesValidatedLikeTheKernel) {
