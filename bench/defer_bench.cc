@@ -35,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "impl/defer/defer_list.h"
 #include "trace/defer/defer_ops.h"
 
@@ -237,11 +238,6 @@ class DeferReporter final : public benchmark::ConsoleReporter {
 }  // namespace nv::defer
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   nv::defer::DeferReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.print_summary();
-  benchmark::Shutdown();
-  return 0;
+  return nv::bench::run_benchmarks(argc, argv, &reporter, [&] { reporter.print_summary(); });
 }

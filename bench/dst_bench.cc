@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "bench/counter_reporter.h"
 #include "impl/dst/dst_impl.h"
 #include "impl/netns/netns_impl.h"
@@ -143,11 +144,6 @@ void register_benchmarks() {
 int main(int argc, char** argv) {
   nv::sched::RcuThread rcu;  // the puts queue call_rcu from this thread
   nv::dst::register_benchmarks();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   nv::dst::GcReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.print_summary();
-  benchmark::Shutdown();
-  return 0;
+  return nv::bench::run_benchmarks(argc, argv, &reporter, [&] { reporter.print_summary(); });
 }

@@ -19,6 +19,7 @@
 #include <random>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "impl/frag/frag_impl.h"
 #include "model/frag/frag_model.h"
 #include "runner/subsystem.h"
@@ -247,11 +248,6 @@ class RatioReporter final : public benchmark::ConsoleReporter {
 
 int main(int argc, char** argv) {
   nv::frag::register_benchmarks();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   nv::frag::RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.print_ratios();
-  benchmark::Shutdown();
-  return 0;
+  return nv::bench::run_benchmarks(argc, argv, &reporter, [&] { reporter.print_ratios(); });
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "bench/counter_reporter.h"
 #include "impl/frag/frag_impl.h"
 #include "runner/subsystem.h"
@@ -125,11 +126,6 @@ void register_benchmarks() {
 
 int main(int argc, char** argv) {
   nv::frag::register_benchmarks();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   nv::frag::Reporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.print_figures();
-  benchmark::Shutdown();
-  return 0;
+  return nv::bench::run_benchmarks(argc, argv, &reporter, [&] { reporter.print_figures(); });
 }

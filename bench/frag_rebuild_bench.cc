@@ -38,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "impl/frag/deliver_sink.h"
 #include "impl/frag/frag_global_impl.h"
 #include "impl/frag/frag_impl.h"
@@ -159,12 +160,10 @@ int main(int argc, char** argv) {
       [](benchmark::State& s) { BM_RebuildLatency<Pernet>(s, "pernet", false); })
       ->Iterations(5)
       ->Unit(benchmark::kMillisecond);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  const auto& w = worst_us();
-  if (w.count("global") && w.count("pernet") && w.at("pernet") > 0)
-    std::printf("ratio frag-table-rebuild-worst-latency: %.2fx\n", w.at("global") / w.at("pernet"));
-  return 0;
+  return nv::bench::run_benchmarks(argc, argv, nullptr, [] {
+    const auto& w = worst_us();
+    if (w.count("global") && w.count("pernet") && w.at("pernet") > 0)
+      std::printf("ratio frag-table-rebuild-worst-latency: %.2fx\n",
+                  w.at("global") / w.at("pernet"));
+  });
 }

@@ -17,6 +17,7 @@
 #include <random>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "fuzz/byte_trace.h"
 #include "fuzz/harness.h"
 #include "runner/subsystem.h"
@@ -93,11 +94,6 @@ int main(int argc, char** argv) {
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("Harness/Random4K", nv::fuzz::BM_Harness, random)
       ->Unit(benchmark::kMillisecond);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   nv::fuzz::RateReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.print_rates();
-  benchmark::Shutdown();
-  return 0;
+  return nv::bench::run_benchmarks(argc, argv, &reporter, [&] { reporter.print_rates(); });
 }

@@ -42,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_main.h"
 #include "bench/counter_reporter.h"
 #include "impl/frag/frag_impl.h"
 #include "impl/netns/netns_impl.h"
@@ -281,11 +282,6 @@ class TeardownReporter final : public bench::CounterReporter {
 
 int main(int argc, char** argv) {
   nv::netns::register_benchmarks();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   nv::netns::TeardownReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.print_summary();
-  benchmark::Shutdown();
-  return 0;
+  return nv::bench::run_benchmarks(argc, argv, &reporter, [&] { reporter.print_summary(); });
 }

@@ -16,6 +16,7 @@
 #include <map>
 #include <string>
 
+#include "bench/bench_main.h"
 #include "runner/runner.h"
 #include "runner/subsystem.h"
 #include "trace/parser.h"
@@ -106,11 +107,6 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(("Replay/Netns/" + std::to_string(n)).c_str(), replay, sweep[n])
         ->Unit(benchmark::kMillisecond);
   }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   nv::runner::ReplayReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.print_summary();
-  benchmark::Shutdown();
-  return 0;
+  return nv::bench::run_benchmarks(argc, argv, &reporter, [&] { reporter.print_summary(); });
 }

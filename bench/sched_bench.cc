@@ -20,6 +20,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bench/bench_main.h"
 #include "sched/mutex.h"
 #include "sched/random_strategy.h"
 #include "sched/scheduler.h"
@@ -121,13 +122,10 @@ int main(int argc, char** argv) {
       ->UseRealTime();
   benchmark::RegisterBenchmark("Production/UncontendedMutex", BM_Uncontended<Mutex>);
   benchmark::RegisterBenchmark("Production/UncontendedStdMutex", BM_Uncontended<std::mutex>);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  if (mutex_rate.seconds > 0)
-    std::printf("rate sched-decisions-mutex: %.0f/s\n", mutex_rate.per_second());
-  if (yield_rate.seconds > 0)
-    std::printf("rate sched-decisions: %.0f/s\n", yield_rate.per_second());
-  return 0;
+  return nv::bench::run_benchmarks(argc, argv, nullptr, [] {
+    if (mutex_rate.seconds > 0)
+      std::printf("rate sched-decisions-mutex: %.0f/s\n", mutex_rate.per_second());
+    if (yield_rate.seconds > 0)
+      std::printf("rate sched-decisions: %.0f/s\n", yield_rate.per_second());
+  });
 }
