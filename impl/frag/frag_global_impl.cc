@@ -473,9 +473,7 @@ uint64_t GlobalFragImpl::digest(std::string_view name) const {
 // eviction policy each queue's place on its LRU list.
 std::string GlobalFragImpl::describe() const {
   std::lock_guard guard(lock_);
-  std::string out = "now=" + std::to_string(now_ms_) + "ms\n";
-  if (policy_ == Policy::kEvict) out += "policy=evict\n";
-  if (reasm_ == Reasm::kList) out += "reasm=list\n";
+  std::string out = describe_engine(now_ms_, policy_, reasm_);
   std::vector<const Netns*> spaces;
   for (const auto& [id, ns] : ns_) spaces.push_back(ns.get());
   std::sort(spaces.begin(), spaces.end(), [](auto* a, auto* b) { return a->id < b->id; });

@@ -656,8 +656,9 @@ const FragNetns* FragImpl::find(std::string_view name) const {
 // The model's describe() format, line for line, so that two reports of
 // agreeing engines are identical text.
 std::string FragImpl::describe() const {
-  std::string out = "now=" + std::to_string(now_ms_) + "ms\n";
-  if (reasm_.load(std::memory_order_relaxed) == Reasm::kList) out += "reasm=list\n";
+  // (No evictor: the refuse policy is the only one it runs.)
+  std::string out =
+      describe_engine(now_ms_, Policy::kRefuse, reasm_.load(std::memory_order_relaxed));
   std::vector<const FragNetns*> spaces;
   for (const auto& [id, ns] : ns_) spaces.push_back(ns.get());
   std::sort(spaces.begin(), spaces.end(),

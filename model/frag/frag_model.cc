@@ -477,9 +477,7 @@ const FragModel::Netns* FragModel::find(std::string_view name) const {
 }
 
 std::string FragModel::describe() const {
-  std::string out = "now=" + std::to_string(now_ms_) + "ms\n";
-  if (policy_ == Policy::kEvict) out += "policy=evict\n";
-  if (reasm_ == Reasm::kList) out += "reasm=list\n";
+  std::string out = describe_engine(now_ms_, policy_, reasm_);
   std::vector<QueueDescription> queues;
   for (const auto& [id, ns] : ns_) {
     if (!ns.dead)

@@ -295,6 +295,13 @@ std::string describe_queue(const QueueDescription& q, size_t expiry) {
 
 }  // namespace
 
+std::string describe_engine(uint64_t now_ms, Policy policy, Reasm reasm) {
+  std::string out = "now=" + std::to_string(now_ms) + "ms\n";
+  if (policy == Policy::kEvict) out += "policy=evict\n";
+  if (reasm == Reasm::kList) out += "reasm=list\n";
+  return out;
+}
+
 std::string describe_queues(const std::vector<QueueDescription>& queues) {
   std::vector<std::pair<uint64_t, uint64_t>> order;
   for (const QueueDescription& q : queues) order.emplace_back(q.deadline_ms, q.seq);

@@ -238,6 +238,10 @@ struct QueueDescription {
 // a queue, or made one that teardown then dismantled).
 std::string describe_queues(const std::vector<QueueDescription>& queues);
 
+// The first lines of every engine's describe(): its clock and the
+// whole-trace settings that are not today's ("policy=evict", "reasm=list").
+std::string describe_engine(uint64_t now_ms, Policy policy, Reasm reasm);
+
 // The digest of what add_to_snapshot adds for one namespace (Engine::digest).
 uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t mem[2],
                          const uint64_t queues[2]);
