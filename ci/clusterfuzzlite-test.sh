@@ -22,7 +22,7 @@ elif [ $# -gt 0 ]; then
   echo "usage: ci/clusterfuzzlite-test.sh [--out DIR]" >&2
   exit 2
 fi
-mkdir -p "$out" "$tmp/work"
+mkdir -p "$out" "$tmp/work"  # $out: the default, in $tmp
 
 flags="-O1 -fno-omit-frame-pointer -gline-tables-only -fsanitize=address"
 flags+=" -fsanitize-address-use-after-scope -fsanitize=fuzzer-no-link"

@@ -389,7 +389,6 @@ def libfuzzer_engine(d, meta):
     # campaign measures the coverage of the corpus and the seeds in one
     # process afterwards: where that disagrees, it is the one point drawn.
     edges, note = last["cov"], ""
-    growth_of = growth(cov, secs, "edges")
     measured = read_inited(os.path.join(d, "libfuzzer", "coverage.log"))
     if measured is not None and measured != last["cov"]:
         edges, cov = measured, [(secs, measured)]
@@ -398,6 +397,8 @@ def libfuzzer_engine(d, meta):
                 f"the seeds covers {measured}, the point drawn (before LLVM 19 fork mode counts "
                 f"the seeds' features as edges: llvm-project issue 82307). Whether it still "
                 f"grows is read from its corpus.")
+    else:
+        growth_of = growth(cov, secs, "edges")
     return {
         "label": "libFuzzer", "instances": f"-fork={jobs}",
         "execs": last["runs"], "seconds": secs, "exec_s": last["runs"] / secs,
