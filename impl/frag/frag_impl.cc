@@ -596,9 +596,10 @@ void FragImpl::advance(uint64_t ms, DeliverSink& sink) {
     const uint32_t id = q->key.id();
     ns.counters.fails[int(family)]++;
     ns.counters.timeout[int(family)]++;
-    ns.fam[int(family)].queues.erase(q);  // kill: the timer is already popped
-    sink.kill(ns.label(), family, id, "timeout");
-    if (auto subject = expiry_subject(ns.label(), family, q->key, *q))
+    ns.fam[int(family)].queues.erase(q);   // kill: the timer is already popped
+    const std::string label = ns.label();  // the subject's ns views it
+    sink.kill(label, family, id, "timeout");
+    if (auto subject = expiry_subject(label, family, q->key, *q))
       sink.icmp(subject->about, IcmpError::kTimeExceeded, subject->payload);
     destroy(q);
   }

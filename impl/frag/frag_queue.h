@@ -79,7 +79,8 @@ struct IcmpSubject {
 };
 // ip_expire, ip6_frag_expire: an expiring queue (either design's) sends
 // Time Exceeded about its first fragment, if that arrived (RFC 792; RFC
-// 8200 4.5).
+// 8200 4.5). The subject views `ns` and the queue's first skb: it lives no
+// longer than either.
 std::optional<IcmpSubject> expiry_subject(std::string_view ns, Family family, const QueueKey& key,
                                           const QueueState& q);
 
