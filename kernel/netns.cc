@@ -335,41 +335,33 @@ bool Netns::barrier(NetnsError* error) {
 namespace {
 
 // The ICMP error in `msg` (`n` bytes: v4 with its IP header, v6 from its
-// ICMPv6 header), if it is of a kind reassembly sends.
+// ICMPv6 header), if it is of a kind reassembly sends. After its 8-byte
+// header the error quotes the packet it is about, read as the wire form.
 std::optional<RawIcmp> parse_icmp(frag::Family family, const uint8_t* msg, size_t n) {
-  RawIcmp e;
-  e.family = family;
-  if (family == frag::Family::kV4) {
+  const bool v4 = family == frag::Family::kV4;
+  if (v4) {
     if (n < 20 || msg[8] == kWireTtl) return std::nullopt;
     const size_t ihl = size_t(msg[0] & 15) * 4;
-    const uint8_t* icmp = msg + ihl;
-    // The ICMP header (8 bytes), then the header of the packet it is about.
-    if (n < ihl + 8 + 20 || icmp[0] != 11 || icmp[1] != 1) return std::nullopt;
-    const uint8_t* about = icmp + 8;
-    e.type = icmp[0];
-    e.code = icmp[1];
-    e.id = uint32_t(about[4]) << 8 | about[5];
-    e.proto = about[9];
-    std::memcpy(e.src.bytes.data(), about + 12, 4);
-    std::memcpy(e.dst.bytes.data(), about + 16, 4);
-    return e;
+    if (n < ihl) return std::nullopt;
+    msg += ihl;
+    n -= ihl;
   }
-  // ICMPv6 header (8 bytes), then the IPv6 header (40) and the Fragment
-  // header (8) of the packet it is about.
-  if (n < 8 + 40 + 8 || msg[0] < 3 || msg[0] > 4 || (msg[0] == 3 && msg[1] != 1))
-    return std::nullopt;
-  const uint8_t* about = msg + 8;
-  if (about[6] != 44) return std::nullopt;
-  e.type = msg[0];
-  e.code = msg[1];
-  if (e.type == 4)
-    e.pointer = uint32_t(msg[4]) << 24 | uint32_t(msg[5]) << 16 | msg[6] << 8 | msg[7];
-  e.src.v6 = e.dst.v6 = true;
-  std::memcpy(e.src.bytes.data(), about + 8, 16);
-  std::memcpy(e.dst.bytes.data(), about + 24, 16);
-  e.proto = about[40];
-  e.id =
-      uint32_t(about[44]) << 24 | uint32_t(about[45]) << 16 | uint32_t(about[46]) << 8 | about[47];
+  if (n < 8) return std::nullopt;
+  const uint8_t type = msg[0], code = msg[1];
+  const bool ours = v4 ? type == 11 && code == 1 : (type == 3 && code == 1) || type == 4;
+  std::string why;
+  const std::optional<WireFragment> about =
+      ours ? parse_packet(msg + 8, n - 8, &why, /*quoted=*/true) : std::nullopt;
+  if (!about || about->family != family) return std::nullopt;
+  RawIcmp e{.family = family,
+            .type = type,
+            .code = code,
+            .src = about->src,
+            .dst = about->dst,
+            .proto = about->proto,
+            .id = about->id};
+  if (!v4 && type == 4)
+    e.pointer = uint32_t(msg[4]) << 24 | uint32_t(msg[5]) << 16 | uint32_t(msg[6]) << 8 | msg[7];
   return e;
 }
 

@@ -1,5 +1,6 @@
 #include "kernel/wire.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace nv::kernel {
@@ -80,7 +81,8 @@ std::vector<uint8_t> frag_frame(const frag::Fragment& f) {
   return frame;
 }
 
-std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string* why) {
+std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string* why,
+                                         bool quoted) {
   if (n < 1) {
     *why = "empty packet";
     return std::nullopt;
@@ -96,7 +98,7 @@ std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string
       *why = "IPv4 options";
       return std::nullopt;
     }
-    const uint32_t total = get16(p + 2);
+    const uint32_t total = quoted ? std::min<size_t>(get16(p + 2), n) : get16(p + 2);
     if (total < 20 || total > n) {
       *why = total < 20 ? "bad IPv4 total length" : "truncated IPv4 packet";
       return std::nullopt;
@@ -119,8 +121,8 @@ std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string
       *why = "truncated IPv6 header";
       return std::nullopt;
     }
-    const uint32_t plen = get16(p + 4);
-    if (plen == 0) {
+    const uint32_t plen = quoted ? std::min<size_t>(get16(p + 4), n - 40) : get16(p + 4);
+    if (get16(p + 4) == 0) {
       *why = "IPv6 jumbogram";
       return std::nullopt;
     }

@@ -59,8 +59,11 @@ struct WireFragment {
 // std::nullopt and sets *why when the packet has no trace form: not IP,
 // truncated, IPv4 options, IPv6 without a Fragment header right after the
 // fixed header, an IPv6 jumbogram. Bytes after the IP total length (link
-// padding) are ignored.
-std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string* why);
+// padding) are ignored. `quoted`: the packet as an ICMP error quotes it,
+// possibly cut short after its headers (v4: 8 bytes of data); its payload
+// is what is there.
+std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string* why,
+                                         bool quoted = false);
 
 // The fragment as one `frag NS ...` trace line, its data as `hex:`.
 std::string frag_line(const WireFragment& w, const std::string& ns);

@@ -97,6 +97,29 @@ TEST(Wire, ParseGivesBackTheFragment) {
   }
 }
 
+TEST(Wire, QuotedPacketsMayBeCutShort) {
+  // An ICMP error quotes the header and (v4) 8 bytes of the data.
+  for (const char* line : {"frag init v4 id=7 off=0 len=64 mf=1 src=10.0.0.1 proto=6",
+                           "frag init v6 id=9 off=0 len=64 mf=1 dst=2001:db8::2"}) {
+    trace::Trace t;
+    const frag::Fragment f = parse_frag(line, &t);
+    std::vector<uint8_t> p = frag_packet(f);
+    p.resize(p.size() - 56);
+    std::string why;
+    EXPECT_FALSE(parse_packet(p.data(), p.size(), &why)) << line;
+    auto w = parse_packet(p.data(), p.size(), &why, /*quoted=*/true);
+    ASSERT_TRUE(w) << line << ": " << why;
+    EXPECT_EQ(w->id, f.id);
+    EXPECT_EQ(w->src, f.src);
+    EXPECT_EQ(w->dst, f.dst);
+    EXPECT_EQ(w->proto, f.proto);
+    EXPECT_EQ(w->payload.size(), 8u);
+    // Not even the headers: refused either way.
+    p.resize(f.family == frag::Family::kV4 ? 19 : 47);
+    EXPECT_FALSE(parse_packet(p.data(), p.size(), &why, /*quoted=*/true)) << line;
+  }
+}
+
 TEST(Wire, ParseRefusesWhatATraceCannotSay) {
   std::string why;
   std::vector<uint8_t> v4(28, 0);

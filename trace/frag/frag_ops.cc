@@ -68,12 +68,18 @@ void normalize_frag(Op& op) {
   }
 }
 
+// Whether `e` is a `kind` event about the datagram an expectation names by
+// its first three fields (NS FAMILY id=).
+bool about(const trace::Event& e, std::string_view kind, const Op& op) {
+  return e.kind == kind && std::get<std::string>(*e.get("ns")) == op.name(0) &&
+         std::get<std::string>(*e.get("family")) == op.word_text(1) &&
+         std::get<uint64_t>(*e.get("id")) == op.u(2);
+}
+
 bool deliver_matches(const trace::Event& e, const Op& op) {
-  if (e.kind != "deliver") return false;
+  if (!about(e, "deliver", op)) return false;
   auto str = [&](const char* k) { return std::get<std::string>(*e.get(k)); };
   auto num = [&](const char* k) { return std::get<uint64_t>(*e.get(k)); };
-  if (str("ns") != op.name(0) || str("family") != op.word_text(1) || num("id") != op.u(2))
-    return false;
   // "expect nodeliver" has only NS, FAMILY and id.
   if (op.args.size() > 3 && op.has(3) && num("len") != op.u(3)) return false;
   if (op.args.size() > 4 && op.has(4) && str("fnv1a64") != trace::format_hex64(op.u(4)))
@@ -89,11 +95,8 @@ bool deliver_matches(const trace::Event& e, const Op& op) {
 // "expect icmp" (NS FAMILY id [type] [code] [pointer]) and "expect noicmp"
 // (NS FAMILY id) against an event.
 bool icmp_matches(const trace::Event& e, const Op& op) {
-  if (e.kind != "icmp") return false;
-  auto str = [&](const char* k) { return std::get<std::string>(*e.get(k)); };
+  if (!about(e, "icmp", op)) return false;
   auto num = [&](const char* k) { return std::get<uint64_t>(*e.get(k)); };
-  if (str("ns") != op.name(0) || str("family") != op.word_text(1) || num("id") != op.u(2))
-    return false;
   if (op.args.size() > 3 && op.has(3) && num("type") != op.u(3)) return false;
   if (op.args.size() > 4 && op.has(4) && num("code") != op.u(4)) return false;
   if (op.args.size() > 5 && op.has(5) && (!e.get("pointer") || num("pointer") != op.u(5)))
