@@ -63,22 +63,34 @@ void fill_payload(const Fragment& f, uint8_t* out);
 
 using trace::Fnv1a64;
 
-// Memory accounting, identical in both engines (docs/trace.md, "Truesize").
-// Fitted to what the running kernel charges for loopback skbs (sockstat
-// FRAG/FRAG6 memory, measured on Linux 6.18 for payloads of 8 to 3000 and
-// 65512 bytes): struct sk_buff (256) plus the head allocation, which is the
-// 576-byte small-head cache when headroom (32), headers and payload, aligned
-// to 64, plus skb_shared_info (320) fit in it, and the next power of two
-// otherwise. A queue is charged its struct size (f->qsize) when created.
+// Memory accounting, identical in both engines (docs/trace.md, "Truesize"):
+// what the running kernel charges for the skbs the kernel engine sends
+// (sockstat FRAG/FRAG6 memory, measured on Linux 6.18 at every boundary
+// below). AF_PACKET on lo (packet_snd) allocates the frame with 16 bytes of
+// headroom (LL_RESERVED_SPACE(lo)); with the Ethernet header pulled, 30
+// bytes precede the IP header. A frame that does not fit a page with that
+// headroom is paged: only its Ethernet header is linear, the rest is in
+// page chunks (alloc_skb_with_frags allocates PAGE_ALIGN of it). So:
+//   linear: struct sk_buff (256) plus the head allocation, which is the
+//           576-byte small-head cache when align64(30 + header + len) plus
+//           skb_shared_info (320) fits in it, the next power of two otherwise;
+//   paged:  256 + 576 (the small head) + PAGE_ALIGN(header + len).
+// A queue is charged its struct size (f->qsize) when created.
 inline constexpr uint64_t kSkbStruct = 256;
 inline constexpr uint64_t kSkbSmallHead = 576;
-inline constexpr uint64_t kSkbHeadroom = 32;
+inline constexpr uint64_t kSkbHeadroom = 30;  // AF_PACKET's 16 and the Ethernet header's 14
 inline constexpr uint64_t kSkbSharedInfo = 320;
+inline constexpr uint64_t kPageSize = 4096;
 inline constexpr uint64_t kQueueTruesize[2] = {200, 184};  // struct ipq, struct frag_queue
 inline constexpr uint64_t header_len(Family f) {
   return f == Family::kV4 ? 20 : 48;
 }
+inline constexpr bool skb_paged(Family f, uint32_t len) {
+  return kSkbHeadroom + header_len(f) + len >= kPageSize;
+}
 inline constexpr uint64_t frag_truesize(Family f, uint32_t len) {
+  if (skb_paged(f, len))
+    return kSkbStruct + kSkbSmallHead + ((header_len(f) + len + kPageSize - 1) & ~(kPageSize - 1));
   uint64_t head = ((kSkbHeadroom + header_len(f) + len + 63) & ~uint64_t{63}) + kSkbSharedInfo;
   if (head <= kSkbSmallHead) return kSkbStruct + kSkbSmallHead;
   uint64_t pow2 = 1024;
@@ -163,9 +175,13 @@ Reasm reasm_of(const trace::Op& op);          // op must be a "policy frag-reasm
 inline constexpr uint32_t kMaxSkbFrags = 17;  // CONFIG_MAX_SKB_FRAGS's default
 // The linear tailroom of a received skb of that truesize holding `len`
 // payload bytes after its header: its head allocation less
-// skb_shared_info, headroom, header and payload (frag_truesize's geometry).
+// skb_shared_info, headroom, header and payload (frag_truesize's geometry);
+// none for a paged skb (its truesize the small head's plus whole pages,
+// which no linear one's is).
 inline constexpr uint64_t skb_tailroom(Family f, uint64_t truesize, uint32_t len) {
-  return truesize - kSkbStruct - kSkbSharedInfo - kSkbHeadroom - header_len(f) - len;
+  const uint64_t head = truesize - kSkbStruct;
+  if (head > kSkbSmallHead && (head - kSkbSmallHead) % kPageSize == 0) return 0;
+  return head - kSkbSharedInfo - kSkbHeadroom - header_len(f) - len;
 }
 
 // The largest ipfrag_time the kernel accepts: INT_MAX / HZ, with HZ = 250

@@ -11,14 +11,48 @@ namespace nv::frag {
 namespace {
 
 TEST(FragOps, TruesizeMatchesMeasuredKernel) {
-  // sockstat FRAG/FRAG6 memory per fragment on Linux 6.18 (loopback).
-  EXPECT_EQ(frag_truesize(Family::kV4, 8), 832u);
-  EXPECT_EQ(frag_truesize(Family::kV4, 200), 832u);
-  EXPECT_EQ(frag_truesize(Family::kV6, 200), 1280u);
-  EXPECT_EQ(frag_truesize(Family::kV4, 1000), 2304u);
-  EXPECT_EQ(frag_truesize(Family::kV6, 1480), 2304u);
-  EXPECT_EQ(frag_truesize(Family::kV4, 3000), 4352u);
-  EXPECT_EQ(frag_truesize(Family::kV4, 65512), 131328u);
+  // sockstat FRAG/FRAG6 memory per fragment on Linux 6.18 (loopback, the
+  // kernel engine's AF_PACKET frames), on both sides of every boundary:
+  // {v4 len, v4 truesize, v6 len, v6 truesize}. The small head up to 206
+  // (v4) and 178 (v6) bytes, kmalloc's powers of two, paged from 4046 and
+  // 4018 (kernel-fuzz found the model charging 16640 for 7856 bytes).
+  const struct {
+    uint32_t v4_len;
+    uint64_t v4;
+    uint32_t v6_len;
+    uint64_t v6;
+  } kMeasured[] = {
+      {8, 832, 8, 832},
+      {206, 832, 178, 832},
+      {207, 1280, 179, 1280},
+      {654, 1280, 626, 1280},
+      {655, 2304, 627, 2304},
+      {1678, 2304, 1480, 2304},
+      {1679, 4352, 3000, 4352},
+      {4045, 8448, 4017, 8448},
+      {4046, 4928, 4018, 4928},
+      {4100, 9024, 5000, 9024},
+      {8158, 9024, 8000, 9024},
+      {8200, 13120, 8200, 13120},
+      {12254, 13120, 12000, 13120},
+      {16000, 17216, 16000, 17216},
+      {20000, 21312, 20000, 21312},
+      {32000, 33600, 30000, 33600},
+      {40000, 41792, 40000, 41792},
+      {65512, 66368, 65000, 66368},
+  };
+  for (const auto& m : kMeasured) {
+    EXPECT_EQ(frag_truesize(Family::kV4, m.v4_len), m.v4) << "v4 " << m.v4_len;
+    EXPECT_EQ(frag_truesize(Family::kV6, m.v6_len), m.v6) << "v6 " << m.v6_len;
+  }
+}
+
+TEST(FragOps, PagedSkbsHaveNoTailroom) {
+  EXPECT_EQ(skb_tailroom(Family::kV4, frag_truesize(Family::kV4, 4046), 4046), 0u);
+  EXPECT_EQ(skb_tailroom(Family::kV6, frag_truesize(Family::kV6, 30000), 30000), 0u);
+  // A linear one: 8192 allocated, 320 + 30 + 20 + 3000 used.
+  EXPECT_EQ(skb_tailroom(Family::kV4, frag_truesize(Family::kV4, 3000), 3000), 4096u - 3370u);
+  EXPECT_EQ(skb_tailroom(Family::kV4, frag_truesize(Family::kV4, 8), 8), 576u - 378u);
 }
 
 TEST(FragOps, PatternDependsOnAbsoluteOffset) {
