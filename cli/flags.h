@@ -151,6 +151,7 @@ const Command& minimize_command();
 const Command& mutants_command();
 const Command& kernel_command();
 const Command& kernel_check_command();
+const Command& kernel_fuzz_command();
 const Command& pcap_import_command();
 const Command& pcap_export_command();
 const Command& z3_cases_command();

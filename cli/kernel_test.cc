@@ -136,8 +136,42 @@ TEST(KernelCli, InvalidTraceIsExit2) {
   EXPECT_EQ(r.status, 2) << r.out;
 }
 
+// kernel-fuzz with a mutant in the impl: model and impl diverge in the
+// first traces; each signature is written once, minimized with the kernel in
+// the loop, with the command that replays it, and the summary line counts
+// every divergent trace and the unique signatures.
+TEST(KernelFuzz, FindsMinimizesAndWritesOncePerSignature) {
+  const std::string dir = ::testing::TempDir() + "kernel-fuzz";
+  sh("rm -rf " + dir);
+  Result r = run("kernel-fuzz --seconds 2 --seed 1 --jobs 2 --minimize-runs 10 -o " + dir +
+                 " --inject frag-coalesce-head-truesize --corpus " + corpus("kernel"));
+  SKIP_IF_NO_KERNEL(r);
+  EXPECT_EQ(r.status, 1) << r.out;
+  size_t traces = 0, divergences = 0, unique = 0;
+  const size_t at = r.out.rfind("kernel-fuzz: ");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  ASSERT_EQ(std::sscanf(r.out.c_str() + at, "kernel-fuzz: %zu traces, %zu divergences (%zu unique)",
+                        &traces, &divergences, &unique),
+            3)
+      << r.out;
+  EXPECT_GE(divergences, 1u);
+  EXPECT_GE(divergences, unique);
+  EXPECT_GE(traces, divergences);
+  Result files = sh("ls " + dir + "/*.trace | grep -v original | wc -l", true);
+  EXPECT_EQ(std::stoul(files.out), unique) << r.out;
+  // Each replays as it says, failing.
+  Result each = sh("for f in $(ls " + dir + "/*.trace | grep -v original); do " + NV_NETVERIFY +
+                       " $(sed -n 's/^# replay: netverify //p' $f) >/dev/null 2>&1; echo $?; done",
+                   true);
+  std::string ones;
+  for (size_t i = 0; i < unique; ++i) ones += "1\n";
+  EXPECT_EQ(each.out, ones);
+  Result minimized = sh("grep -l '^# minimized with the kernel in the loop' " + dir + "/*.trace");
+  EXPECT_FALSE(minimized.out.empty()) << r.out;
+}
+
 TEST(KernelCli, Help) {
-  for (const char* c : {"kernel", "kernel-check", "pcap-import", "pcap-export"}) {
+  for (const char* c : {"kernel", "kernel-check", "kernel-fuzz", "pcap-import", "pcap-export"}) {
     Result r = run(std::string(c) + " --help");
     EXPECT_EQ(r.status, 0) << c;
     EXPECT_NE(r.out.find(std::string("usage: netverify ") + c), std::string::npos) << r.out;

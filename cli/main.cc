@@ -22,9 +22,10 @@ std::vector<const nv::cli::Command*> commands() {
           &nv::cli::gen_command(),          &nv::cli::decode_command(),
           &nv::cli::encode_command(),       &nv::cli::minimize_command(),
           &nv::cli::mutants_command(),      &nv::cli::kernel_command(),
-          &nv::cli::kernel_check_command(), &nv::cli::pcap_import_command(),
-          &nv::cli::pcap_export_command(),  &nv::cli::z3_cases_command(),
-          &nv::cli::z3_prove_command(),     &nv::cli::list_command()};
+          &nv::cli::kernel_check_command(), &nv::cli::kernel_fuzz_command(),
+          &nv::cli::pcap_import_command(),  &nv::cli::pcap_export_command(),
+          &nv::cli::z3_cases_command(),     &nv::cli::z3_prove_command(),
+          &nv::cli::list_command()};
 }
 
 void usage(FILE* out) {

@@ -133,23 +133,31 @@ bool step(trace::Trace& t, Step s, Rng& rng, const trace::OpSpec* sched) {
 
 }  // namespace
 
-size_t Mutator::mutate(uint8_t* data, size_t size, size_t max_size, uint64_t seed) const {
-  trace::Trace t = codec_.decode({data, size});
-  if (t.ops.empty()) return 0;
+bool mutate_trace(trace::Trace& t, const trace::Registry& registry, std::span<const Shape> shapes,
+                  uint64_t seed, bool sequential) {
+  if (t.ops.empty()) return false;
   Rng rng(seed);
-  const trace::OpSpec* sched = registry_.find("sched");
+  const trace::OpSpec* sched = sequential ? nullptr : registry.find("sched");
+  static constexpr Step kSequential[] = {kDuplicate, kShare, kEdge, kDrop, kSwap};
   // One to three steps, so that shapes combine (a race and a schedule for
   // it; a fragment steered, its datagram completed, its namespace deleted).
   bool changed = false;
   for (uint64_t k = 0, steps = 1 + rng.below(3); k < steps; ++k) {
-    const bool shape = !shapes_.empty() && rng.below(2);
-    changed |= shape ? shapes_[rng.below(shapes_.size())](t, rng.below(UINT64_MAX))
-                     : step(t, Step(rng.below(kSteps)), rng, sched);
+    if (!shapes.empty() && rng.below(2))
+      changed |= shapes[rng.below(shapes.size())](t, rng.below(UINT64_MAX));
+    else
+      changed |= step(
+          t, sequential ? kSequential[rng.below(std::size(kSequential))] : Step(rng.below(kSteps)),
+          rng, sched);
   }
-  if (!changed || t.ops.empty()) return 0;
   // Valid as the parser sees it (names alive where used, cross-field
   // checks), so that the encoder's preconditions hold.
-  if (trace::check_ops(t.ops)) return 0;
+  return changed && !t.ops.empty() && !trace::check_ops(t.ops);
+}
+
+size_t Mutator::mutate(uint8_t* data, size_t size, size_t max_size, uint64_t seed) const {
+  trace::Trace t = codec_.decode({data, size});
+  if (!mutate_trace(t, registry_, shapes_, seed)) return 0;
   std::string error;
   std::optional<std::vector<uint8_t>> bytes = codec_.encode(t, &error);
   if (!bytes || bytes->empty() || bytes->size() > max_size) return 0;

@@ -32,6 +32,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "fuzz/byte_trace.h"
@@ -41,6 +42,13 @@ namespace nv::fuzz {
 
 // A subsystem's targeted shape (runner::Subsystem::fuzz_shapes).
 using Shape = bool (*)(trace::Trace&, uint64_t random);
+
+// The steps `seed` chooses applied to `t` (the decoded input of mutate());
+// `sequential` leaves out go, sched and phases, for an engine that runs
+// every op in order (`netverify kernel-fuzz` mutating the kernel corpus).
+// False when no step changed it or the result is not a valid trace.
+bool mutate_trace(trace::Trace& t, const trace::Registry& registry, std::span<const Shape> shapes,
+                  uint64_t seed, bool sequential = false);
 
 class Mutator {
  public:

@@ -93,5 +93,30 @@ TEST(Mutator, TakesShapesAndKeepsToMaxSize) {
     EXPECT_EQ(fx.mutated(m, seed, fx.bytes.size() - 1).find("netns add b"), std::string::npos);
 }
 
+// Sequential mutation (kernel-fuzz's) never starts an op on a thread or
+// schedules one, yet still duplicates, drops and edits; the same seed gives
+// the same trace.
+TEST(MutateTrace, SequentialStepsOnly) {
+  const trace::Trace in =
+      trace::parse("netverify-trace 1\nnetns add a\nfrag a v4 id=3 off=0 len=16 mf=1\ntick 1s\n",
+                   runner::registry())
+          .trace;
+  bool changed = false, duplicate = false;
+  for (uint64_t seed = 0; seed < 300; ++seed) {
+    trace::Trace t = in, again = in;
+    const bool took = mutate_trace(t, runner::registry(), {}, seed, true);
+    EXPECT_EQ(took, mutate_trace(again, runner::registry(), {}, seed, true));
+    if (!took) continue;
+    const std::string text = trace::print(t);
+    EXPECT_EQ(text, trace::print(again));
+    EXPECT_EQ(text.find("go "), std::string::npos) << text;
+    EXPECT_EQ(text.find("sched"), std::string::npos) << text;
+    EXPECT_FALSE(trace::parse(text, runner::registry()).error) << text;
+    changed |= text != trace::print(in);
+    duplicate |= t.ops.size() > in.ops.size();
+  }
+  EXPECT_TRUE(changed && duplicate);
+}
+
 }  // namespace
 }  // namespace nv::fuzz

@@ -14,20 +14,27 @@
 namespace nv::runner {
 namespace {
 
+RunResult run_of(const MinimizeOptions& options, const trace::Trace& trace) {
+  if (options.run) return options.run(trace);
+  RunOptions run_options;
+  run_options.mutants = options.mutants;
+  run_options.designs = options.designs;
+  return run(trace, run_options);
+}
+
 class Reducer {
  public:
   Reducer(const MinimizeOptions& options, std::string signature)
       : options_(options), signature_(std::move(signature)) {}
 
   // Whether the candidate is a valid trace failing the same way.
+  // Past the budget every candidate is taken to pass.
   bool fails(const std::vector<trace::Op>& ops) {
+    if (options_.max_runs && runs >= options_.max_runs) return false;
     ++runs;
     trace::ParseResult parsed = trace::parse(trace::print(trace::Trace{ops}), registry());
     if (parsed.error) return false;
-    RunOptions run_options;
-    run_options.mutants = options_.mutants;
-    run_options.designs = options_.designs;
-    return failure_signature(parsed.trace, run(parsed.trace, run_options)) == signature_;
+    return failure_signature(parsed.trace, run_of(options_, parsed.trace)) == signature_;
   }
 
   // ddmin over operations.
@@ -120,10 +127,7 @@ class Reducer {
 }  // namespace
 
 std::optional<MinimizeResult> minimize(const trace::Trace& input, const MinimizeOptions& options) {
-  RunOptions run_options;
-  run_options.mutants = options.mutants;
-  run_options.designs = options.designs;
-  std::string signature = failure_signature(input, run(input, run_options));
+  std::string signature = failure_signature(input, run_of(options, input));
   if (signature.empty()) return std::nullopt;
   Reducer reducer(options, signature);
   std::vector<trace::Op> ops = input.ops;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "runner/runner.h"
 #include "runner/subsystem.h"
 #include "trace/op.h"
 
@@ -23,6 +24,13 @@ struct MinimizeOptions {
   std::vector<std::string> mutants;
   Designs designs;
   std::function<void(const std::string&)> progress;  // one line per improvement
+  // The run whose failure signature is kept (null: runner::run with
+  // `mutants` and `designs`); `netverify kernel-fuzz` puts the kernel in
+  // the loop here.
+  std::function<RunResult(const trace::Trace&)> run;
+  // Stop after this many candidates with the smallest failing trace so far
+  // (0: no bound).
+  size_t max_runs = 0;
 };
 
 struct MinimizeResult {

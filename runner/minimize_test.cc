@@ -101,5 +101,33 @@ TEST(Minimize, IsDeterministic) {
   EXPECT_EQ(trace::print(a->trace), trace::print(b->trace));
 }
 
+// A run of the caller's (kernel-fuzz puts the kernel in the loop) decides
+// what fails, and a budget of candidates stops the reduction early with the
+// smallest failing trace found so far.
+TEST(Minimize, TheCallersRunAndBudget) {
+  trace::ParseResult r = trace::parse(
+      "frag init v4 id=1 off=0 len=8 mf=1\nfrag init v4 id=2 off=0 len=8 mf=1\n"
+      "frag init v4 id=3 off=0 len=8 mf=1\nfrag init v4 id=4 off=0 len=8 mf=1\n",
+      registry());
+  // "Fails" while the trace holds id=3: a divergence made up at its op.
+  size_t calls = 0;
+  auto run = [&calls](const trace::Trace& t) {
+    ++calls;
+    RunResult result;
+    for (size_t i = 0; i < t.ops.size(); ++i)
+      if (trace::print(t.ops[i]).find("id=3") != std::string::npos)
+        result.divergence = Divergence::at(i, t.ops[i]);
+    return result;
+  };
+  auto whole = minimize(r.trace, {.run = run});
+  ASSERT_TRUE(whole);
+  EXPECT_EQ(trace::print(whole->trace), "netverify-trace 1\nfrag init v4 id=3 off=0 len=0 mf=0\n");
+  EXPECT_EQ(calls, whole->runs + 1);  // the input's own run, then each candidate
+  auto cut = minimize(r.trace, {.run = run, .max_runs = 1});
+  ASSERT_TRUE(cut);
+  EXPECT_EQ(cut->runs, 1u);
+  EXPECT_LT(cut->trace.ops.size(), r.trace.ops.size());  // the first half went
+}
+
 }  // namespace
 }  // namespace nv::runner

@@ -102,6 +102,9 @@ struct Subsystem {
   std::vector<std::string> kernel_counters;
   std::optional<trace::Event> (*kernel_visible)(const trace::Event&) = nullptr;
   std::vector<std::string> kernel_expects = {};
+  // Traces the kernel engine runs and observes, with timing it reproduces
+  // (`netverify kernel-fuzz` generates them); null: none.
+  rc::Gen<std::string> (*kernel_gen)() = nullptr;
 };
 
 const std::vector<Subsystem>& subsystems();

@@ -103,11 +103,15 @@ const char* const kSysctlKeys[] = {"ipv4.ipfrag_high_thresh", "ipv4.ipfrag_low_t
                                    "ipv6.ip6frag_low_thresh", "ipv6.ip6frag_time",
                                    "ipv4.ipfrag_max_dist"};
 
-Step sysctl_step(const std::string& ns) {
+Step sysctl_step(const std::string& ns, bool kernel) {
   Step s{.kind = Step::Kind::kSysctl, .ns = ns};
   s.key =
       *rc::gen::elementOf(std::vector<std::string>(std::begin(kSysctlKeys), std::end(kSysctlKeys)));
-  s.value = *rc::gen::element<uint64_t>(0, 1, 2, 8, 3000, 20000, 3145728, 4194304, 8589935);
+  // For the kernel a timeout of whole seconds, at least one (0 expires a
+  // queue at the next jiffy, between two fragments of one instant).
+  s.value = kernel && s.key.ends_with("_time")
+                ? *rc::gen::element<uint64_t>(1, 2, 2, 30, 8589935)
+                : *rc::gen::element<uint64_t>(0, 1, 2, 8, 3000, 20000, 3145728, 4194304, 8589935);
   return s;
 }
 
@@ -155,6 +159,12 @@ Swarm swarm(const FragGenOptions& options) {
   w.ecn = *rc::gen::element(false, true);
   w.odd_lengths = *rc::gen::element(false, false, false, true);
   w.at_limit = *rc::gen::element(false, false, false, true);
+  if (options.kernel) {
+    // Today's kernel refuses above high_thresh: tight limits test its
+    // accounting, byte for byte.
+    w.tight = options.extras && *rc::gen::element(false, false, false, true);
+    return w;
+  }
   w.concurrent = *rc::gen::element(false, false, true);
   w.evict = *rc::gen::element(false, false, false, true);
   w.list = *rc::gen::element(false, false, false, true);
@@ -165,8 +175,10 @@ Swarm swarm(const FragGenOptions& options) {
   return w;
 }
 
-uint32_t proto() {
-  return *rc::gen::element<uint32_t>(253, 253, 253, 17, 6, 6, 58, 59);
+// The kernel engine cannot observe v6 ICMPv6 payloads (kernel_engine.h).
+uint32_t proto(bool v6, const FragGenOptions& options) {
+  const uint32_t p = *rc::gen::element<uint32_t>(253, 253, 253, 17, 6, 6, 58, 59);
+  return p == 58 && v6 && options.kernel ? 59 : p;
 }
 
 std::vector<Step> steps_of(const FragGenOptions& options, int size) {
@@ -209,7 +221,7 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
     base.ns = w.one_key ? spaces[0] : *rc::gen::elementOf(spaces);
     base.v6 = !at_limit && *rc::gen::elementOf(w.families);
     base.id = w.one_key ? key_id : *inRange<uint32_t>(1, 9);
-    base.proto = proto();
+    base.proto = proto(base.v6, options);
     base.src = w.one_key ? key_src : *inRange<uint32_t>(0, 2);
     if (w.ecn) base.ecn = *inRange<uint8_t>(0, 4);
     // v4 DF on no fragment (most senders), on some, or on every one (a
@@ -242,7 +254,7 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
       s.len = std::min(p.len, base.v6 ? 65527u : 65515u);
       s.mf = p.mf;
       s.fill = p.fill;
-      if (w.mixed_proto) s.proto = proto();
+      if (w.mixed_proto) s.proto = proto(s.v6, options);
       // RFC 3168 5.3's cases: CE on the way (a fragment marked), or a
       // fragment that disagrees on ECN capability.
       if (w.ecn && *inRange(0, 4) == 0) s.ecn = *inRange<uint8_t>(0, 4);
@@ -254,6 +266,13 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
   // Interleave the datagrams; now and then the clock, a sysctl or a
   // namespace's deletion comes in between.
   std::vector<size_t> next(streams.size(), 0);
+  int ticks = 0;  // kernel: at most kKernelTicks
+  auto tick = [&](uint64_t ms) {
+    if (!options.kernel)
+      steps.push_back({.kind = Step::Kind::kTick, .value = ms});
+    else if (ticks++ < kKernelTicks)
+      steps.push_back({.kind = Step::Kind::kTick, .value = kKernelTickMs});
+  };
   for (;;) {
     std::vector<size_t> open;
     for (size_t i = 0; i < streams.size(); ++i)
@@ -264,20 +283,17 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
     if (w.extras.empty() || *inRange(0, 20) != 0) continue;
     switch (*rc::gen::elementOf(w.extras)) {
       case 0:
-        steps.push_back(
-            {.kind = Step::Kind::kTick,
-             .value = *rc::gen::element<uint64_t>(100, 100, 1000, 1000, 29000, 30000, 61000)});
+        tick(*rc::gen::element<uint64_t>(100, 100, 1000, 1000, 29000, 30000, 61000));
         break;
       case 1:
-        steps.push_back(sysctl_step(*rc::gen::elementOf(spaces)));
+        steps.push_back(sysctl_step(*rc::gen::elementOf(spaces), options.kernel));
         break;
       default:
         if (spaces.size() > 1)
           steps.push_back({.kind = Step::Kind::kNetnsDel, .ns = *rc::gen::elementOf(spaces)});
     }
   }
-  if (options.extras && *rc::gen::arbitrary<bool>())
-    steps.push_back({.kind = Step::Kind::kTick, .value = 120000});
+  if (options.extras && *rc::gen::arbitrary<bool>()) tick(120000);
   // Races: runs of two to four steps started together. Short, because the
   // linearizability check's cost grows exponentially with the threads of a
   // section.

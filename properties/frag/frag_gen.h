@@ -59,7 +59,16 @@ struct Step {
 struct FragGenOptions {
   bool perturb = true;  // false: clean datagrams only (no dups, overlaps, drops)
   bool extras = true;   // ticks, sysctls, namespaces
+  // Only traces the kernel engine runs and observes, with timing it
+  // reproduces (`netverify kernel-fuzz`): no eviction policy, list design
+  // or races; no ICMPv6 payload in v6; ticks of 600 ms, at most four
+  // (kKernelTick), and reassembly timeouts of whole seconds, so that no
+  // expiry falls within 200 ms of a tick's end or of a fragment.
+  bool kernel = false;
 };
+
+inline constexpr uint64_t kKernelTickMs = 600;
+inline constexpr int kKernelTicks = 4;
 
 rc::Gen<std::vector<Step>> frag_steps(FragGenOptions options = {});
 

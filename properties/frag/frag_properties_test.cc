@@ -8,6 +8,7 @@
 #include <set>
 #include <tuple>
 
+#include "kernel/kernel_engine.h"
 #include "model/frag/frag_model.h"
 #include "properties/differential.h"
 #include "properties/frag/frag_gen.h"
@@ -33,6 +34,27 @@ RC_GTEST_PROP(FragProperties, ModelAndImplAgree, ()) {
 }
 RC_GTEST_PROP(FragProperties, GlobalDesignAgreesWithModel, ()) {
   props::differential_property("frag", {}, {{"frag", "global"}});
+}
+
+// kernel-fuzz's traces (Subsystem::kernel_gen): the kernel engine runs
+// every one (it refuses none), nothing races or picks an old design, the
+// clock moves in at most kKernelTicks ticks of kKernelTickMs, and every
+// reassembly timeout written is whole seconds, at least one.
+RC_GTEST_PROP(FragProperties, KernelTracesAreTheKernelEngines, ()) {
+  const trace::Trace t = parse_ok(*runner::find_subsystem("frag")->kernel_gen());
+  RC_ASSERT(!kernel::refusal(t, {}));
+  int ticks = 0;
+  for (const trace::Op& op : t.ops) {
+    RC_ASSERT(!op.async);
+    RC_ASSERT(!op.spec->name.starts_with("policy"));
+    if (op.spec->name == "tick") {
+      ++ticks;
+      RC_ASSERT(op.u(trace::core::kTickDuration) == gen::kKernelTickMs);
+    }
+    if (op.spec->name == "sysctl" && op.word_text(trace::core::kSysctlKey).ends_with("_time"))
+      RC_ASSERT(op.u(trace::core::kSysctlValue) >= 1u);
+  }
+  RC_ASSERT(ticks <= gen::kKernelTicks);
 }
 
 // Runs a flood trace (gen::render_flood) through model and impl, the

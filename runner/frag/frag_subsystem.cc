@@ -68,7 +68,8 @@ Subsystem frag_subsystem() {
       .fuzz_shapes = {gen::frag_complete, gen::frag_past_limit, gen::frag_collide, gen::frag_ecn},
       .kernel_counters = {},
       .kernel_visible = kernel_visible,
-      .kernel_expects = {"expect deliver", "expect nodeliver", "expect icmp", "expect noicmp"}};
+      .kernel_expects = {"expect deliver", "expect nodeliver", "expect icmp", "expect noicmp"},
+      .kernel_gen = [] { return rc::gen::map(gen::frag_steps({.kernel = true}), gen::render); }};
   for (std::string_view c : kernel::kFragCounters) s.kernel_counters.emplace_back(c);
   for (const auto& m : frag::kFragMutants)
     s.mutants.push_back(
