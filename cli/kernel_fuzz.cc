@@ -404,9 +404,13 @@ int run_kernel_fuzz(const Args& args) {
           tally.traces, tally.divergences, tally.unique.size());
     }
   }
-  for (pid_t pid : pids)
-    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  size_t died = 0;  // workers that did not end by returning
+  for (pid_t pid : pids) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
+    died += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+  }
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   const double minutes = std::chrono::duration<double>(Clock::now() - start).count() / 60.0;
@@ -421,9 +425,12 @@ int run_kernel_fuzz(const Args& args) {
   std::printf("kernel-fuzz: %.0f traces/min\n", minutes > 0 ? tally.traces / minutes : 0.0);
   std::printf("kernel-fuzz: %zu traces, %zu divergences (%zu unique)\n", tally.traces,
               tally.divergences, tally.unique.size());
+  if (died)
+    std::fprintf(stderr, "netverify kernel-fuzz: %zu worker%s died before the end\n", died,
+                 died == 1 ? "" : "s");
   if (g_parent_stop) return 128 + g_parent_stop;
   if (tally.divergences) return kExitFinding;
-  return tally.failed ? kExitEnvironment : kExitOk;
+  return tally.failed || died ? kExitEnvironment : kExitOk;
 }
 
 }  // namespace
@@ -442,9 +449,9 @@ const Command& kernel_fuzz_command() {
           "signature; one that does not come back each time goes to DIR/flaky/.\n"
           "Trace i of a seed is the same trace in every run. Ends with\n"
           "'kernel-fuzz: N traces, M divergences (K unique)'. Exit status: 0 none;\n"
-          "1 divergences; 2 bad arguments or corpus; 3 the kernel engine failed;\n"
-          "77 no privilege to create a network namespace; 128 + N stopped by\n"
-          "signal N.",
+          "1 divergences; 2 bad arguments or corpus; 3 the kernel engine or a worker\n"
+          "failed; 77 no privilege to create a network namespace; 128 + N stopped\n"
+          "by signal N.",
       .flags =
           reads_input({{.name = "--seconds",
                         .value = "S",

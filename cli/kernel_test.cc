@@ -143,7 +143,7 @@ TEST(KernelCli, InvalidTraceIsExit2) {
 TEST(KernelFuzz, FindsMinimizesAndWritesOncePerSignature) {
   const std::string dir = ::testing::TempDir() + "kernel-fuzz";
   sh("rm -rf " + dir);
-  Result r = run("kernel-fuzz --seconds 2 --seed 1 --jobs 2 --minimize-runs 10 -o " + dir +
+  Result r = run("kernel-fuzz --seconds 1 --seed 1 --jobs 2 --minimize-runs 3 -o " + dir +
                  " --inject frag-coalesce-head-truesize --corpus " + corpus("kernel"));
   SKIP_IF_NO_KERNEL(r);
   EXPECT_EQ(r.status, 1) << r.out;

@@ -418,19 +418,18 @@ bool Netns::drain(std::vector<RawDelivery>& out, std::vector<RawIcmp>& icmp, Net
       d.family = l.family;
       d.proto = l.proto;
       if (l.family == frag::Family::kV4) {
-        // The IPv4 header comes with the datagram.
-        if (n < 20) continue;
-        const size_t ihl = size_t(buf[0] & 15) * 4;
-        const size_t total = size_t(buf[2]) << 8 | buf[3];
-        if (ihl < 20 || size_t(n) < ihl || buf[8] != kWireTtl) continue;
-        const size_t end = std::min(size_t(n), std::max(total, ihl));
-        d.id = uint32_t(buf[4]) << 8 | buf[5];
-        d.proto = buf[9];
-        d.ecn = buf[1] & 3;
-        d.df = (buf[6] & 0x40) != 0;
-        std::memcpy(d.src.bytes.data(), buf.data() + 12, 4);
-        std::memcpy(d.dst.bytes.data(), buf.data() + 16, 4);
-        d.payload.assign(buf.begin() + long(ihl), buf.begin() + long(end));
+        // The IPv4 header comes with the datagram (never with options: the
+        // engine sends none).
+        std::string why;
+        std::optional<WireFragment> w = parse_packet(buf.data(), size_t(n), &why);
+        if (!w || buf[8] != kWireTtl) continue;
+        d.id = w->id;
+        d.proto = w->proto;
+        d.ecn = w->ecn;
+        d.df = w->df;
+        d.src = w->src;
+        d.dst = w->dst;
+        d.payload = std::move(w->payload);
       } else {
         d.src.v6 = d.dst.v6 = true;
         std::memcpy(d.src.bytes.data(), &from.sin6_addr, 16);

@@ -11,8 +11,9 @@ namespace nv::frag {
 namespace {
 
 // Applies trace lines to the engine (one parse, so namespaces carry over
-// only within a call) and returns each event as text.
-std::vector<std::string> run(GlobalFragImpl& impl, std::string_view text) {
+// only within a call) and returns each event as text; with `each`, checks
+// the invariants after every op (a whole-table walk), else once at the end.
+std::vector<std::string> run(GlobalFragImpl& impl, std::string_view text, bool each = true) {
   trace::ParseResult parsed = trace::parse(std::string(text), frag_registry());
   EXPECT_FALSE(parsed.error.has_value()) << parsed.error->message;
   std::vector<std::string> out;
@@ -20,8 +21,11 @@ std::vector<std::string> run(GlobalFragImpl& impl, std::string_view text) {
     std::vector<trace::Event> events;
     impl.apply(op, events);
     for (const trace::Event& e : events) out.push_back(trace::to_text(e));
-    EXPECT_EQ(impl.find_invariant_violation(), std::nullopt);
+    if (each) {
+      EXPECT_EQ(impl.find_invariant_violation(), std::nullopt);
+    }
   }
+  EXPECT_EQ(impl.find_invariant_violation(), std::nullopt);
   return out;
 }
 
@@ -34,11 +38,12 @@ std::string first_fragments(uint32_t from, uint32_t to) {
 
 // A rebuild moves every queue to the bucket of a new secret: each is found
 // again by its next fragment, in every namespace, and the rebuild timer's
-// ticks keep the table consistent.
+// ticks keep the table consistent. (Invariants checked after each phase: a
+// walk of 3000 queues after each of 6000 ops took 23 s under ASan.)
 TEST(GlobalFragImpl, QueuesSurviveRebuilds) {
   GlobalFragImpl impl;
   // (3000 fragments from one source in between: ip_frag_too_far off.)
-  run(impl, "sysctl init ipv4.ipfrag_max_dist 0\n" + first_fragments(1, 3000));
+  run(impl, "sysctl init ipv4.ipfrag_max_dist 0\n" + first_fragments(1, 3000), false);
   ASSERT_EQ(impl.queues(), 3000u);
   impl.rebuild();
   EXPECT_EQ(impl.find_invariant_violation(), std::nullopt);
@@ -48,7 +53,7 @@ TEST(GlobalFragImpl, QueuesSurviveRebuilds) {
   for (uint32_t id = 1; id <= 3000; ++id)
     rest += "frag init v4 id=" + std::to_string(id) + " off=8 len=8 mf=0\n";
   size_t delivered = 0;
-  for (const std::string& e : run(impl, rest)) delivered += e.starts_with("deliver");
+  for (const std::string& e : run(impl, rest, false)) delivered += e.starts_with("deliver");
   EXPECT_EQ(delivered, 3000u);
   EXPECT_EQ(impl.queues(), 0u);
 }
