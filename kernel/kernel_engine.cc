@@ -394,6 +394,12 @@ std::optional<Refusal> refusal(const trace::Trace& trace, const KernelOptions& o
                            trace::format_duration_ms(options.max_sleep_ms) +
                            "; it sleeps for real: raise the bound with --max-sleep)"};
     }
+    if (op.spec->name == "sysctl" && op.word_text(trace::core::kSysctlKey).ends_with("frag_time") &&
+        op.u(trace::core::kSysctlValue) == 0)
+      return Refusal{op.line, "",
+                     "a reassembly timeout of 0 expires a queue at the kernel's next jiffy, "
+                     "between operations the trace runs at one instant: the kernel engine cannot "
+                     "reproduce the model's clock there"};
     if (op.spec->name == "policy frag" && frag::policy_of(op) == frag::Policy::kEvict)
       return Refusal{op.line, "",
                      "the running kernel refuses fragments above high_thresh (since Linux "

@@ -103,7 +103,10 @@ struct Refusal {
 // Why the kernel engine cannot run this trace, or std::nullopt: ticks that
 // add up to more than the bound; a protocol no raw socket receives; an
 // address the kernel never delivers to or from (undeliverable()); the
-// eviction policy of kernels before 4.17 ("policy frag evict").
+// eviction policy of kernels before 4.17 ("policy frag evict"); a
+// reassembly timeout of 0 (the kernel expires the queue at its next jiffy,
+// between operations the model runs at one instant; kernel-fuzz's
+// mutations found it).
 std::optional<Refusal> refusal(const trace::Trace& trace, const KernelOptions& options);
 
 // Why the kernel never delivers a datagram with this source (`src`) or

@@ -178,6 +178,15 @@ TEST(KernelEngine, RefusesTooMuchSleepAndProtocolZero) {
   EXPECT_EQ(zero->field, "proto");
 }
 
+TEST(KernelEngine, RefusesAReassemblyTimeoutOfZero) {
+  auto why =
+      refusal(parse("sysctl init ipv4.ipfrag_time 1\nsysctl init ipv6.ip6frag_time 0\n"), {});
+  ASSERT_TRUE(why);
+  EXPECT_EQ(why->line, 2u);
+  EXPECT_NE(why->message.find("next jiffy"), std::string::npos) << why->message;
+  EXPECT_FALSE(refusal(parse("sysctl init ipv4.ipfrag_high_thresh 0\n"), {}));
+}
+
 TEST(KernelEngine, RefusesAddressesTheKernelNeverDelivers) {
   // Each measured on Linux 6.18 (a divergence before they were refused).
   for (const char* refused :

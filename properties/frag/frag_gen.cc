@@ -223,6 +223,8 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
     base.id = w.one_key ? key_id : *inRange<uint32_t>(1, 9);
     base.proto = proto(base.v6, options);
     base.src = w.one_key ? key_src : *inRange<uint32_t>(0, 2);
+    if (options.kernel && !w.one_key && *rc::gen::arbitrary<bool>())
+      base.peers = *inRange<int>(0, int(std::size(kKernelPeers[0])));
     if (w.ecn) base.ecn = *inRange<uint8_t>(0, 4);
     // v4 DF on no fragment (most senders), on some, or on every one (a
     // sender doing path MTU discovery).
@@ -334,7 +336,11 @@ std::string render(const std::vector<Step>& steps) {
         out += std::string(s.go ? "go " : "") + "frag " + s.ns + (s.v6 ? " v6" : " v4") +
                " id=" + std::to_string(s.id) + " off=" + std::to_string(s.off) +
                " len=" + std::to_string(s.len) + " mf=" + std::to_string(int(s.mf));
-        if (s.src % 2) out += std::string(" src=") + (s.v6 ? kSrc6 : kSrc4)[1];
+        if (s.peers >= 0)
+          out += std::string(" src=") + kKernelPeers[s.v6][s.peers][0] +
+                 " dst=" + kKernelPeers[s.v6][s.peers][1];
+        else if (s.src % 2)
+          out += std::string(" src=") + (s.v6 ? kSrc6 : kSrc4)[1];
         if (s.proto != 253) out += " proto=" + std::to_string(s.proto);
         if (s.ecn) out += " ecn=" + std::string(frag::kEcnNames[s.ecn]);
         if (s.df && !s.v6) out += " df=1";

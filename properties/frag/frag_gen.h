@@ -48,6 +48,7 @@ struct Step {
   bool mf = false;
   uint32_t proto = 253;
   uint32_t src = 0;    // index into a small set of source addresses
+  int peers = -1;      // kernel: index into kKernelPeers (src and dst), -1: none
   int fill = -1;       // -1: pattern data; otherwise the fill byte
   uint8_t ecn = 0;     // the ECN codepoint (frag::kEcnNames)
   bool df = false;     // v4: Don't Fragment
@@ -63,9 +64,27 @@ struct FragGenOptions {
   // reproduces (`netverify kernel-fuzz`): no eviction policy, list design
   // or races; no ICMPv6 payload in v6; ticks of 600 ms, at most four
   // (kKernelTick), and reassembly timeouts of whole seconds, so that no
-  // expiry falls within 200 ms of a tick's end or of a fragment.
+  // expiry falls within 200 ms of a tick's end or of a fragment. Half the
+  // datagrams take their addresses from kKernelPeers: other local sources,
+  // broadcast and multicast destinations the kernel delivers on lo, which
+  // the ICMP layer's rules tell apart.
   bool kernel = false;
 };
+
+// (src, dst) pairs of kernel traces, v4 then v6 (each deliverable on lo:
+// kernel::undeliverable).
+inline constexpr const char* kKernelPeers[2][6][2] = {{{"10.1.2.3", "127.0.0.1"},
+                                                       {"192.0.2.7", "192.0.2.8"},
+                                                       {"127.0.0.1", "127.255.255.255"},
+                                                       {"127.0.0.1", "255.255.255.255"},
+                                                       {"127.0.0.1", "224.0.0.1"},
+                                                       {"198.51.100.1", "10.9.9.9"}},
+                                                      {{"2001:db8::1", "::1"},
+                                                       {"fe80::1", "fe80::2"},
+                                                       {"::1", "2001:db8::5"},
+                                                       {"::", "::1"},
+                                                       {"fe80::7", "::1"},
+                                                       {"2001:db8:1::1", "2001:db8:2::2"}}};
 
 inline constexpr uint64_t kKernelTickMs = 600;
 inline constexpr int kKernelTicks = 4;
