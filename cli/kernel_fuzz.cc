@@ -120,7 +120,7 @@ void on_worker_stop(int) {
 // deadline, reporting one line per event on `out`:
 //   ran                    a trace ran through the three engines
 //   found new|seen|flaky SIGNATURE
-//   failed MESSAGE         the kernel engine failed on a trace
+//   failed MESSAGE         the kernel engine failed on a trace, or a write
 class Worker {
  public:
   Worker(const FuzzConfig& config, uint64_t first, int out)
@@ -202,8 +202,9 @@ class Worker {
     close(claim);
     const std::string original = path.substr(0, path.size() - 6) + ".original.trace";
     const std::string header = "# netverify kernel-fuzz: " + signature + "\n# " + origin + "\n";
-    write_atomically(original, header + trace::print(*t));
-    write_atomically(path, header + trace::print(*t));  // until minimized
+    if (!write_atomically(original, header + trace::print(*t)) ||
+        !write_atomically(path, header + trace::print(*t)))  // until minimized
+      say("failed writing " + path);
     runner::MinimizeOptions options;
     options.mutants = config_.mutants;
     options.max_runs = config_.minimize_runs;
@@ -215,6 +216,11 @@ class Worker {
       return check(c, true).value_or(runner::RunResult{});
     };
     std::optional<runner::MinimizeResult> small = runner::minimize(*t, options);
+    // Kept only if it fails each of two more runs (a smaller trace may hang
+    // on the kernel's timing where the original did not).
+    for (int again = 0; small && again < 2; ++again)
+      if (runner::failure_signature(small->trace, options.run(small->trace)) != signature)
+        small.reset();
     std::string text = header;
     if (small)
       text += "# minimized with the kernel in the loop: " + std::to_string(t->ops.size()) +
@@ -223,16 +229,18 @@ class Worker {
     text += "# replay: netverify replay " + path + " --engine all";
     for (const std::string& m : config_.mutants) text += " --inject " + m;
     text += "\n" + trace::print(small ? small->trace : *t);
-    write_atomically(path, text);
+    if (!write_atomically(path, text)) say("failed writing " + path);
     say("found new " + signature);
   }
 
   void save_flaky(const trace::Trace& t, const std::string& signature, const std::string& origin) {
     const std::string dir = config_.dir + "/flaky";
     mkdir(dir.c_str(), 0755);
-    write_atomically(dir + "/" + slug(signature) + "-" + std::to_string(index_) + ".trace",
-                     "# netverify kernel-fuzz: " + signature + " (not on each of three runs)\n# " +
-                         origin + "\n" + trace::print(t));
+    const std::string path = dir + "/" + slug(signature) + "-" + std::to_string(index_) + ".trace";
+    if (!write_atomically(path, "# netverify kernel-fuzz: " + signature +
+                                    " (not on each of three runs)\n# " + origin + "\n" +
+                                    trace::print(t)))
+      say("failed writing " + path);
   }
 
   // One line, written whole (shorter than PIPE_BUF).
@@ -420,8 +428,8 @@ int run_kernel_fuzz(const Args& args) {
     std::printf("kernel-fuzz: %zu flaky failures (not on each of three runs) in %s/flaky\n",
                 tally.flaky, config.dir.c_str());
   if (tally.failed)
-    std::printf("kernel-fuzz: the kernel engine failed on %zu traces (last: %s)\n", tally.failed,
-                tally.last_failure.c_str());
+    std::printf("kernel-fuzz: %zu failures of the kernel engine or of writes (last: %s)\n",
+                tally.failed, tally.last_failure.c_str());
   std::printf("kernel-fuzz: %.0f traces/min\n", minutes > 0 ? tally.traces / minutes : 0.0);
   std::printf("kernel-fuzz: %zu traces, %zu divergences (%zu unique)\n", tally.traces,
               tally.divergences, tally.unique.size());
