@@ -616,13 +616,14 @@ TEST_F(CliExitStatus, EveryCommandKeepsTheTable) {
       {"kernel", "kernel IN", "kernel DIR", "kernel FAILDIR/expect.trace", "kernel IN"},
       {"kernel-check", "kernel-check OKDIR", "kernel-check BADDIR", "kernel-check FAILDIR",
        "kernel-check OKDIR"},
-      // A mutant in the impl makes model and impl diverge in the first
-      // traces; -o a directory that cannot be created.
-      {"kernel-fuzz", "kernel-fuzz --seconds 1 --seed 1 --jobs 1 -o DIR/kf",
+      // A mutant in the impl makes model and impl diverge in one of seed 1's
+      // first five traces (--traces: the same however slow the build);
+      // -o a directory that cannot be created.
+      {"kernel-fuzz", "kernel-fuzz --seconds 60 --traces 2 --seed 1 --jobs 1 -o DIR/kf",
        "kernel-fuzz --seconds 1 -o /dev/null/x",
-       "kernel-fuzz --seconds 1 --seed 1 --jobs 1 --minimize-runs 2 -o DIR/kf "
+       "kernel-fuzz --seconds 60 --traces 5 --seed 1 --jobs 1 --minimize-runs 1 -o DIR/kf "
        "--inject frag-coalesce-head-truesize",
-       "kernel-fuzz --seconds 1 --seed 1 --jobs 1 -o DIR/kf"},
+       "kernel-fuzz --seconds 60 --traces 2 --seed 1 --jobs 1 -o DIR/kf"},
       {"pcap-import", "pcap-import PCAP", "pcap-import FARPCAP", "", "pcap-import PCAP"},
       {"pcap-export", "pcap-export IN -o OUT", "pcap-export IN", "", "pcap-export IN -o /dev/full"},
       // z3-cases: its full run (about 30 s) is the ctest z3.cases.current.

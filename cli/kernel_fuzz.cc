@@ -103,6 +103,7 @@ struct FuzzConfig {
   std::string dir;
   Clock::time_point deadline;
   size_t minimize_runs = 0;
+  uint64_t traces = 0;  // --traces: stop before trace `traces` (0: no bound)
   std::vector<std::string> mutants;
   kernel::KernelOptions kernel;
   std::vector<Corpus> corpus;
@@ -132,7 +133,10 @@ class Worker {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
-    for (; !g_worker_stop && Clock::now() < config_.deadline; index_ += config_.jobs) one();
+    for (; !g_worker_stop && Clock::now() < config_.deadline &&
+           (!config_.traces || index_ < config_.traces);
+         index_ += config_.jobs)
+      one();
     _exit(0);
   }
 
@@ -310,6 +314,7 @@ int run_kernel_fuzz(const Args& args) {
   config.dir = args.get("-o", "");
   config.jobs = args.uint("--jobs", 4);
   config.minimize_runs = args.uint("--minimize-runs", 500);
+  config.traces = args.uint("--traces", 0);
   config.mutants = args.all("--inject");
   config.kernel = kernel_options(args);
   config.seed = args.has("--seed")
@@ -485,6 +490,11 @@ const Command& kernel_fuzz_command() {
                         .type = FlagType::kUint,
                         .min = 1,
                         .max = 64},
+                       {.name = "--traces",
+                        .value = "N",
+                        .help = "stop after traces 0 to N-1 (a run that does not depend on speed)",
+                        .type = FlagType::kUint,
+                        .min = 1},
                        {.name = "--minimize-runs",
                         .value = "N",
                         .help = "candidates a minimization may try (default 500)",
