@@ -43,6 +43,7 @@
 #include "cli/exit_status.h"
 #include "cli/flags.h"
 #include "cli/kernel_run.h"
+#include "cli/output_file.h"
 #include "cli/trace_file.h"
 #include "fuzz/mutator.h"
 #include "runner/kernel_compare.h"
@@ -56,14 +57,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using kernel::KernelResult;
-
-// splitmix64 of (seed, index): trace `index`'s own randomness.
-uint64_t mix(uint64_t seed, uint64_t index) {
-  uint64_t z = seed + 0x9e3779b97f4a7c15ull * (index + 1);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 // "divergence:frag:deliver/none" -> "divergence-frag-deliver-none".
 std::string slug(const std::string& signature) {
@@ -79,17 +72,10 @@ std::string slug(const std::string& signature) {
   return out;
 }
 
-// Written whole or not at all: a temporary beside it, renamed.
+// Written whole or not at all (cli/output_file.h).
 bool write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  FILE* f = std::fopen(tmp.c_str(), "w");
-  if (!f) return false;
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (std::fclose(f) != 0 || !ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return false;
-  }
-  return true;
+  std::string error;
+  return write_file_atomically(path, text, &error) == kExitOk;
 }
 
 struct Corpus {
@@ -144,7 +130,7 @@ class Worker {
   // The trace of index_ and where it came from; nullopt when the mutations
   // tried gave none the kernel engine can run.
   std::optional<trace::Trace> make(std::string* origin) {
-    const uint64_t r = mix(config_.seed, index_);
+    const uint64_t r = fuzz::splitmix64(config_.seed, index_ + 1);
     const std::string which =
         "trace " + std::to_string(index_) + " of seed " + std::to_string(config_.seed);
     if (!config_.corpus.empty() && r % 3 == 2) {
@@ -152,7 +138,8 @@ class Worker {
       *origin = which + ", mutated from " + c.path;
       for (uint64_t attempt = 0; attempt < 8; ++attempt) {
         trace::Trace t = c.trace;
-        if (!fuzz::mutate_trace(t, runner::registry(), config_.shapes, mix(r, attempt), true))
+        if (!fuzz::mutate_trace(t, runner::registry(), config_.shapes,
+                                fuzz::splitmix64(r, attempt + 1), true))
           continue;
         trace::ParseResult p = trace::parse(trace::print(t), runner::registry());
         if (!p.error && !kernel::refusal(p.trace, config_.kernel)) return std::move(p.trace);

@@ -16,16 +16,11 @@ using trace::Op;
 // splitmix64: a few bytes of state, the same sequence everywhere.
 class Rng {
  public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t below(uint64_t n) {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return (z ^ (z >> 31)) % n;
-  }
+  explicit Rng(uint64_t seed) : seed_(seed) {}
+  uint64_t below(uint64_t n) { return splitmix64(seed_, ++drawn_) % n; }
 
  private:
-  uint64_t state_;
+  uint64_t seed_, drawn_ = 0;
 };
 
 bool is_number(const trace::FieldSpec& f) {
@@ -132,6 +127,13 @@ bool step(trace::Trace& t, Step s, Rng& rng, const trace::OpSpec* sched) {
 }
 
 }  // namespace
+
+uint64_t splitmix64(uint64_t seed, uint64_t n) {
+  uint64_t z = seed + 0x9e3779b97f4a7c15ull * n;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
 
 bool mutate_trace(trace::Trace& t, const trace::Registry& registry, std::span<const Shape> shapes,
                   uint64_t seed, bool sequential) {

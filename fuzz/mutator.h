@@ -40,6 +40,10 @@
 
 namespace nv::fuzz {
 
+// splitmix64's step: the golden-ratio increment `n` times past `seed`, mixed
+// (the mutator's random numbers; kernel-fuzz's per-trace seeds).
+uint64_t splitmix64(uint64_t seed, uint64_t n = 1);
+
 // A subsystem's targeted shape (runner::Subsystem::fuzz_shapes).
 using Shape = bool (*)(trace::Trace&, uint64_t random);
 
