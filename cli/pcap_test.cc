@@ -42,7 +42,7 @@ std::vector<std::string> wire_ops(const std::string& text, bool with_ticks) {
                     " off=" + std::to_string(f.off) + " len=" + std::to_string(f.len) +
                     " mf=" + std::to_string(f.mf) + " src=" + nv::trace::format_addr(f.src) +
                     " dst=" + nv::trace::format_addr(f.dst) + " proto=" + std::to_string(f.proto) +
-                    " bytes=";
+                    " ext=" + std::to_string(f.ext) + " bytes=";
     for (uint8_t b : payload) s += std::to_string(b) + ",";
     out.push_back(s);
   }
@@ -62,11 +62,12 @@ const char* kTrace =
     "frag init v6 id=4000000000 off=0 len=16 mf=1 src=2001:db8::1 "
     "data=hex:000102030405060708090a0b0c0d0e0f\n"
     "sysctl init ipv4.ipfrag_time 5\n"
-    "frag init v6 id=4000000000 off=16 len=0 mf=0\n"
+    "frag init v6 id=4000000000 off=16 len=0 mf=0 ext=dst+rt\n"
     "tick 2m\n"
     "frag init v6 id=9 off=0 len=8 mf=0 proto=17\n"
     "frag init v4 id=65535 off=65528 len=7 mf=0\n"
-    "frag init v6 id=10 off=8 len=65527 mf=0\n";
+    "frag init v6 id=10 off=8 len=65527 mf=0\n"
+    "frag init v6 id=10 off=8 len=65519 mf=0 ext=hbh\n";
 
 TEST(Pcap, ExportThenImportGivesBackTheFragments) {
   const std::string trace = write_temp("pcap_rt.trace", kTrace);
@@ -74,10 +75,10 @@ TEST(Pcap, ExportThenImportGivesBackTheFragments) {
     const std::string pcap = testing::TempDir() + "pcap_rt_" + link + ".pcap";
     Result e = run("pcap-export " + trace + " -o " + pcap + " --link " + link);
     ASSERT_EQ(e.status, 0) << e.out;
-    EXPECT_EQ(e.out, "wrote 7 packets over 121500ms to " + pcap + "\n");
+    EXPECT_EQ(e.out, "wrote 8 packets over 121500ms to " + pcap + "\n");
     Result i = run("pcap-import " + pcap);
     ASSERT_EQ(i.status, 0) << i.out;
-    EXPECT_EQ(i.out.rfind("# netverify pcap-import " + pcap + ": 7 frames, 7 fragments\n", 0), 0u)
+    EXPECT_EQ(i.out.rfind("# netverify pcap-import " + pcap + ": 8 frames, 8 fragments\n", 0), 0u)
         << i.out.substr(0, 300);
     EXPECT_EQ(wire_ops(i.out, true), wire_ops(kTrace, true)) << link;
   }

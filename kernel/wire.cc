@@ -31,6 +31,18 @@ trace::Addr addr_from(const uint8_t* p, bool v6) {
   return a;
 }
 
+// The v6 extension headers of trace/frag/frag_ops.h's kExtNames, each as
+// frag_packet writes it: next header, length 0 (8 bytes), then a PadN option
+// of four zero bytes (hop-by-hop, destination options) or routing type 0
+// with no segments left and its reserved word.
+struct ExtHeader {
+  uint8_t bit, type;
+  uint8_t body[6];
+};
+constexpr ExtHeader kExtHeaders[3] = {{frag::kExtHbh, 0, {1, 4, 0, 0, 0, 0}},
+                                      {frag::kExtDst, 60, {1, 4, 0, 0, 0, 0}},
+                                      {frag::kExtRt, 43, {0, 0, 0, 0, 0, 0}}};
+
 }  // namespace
 
 uint16_t inet_checksum(const uint8_t* p, size_t n) {
@@ -43,7 +55,7 @@ uint16_t inet_checksum(const uint8_t* p, size_t n) {
 
 std::vector<uint8_t> frag_packet(const frag::Fragment& f) {
   const bool v6 = f.family == frag::Family::kV6;
-  const size_t hlen = frag::header_len(f.family);
+  const size_t hlen = frag::header_len(f.family, f.ext);
   std::vector<uint8_t> pkt(hlen + f.len);
   uint8_t* h = pkt.data();
   if (!v6) {
@@ -60,14 +72,23 @@ std::vector<uint8_t> frag_packet(const frag::Fragment& f) {
   } else {
     h[0] = 0x60;
     h[1] = uint8_t(f.ecn << 4);  // traffic class: DSCP 0 and the ECN codepoint
-    put16(h + 4, 8 + f.len);
-    h[6] = 44;  // Fragment header
+    put16(h + 4, uint32_t(hlen - 40) + f.len);
     h[7] = kWireTtl;
     std::memcpy(h + 8, f.src.bytes.data(), 16);
     std::memcpy(h + 24, f.dst.bytes.data(), 16);
-    h[40] = f.proto;
-    put16(h + 42, f.off | (f.mf ? 1 : 0));
-    put32(h + 44, f.id);
+    uint8_t* next = h + 6;  // the previous header's next header field
+    uint8_t* x = h + 40;
+    for (const ExtHeader& e : kExtHeaders) {
+      if (!(f.ext & e.bit)) continue;
+      *next = e.type;
+      next = x;
+      std::memcpy(x + 2, e.body, sizeof e.body);
+      x += 8;
+    }
+    *next = 44;  // Fragment header
+    x[0] = f.proto;
+    put16(x + 2, f.off | (f.mf ? 1 : 0));
+    put32(x + 4, f.id);
   }
   frag::fill_payload(f, h + hlen);
   return pkt;
@@ -126,24 +147,41 @@ std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string
       *why = "IPv6 jumbogram";
       return std::nullopt;
     }
-    if (p[6] != 44) {
-      *why = "IPv6 without a Fragment header after the fixed header";
+    // Extension headers before the Fragment header: those kExtNames names,
+    // in their order, each as frag_packet writes it.
+    uint32_t x = 40;
+    uint8_t next = p[6];
+    for (const ExtHeader& e : kExtHeaders) {
+      if (next != e.type) continue;
+      if (x + 8 > 40 + plen || x + 8 > n || p[x + 1] != 0 ||
+          std::memcmp(p + x + 2, e.body, sizeof e.body) != 0) {
+        *why = "IPv6 extension header not as the trace writes it (8 bytes, PadN or type 0)";
+        return std::nullopt;
+      }
+      w.ext |= e.bit;
+      next = p[x];
+      x += 8;
+    }
+    if (next != 44) {
+      *why =
+          "IPv6 without a Fragment header after the fixed header (and hop-by-hop, "
+          "destination options, routing, in that order)";
       return std::nullopt;
     }
-    if (plen < 8 || 40 + plen > n) {
-      *why = plen < 8 ? "bad IPv6 payload length" : "truncated IPv6 packet";
+    if (plen < x - 40 + 8 || 40 + plen > n) {
+      *why = plen < x - 40 + 8 ? "bad IPv6 payload length" : "truncated IPv6 packet";
       return std::nullopt;
     }
     w.family = frag::Family::kV6;
     w.src = addr_from(p + 8, true);
     w.dst = addr_from(p + 24, true);
-    w.proto = p[40];
+    w.proto = p[x];
     w.ecn = (p[1] >> 4) & 3;
-    const uint32_t frag = get16(p + 42);
+    const uint32_t frag = get16(p + x + 2);
     w.off = frag & ~7u;
     w.mf = (frag & 1) != 0;
-    w.id = get32(p + 44);
-    w.payload.assign(p + 48, p + 40 + plen);
+    w.id = get32(p + x + 4);
+    w.payload.assign(p + x + 8, p + 40 + plen);
     return w;
   }
   *why = "not IPv4 or IPv6";
@@ -152,13 +190,13 @@ std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string
 
 std::string frag_line(const WireFragment& w, const std::string& ns) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "frag " + ns + " " + frag::family_name(w.family) +
-                    " id=" + std::to_string(w.id) + " off=" + std::to_string(w.off) +
-                    " len=" + std::to_string(w.payload.size()) + " mf=" + (w.mf ? "1" : "0") +
-                    " src=" + trace::format_addr(w.src) + " dst=" + trace::format_addr(w.dst) +
-                    " proto=" + std::to_string(w.proto) +
-                    (w.ecn ? " ecn=" + std::string(frag::kEcnNames[w.ecn]) : "") +
-                    (w.df ? " df=1" : "") + " data=hex:";
+  std::string out =
+      "frag " + ns + " " + frag::family_name(w.family) + " id=" + std::to_string(w.id) +
+      " off=" + std::to_string(w.off) + " len=" + std::to_string(w.payload.size()) +
+      " mf=" + (w.mf ? "1" : "0") + " src=" + trace::format_addr(w.src) +
+      " dst=" + trace::format_addr(w.dst) + " proto=" + std::to_string(w.proto) +
+      (w.ecn ? " ecn=" + std::string(frag::kEcnNames[w.ecn]) : "") + (w.df ? " df=1" : "") +
+      (w.ext ? " ext=" + std::string(frag::kExtNames[w.ext]) : "") + " data=hex:";
   out.reserve(out.size() + 2 * w.payload.size());
   for (uint8_t b : w.payload) {
     out += kHex[b >> 4];

@@ -54,6 +54,41 @@ TEST(Wire, V6HeadersAsTraceFormatSays) {
   EXPECT_EQ(p[47], 0xef);
 }
 
+TEST(Wire, V6ExtensionHeadersBeforeTheFragmentHeader) {
+  trace::Trace t;
+  const frag::Fragment f =
+      parse_frag("frag init v6 id=7 off=8 len=3 mf=0 proto=17 ext=hbh+dst+rt", &t);
+  std::vector<uint8_t> p = frag_packet(f);
+  ASSERT_EQ(p.size(), 40u + 24 + 8 + 3);
+  EXPECT_EQ(p[4] << 8 | p[5], 24 + 8 + 3);  // payload length: the headers too
+  EXPECT_EQ(p[6], 0);                       // hop-by-hop
+  EXPECT_EQ(p[40], 60);                     // then destination options
+  EXPECT_EQ(p[42], 1);                      // PadN, 4 bytes
+  EXPECT_EQ(p[43], 4);
+  EXPECT_EQ(p[48], 43);  // then routing
+  EXPECT_EQ(p[56], 44);  // then the Fragment header
+  EXPECT_EQ(p[58], 0);   // routing type 0, no segments left
+  EXPECT_EQ(p[59], 0);
+  EXPECT_EQ(p[64], 17);
+  EXPECT_EQ(p[66] << 8 | p[67], 8);
+  std::string why;
+  const std::optional<WireFragment> w = parse_packet(p.data(), p.size(), &why);
+  ASSERT_TRUE(w) << why;
+  EXPECT_EQ(w->ext, frag::kExtHbh | frag::kExtDst | frag::kExtRt);
+  EXPECT_EQ(w->proto, 17);
+  EXPECT_EQ(w->off, 8u);
+  EXPECT_EQ(w->payload.size(), 3u);
+  EXPECT_NE(frag_line(*w, "init").find(" ext=hbh+dst+rt "), std::string::npos);
+  // Out of RFC 8200's order (routing before destination options): not a
+  // trace's.
+  std::vector<uint8_t> q =
+      frag_packet(parse_frag("frag init v6 id=7 off=8 len=3 mf=0 ext=dst+rt", &t));
+  q[6] = 43;
+  q[40] = 60;
+  std::swap_ranges(q.begin() + 42, q.begin() + 48, q.begin() + 50);
+  EXPECT_FALSE(parse_packet(q.data(), q.size(), &why));
+}
+
 TEST(Wire, FrameHasZeroMacsAndEthertype) {
   trace::Trace t;
   std::vector<uint8_t> v4 = frag_frame(parse_frag("frag init v4 id=1 off=0 len=8 mf=1", &t));

@@ -8,7 +8,10 @@
 // lacks its upper-layer header. Both are step functions of the fragment's
 // length, so they are tabulated from the concrete functions over every legal
 // length (no second formula): the analysis assumes the trace defaults,
-// proto=253 and pattern data, for which "truncated" means len == 0.
+// proto=253 and pattern data, for which "truncated" means len == 0, and no
+// v6 extension headers (ext=none: Input::ext and QueueState::unfrag stay
+// 0, so rule 14's v6 branch is not explored here; frag_rule_test.cc and
+// corpora/kernel/v6-ext.trace cover it).
 //
 // A queue state is either built by running the rule on earlier symbolic
 // fragments (symbolic/frag_cases.h: every state is then reachable by a real

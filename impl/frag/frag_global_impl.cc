@@ -236,15 +236,16 @@ void GlobalFragImpl::receive(const Fragment& f, const uint8_t* payload,
     std::lock_guard guard(lock_);
     Netns* found = find(f.ns);
     if (!found) return out.push_back(drop_event(f, "no-netns"));
+    if (v6_routing_dropped(f)) return out.push_back(drop_event(f, "v6-rt-multicast"));
     Netns& ns = *found;
     // 1. ip_rcv: a v4 packet with offset 0 and MF clear is not a fragment.
     if (v4 && f.off == 0 && !f.mf)
-      return deliver(f, payload, f.len, frag_truesize(f.family, f.len), out);
+      return deliver(f, payload, f.len, frag_truesize(f.family, f.len, f.ext), out);
     ns.counters.reqds[fi]++;
     // 2. An atomic v6 fragment is delivered as is, counted as reassembled.
     if (!v4 && f.off == 0 && !f.mf) {
       ns.counters.oks[fi]++;
-      return deliver(f, payload, f.len, frag_truesize(f.family, f.len), out);
+      return deliver(f, payload, f.len, frag_truesize(f.family, f.len, f.ext), out);
     }
     // 3. RFC 8200 4.5: a v6 first fragment must hold the upper-layer header.
     if (!v4 && f.off == 0 && v6_first_fragment_truncated(f.proto, payload, f.len))
@@ -316,11 +317,12 @@ void GlobalFragImpl::enqueue(Netns& ns, Queue* q, const Fragment& f, const uint8
   Skb* skb = skb_pool_.make();
   skb->off = f.off;
   skb->len = end - f.off;
-  skb->truesize = uint32_t(frag_truesize(f.family, f.len));
+  skb->truesize = uint32_t(frag_truesize(f.family, f.len, f.ext));
   skb->proto = f.proto;
   skb->cpu = uint8_t(defer_ ? defer_->rx_cpu() : 0);
   skb->ecn = f.ecn;
   skb->df = f.df;
+  skb->ext = f.ext;
   // 12. RFC 5722: an overlap discards the datagram, a duplicate is dropped.
   switch (q->runs.insert(skb)) {
     case RunTree::Insert::kOk:
@@ -351,15 +353,15 @@ void GlobalFragImpl::reassemble(Netns& ns, Queue* q, const Fragment& f,
   const int fi = int(f.family);
   const uint32_t len = q->len;
   unlink(q);
-  // 14. ip_frag_reasm: the fragments' ECN combined, then a v4 datagram with
-  //     its header may not pass 65535.
+  // 14. ip_frag_reasm: the fragments' ECN combined, then the datagram with
+  //     its unfragmentable part may not pass 65535.
   const uint8_t ecn = q->reasm_ecn();
   if (ecn == kEcnDrop) {
     destroy(q);
     ns.counters.fails[fi]++;
     return out.push_back(kill_event(ns.label, f.family, f.id, "ecn"));
   }
-  if (f.family == Family::kV4 && header_len(f.family) + len > 65535) {
+  if (q->reasm_oversize(f.family)) {
     destroy(q);
     ns.counters.fails[fi]++;
     return out.push_back(kill_event(ns.label, f.family, f.id, "oversize"));

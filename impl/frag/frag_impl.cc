@@ -313,11 +313,12 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
   // 1. ip_rcv: a v4 packet with offset 0 and MF clear is not a fragment.
   if (v4 && f.off == 0 && !f.mf) {
     if (!netns(f.ns)) return sink.drop(f, "no-netns");  // its creation failed
-    return sink.deliver(f, {payload, f.len}, frag_truesize(f.family, f.len));
+    return sink.deliver(f, {payload, f.len}, frag_truesize(f.family, f.len, f.ext));
   }
   TableLock table;
   FragNetns* found = lock_netns(f.ns, f.family, table);
   if (!found) return sink.drop(f, "no-netns");
+  if (v6_routing_dropped(f)) return sink.drop(f, "v6-rt-multicast");  // before any rule
   FragNetns& ns = *found;
   Table& fam = ns.fam[fi];
   ns.counters.reqds[fi]++;
@@ -327,7 +328,7 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
     if (f.off == 0 && !f.mf) {
       ns.counters.oks[fi]++;
       table.unlock();
-      return sink.deliver(f, {payload, f.len}, frag_truesize(f.family, f.len));
+      return sink.deliver(f, {payload, f.len}, frag_truesize(f.family, f.len, f.ext));
     }
     // 3. RFC 8200 4.5: a first fragment must hold the upper-layer header.
     if (f.off == 0 && !mutants_.has(FragMutant::kV6TruncatedQueued) &&
@@ -389,11 +390,12 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
   Skb* skb = fam.skb_pool.make();
   skb->off = f.off;
   skb->len = end - f.off;
-  skb->truesize = uint32_t(frag_truesize(f.family, f.len));
+  skb->truesize = uint32_t(frag_truesize(f.family, f.len, f.ext));
   skb->proto = f.proto;
   skb->cpu = uint8_t(defer_ ? defer_->rx_cpu() : 0);
   skb->ecn = f.ecn;
   skb->df = f.df;
+  skb->ext = f.ext;
   skb->data = payload;
   // 12. RFC 5722 as amended by erratum 3089: an overlap discards the whole
   //     datagram; a duplicate is dropped, uncounted, and the queue kept.
@@ -489,17 +491,17 @@ void FragImpl::reassemble(FragNetns& ns, FragQueue* q, const Fragment& f, TableL
   const int fi = int(f.family);
   const uint32_t len = q->len;
   kill(q);
-  // 14. ip_frag_reasm: the fragments' ECN combined, then with its IPv4
-  //     header the datagram may not exceed 65535 bytes (v6 bounded every
-  //     fragment's end in rule 7). The mutant keeps the head's codepoint.
+  // 14. ip_frag_reasm: the fragments' ECN combined, then with its
+  //     unfragmentable part (v4 its header, v6 the first fragment's
+  //     extension headers) the datagram may not exceed 65535 bytes. The
+  //     mutant keeps the head's codepoint.
   const uint8_t ecn = mutants_.has(FragMutant::kEcnBlind) ? q->first_ecn : q->reasm_ecn();
   if (ecn == kEcnDrop) {
     destroy(q);
     ns.counters.fails[fi]++;
     return sink.kill(ns.label(), f.family, f.id, "ecn");
   }
-  if (f.family == Family::kV4 && header_len(f.family) + len > 65535 &&
-      !mutants_.has(FragMutant::kOversizeAccept)) {
+  if (q->reasm_oversize(f.family) && !mutants_.has(FragMutant::kOversizeAccept)) {
     destroy(q);
     ns.counters.fails[fi]++;
     return sink.kill(ns.label(), f.family, f.id, "oversize");

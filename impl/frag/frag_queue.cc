@@ -74,8 +74,9 @@ std::optional<std::string> QueueState::check() const {
   const Skb* first = runs.first();
   const bool has_first = first && first->off == 0;
   if (first_in != has_first) return "queue: first_in disagrees with the run tree";
-  if (first_in && (first_proto != first->proto || first_ecn != first->ecn))
-    return "queue: first_proto or first_ecn is not the head's";
+  if (first_in &&
+      (first_proto != first->proto || first_ecn != first->ecn || first_ext != first->ext))
+    return "queue: first_proto, first_ecn or first_ext is not the head's";
   if (len < runs.end()) return "queue: a fragment ends past len";
   if (runs.empty() && (first_in || last_in || len != 0 || meat != 0))
     return "queue: empty queue with reassembly state";

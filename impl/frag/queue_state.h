@@ -7,8 +7,8 @@
 // Invariants (check() verifies them):
 //   * runs.check() holds; meat is the sum of the queued skbs' lengths and
 //     truesize the sum of their truesizes as received;
-//   * first_in iff a queued skb starts at offset 0, and then first_proto and
-//     first_ecn are that skb's; ecn has bit 1 << c set exactly for the ECN
+//   * first_in iff a queued skb starts at offset 0, and then first_proto,
+//     first_ecn and first_ext are that skb's; ecn has bit 1 << c set exactly for the ECN
 //     codepoints c of the queued skbs; len >= runs.end() (len is the
 //     highest end seen, and the datagram's length once last_in);
 //   * max_df_len <= max_len, each at least the length of every queued skb
@@ -42,7 +42,8 @@ struct QueueState {
   bool first_in = false, last_in = false;
   uint8_t first_proto = 0;
   uint8_t first_ecn = 0;
-  uint8_t ecn = 0;  // 1 << codepoint of each queued skb (struct ipq: ecn)
+  uint8_t first_ext = 0;  // v6: the first fragment's extension headers (its nhoffset)
+  uint8_t ecn = 0;        // 1 << codepoint of each queued skb (struct ipq: ecn)
   uint32_t len = 0;
   uint32_t meat = 0;
   uint64_t truesize = 0;
@@ -71,7 +72,13 @@ struct QueueState {
       first_in = true;
       first_proto = skb.proto;
       first_ecn = skb.ecn;
+      first_ext = skb.ext;
     }
+  }
+  // ip_frag_reasm, ip6_frag_reasm: out_oversize, the datagram over 65535
+  // bytes with its unfragmentable part.
+  bool reasm_oversize(Family family) const {
+    return uint64_t(len) + unfragmentable_len(family, first_ext) > 65535;
   }
   // ip_frag_reasm's ECN: the delivered datagram's codepoint, or kEcnDrop.
   uint8_t reasm_ecn() const {
@@ -102,7 +109,8 @@ QueueDescription queue_description(const Q& q, std::string_view label, Family fa
                      .has_peer = q.has_peer,
                      .rid = q.rid,
                      .max_len = q.max_len,
-                     .max_df_len = q.max_df_len};
+                     .max_df_len = q.max_df_len,
+                     .unfrag = q.first_in ? ext_len(q.first_ext) : 0};
   q.runs.for_each_run([&](uint32_t off, uint32_t end) { d.runs.emplace_back(off, end); });
   q.runs.for_each_skb([&](const Skb& s) { d.cpus.push_back(s.cpu); });
   return d;

@@ -28,7 +28,9 @@ class ReasmSkb {
   // inet_frag_reasm_prepare: the head, as received.
   ReasmSkb(Family family, const Skb& head, Reasm design)
       : truesize_(head.truesize),
-        tailroom_(design == Reasm::kCoalesce ? skb_tailroom(family, head.truesize, head.len) : 0),
+        tailroom_(design == Reasm::kCoalesce
+                      ? skb_tailroom(family, head.truesize, head.len, head.ext)
+                      : 0),
         chain_only_(design == Reasm::kList) {}
 
   // The next skb in offset order: skb_try_coalesce into the head (its tailroom,

@@ -67,6 +67,7 @@ uint64_t FragModel::fingerprint() const {
             f.add(fr.off)
                 .add(fr.cpu)
                 .add(fr.ecn)
+                .add(fr.ext)
                 .add(fr.truesize)
                 .add(fr.proto)
                 .add(std::string_view(reinterpret_cast<const char*>(fr.bytes.data()),
@@ -145,18 +146,20 @@ void FragModel::receive(const Fragment& f, std::span<const uint8_t> payload,
                         std::vector<trace::Event>& out) {
   Netns* found = find(f.ns);
   if (!found) return out.push_back(drop_event(f, "no-netns"));  // its creation failed
+  // Before any rule: the routing header's own check (frag_ops.h).
+  if (v6_routing_dropped(f)) return out.push_back(drop_event(f, "v6-rt-multicast"));
   Netns& ns = *found;
   const int fi = int(f.family);
   const bool v4 = f.family == Family::kV4;
   auto deliver_whole = [&] {
     Fnv1a64 h;
     h.update(payload.data(), payload.size());
-    out.push_back(deliver_event(f, f.len, h.value(), frag_truesize(f.family, f.len)));
+    out.push_back(deliver_event(f, f.len, h.value(), frag_truesize(f.family, f.len, f.ext)));
   };
   // Rules 1-4 (frag_rule.h): not a fragment, an atomic fragment, a truncated
   // v6 first fragment, over the memory limit.
   rule::Decision<rule::Concrete> d;
-  const rule::Input<rule::Concrete> in{f.family, f.off, f.len, f.mf};
+  const rule::Input<rule::Concrete> in{f.family, f.off, f.len, f.mf, ext_len(f.ext)};
   const bool truncated =
       !v4 && f.off == 0 && f.mf && v6_first_fragment_truncated(f.proto, payload.data(), f.len);
   rule::admit(d, in, truncated, ns.sysctls.high_thresh[fi], ns.fam[fi].mem, policy_, ns.dead);
@@ -239,7 +242,8 @@ void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uin
   // Rules 7-14 (frag_rule.h) decide against the queue's runs.
   rule::QueueState<rule::Concrete> state{{}, q.first_in, q.last_in, q.len, q.meat};
   for (const Run& r : q.runs) state.runs.push_back({r.off, r.end});
-  rule::queue(d, {f.family, f.off, f.len, f.mf}, state);
+  if (q.first_in) state.unfrag = ext_len(q.runs.front().frags.front().ext);
+  rule::queue(d, {f.family, f.off, f.len, f.mf, ext_len(f.ext)}, state);
   switch (d.outcome()) {
     case rule::Outcome::kV6TooBig:
       return refuse_v6(f, payload, "v6-too-big", IcmpError::kParamOffset, out);
@@ -260,10 +264,10 @@ void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uin
     default:  // kQueued, kReassembled, kOversize
       break;
   }
-  const uint64_t truesize = frag_truesize(f.family, f.len);
+  const uint64_t truesize = frag_truesize(f.family, f.len, f.ext);
   place(q,
         Frag{f.off, std::vector<uint8_t>(payload.begin(), payload.begin() + (d.end - f.off)),
-             truesize, f.proto, defer_ ? defer_->rx_cpu() : 0, f.ecn},
+             truesize, f.proto, defer_ ? defer_->rx_cpu() : 0, f.ecn, f.ext},
         d.placement());
   q.last_in = d.last_in;
   q.len = d.len;
@@ -327,7 +331,8 @@ uint64_t FragModel::delivered_truesize(const Queue& q, Family family) const {
   for (const Run& r : q.runs)
     for (const Frag& fr : r.frags) skbs.push_back(&fr);
   uint64_t truesize = skbs[0]->truesize;
-  uint64_t tailroom = skb_tailroom(family, skbs[0]->truesize, uint32_t(skbs[0]->bytes.size()));
+  uint64_t tailroom =
+      skb_tailroom(family, skbs[0]->truesize, uint32_t(skbs[0]->bytes.size()), skbs[0]->ext);
   uint32_t page_frags = 0;
   bool chained = reasm_ == Reasm::kList;  // the head has a frag_list
   for (size_t i = 1; i < skbs.size(); ++i) {
@@ -362,8 +367,9 @@ void FragModel::reassemble(Netns& ns, const Fragment& f, const Key& key, bool ov
     ns.counters.fails[fi]++;
     return out.push_back(kill_event(f.ns, f.family, f.id, "ecn"));
   }
-  //     With its IPv4 header the datagram may not exceed 65535 bytes
-  //     (frag_rule.h decided it).
+  //     With its unfragmentable part (v4 its header, v6 the first
+  //     fragment's extension headers) the datagram may not exceed 65535
+  //     bytes (frag_rule.h decided it).
   if (oversize) {
     ns.counters.fails[fi]++;
     return out.push_back(kill_event(f.ns, f.family, f.id, "oversize"));
@@ -501,6 +507,7 @@ std::string FragModel::describe() const {
                            .seq = q.seq,
                            .has_peer = q.has_peer,
                            .rid = q.rid};
+        if (q.first_in) d.unfrag = ext_len(q.runs.front().frags.front().ext);
         const uint32_t header = uint32_t(header_len(Family(fi)));
         d.max_len = q.max_size ? q.max_size - header : 0;
         d.max_df_len = q.max_df_size ? q.max_df_size - header : 0;

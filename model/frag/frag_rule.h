@@ -45,7 +45,7 @@ enum class Outcome : uint8_t {
   kZeroLen,      // 11. datagram discarded: empty (after trimming)
   kDup,          // 12. dropped: lies within one run
   kOverlap,      // 12. datagram discarded: overlaps queued data otherwise
-  kOversize,     // 14. datagram discarded at reassembly: v4, over 65535 bytes with its header
+  kOversize,  // 14. datagram discarded at reassembly: over 65535 bytes with its unfragmentable part
   kReassembled,  // 13. queued, and the datagram is complete: delivered
   kQueued,       // 12. queued, the datagram still incomplete
 };
@@ -91,6 +91,7 @@ struct Input {
   Family family;  // concrete in both interpretations
   typename T::U32 off, len;
   typename T::B mf;
+  typename T::U32 ext = 0;  // v6: its extension headers' bytes (ext_len)
 };
 
 // A run: fragments [off, end) that arrived in order (frag_model.h).
@@ -105,6 +106,7 @@ struct QueueState {
   std::vector<Run<T>> runs;  // sorted by off, pairwise disjoint
   typename T::B first_in = false, last_in = false;
   typename T::U32 len = 0, meat = 0;  // as FragModel::Queue
+  typename T::U32 unfrag = 0;         // v6: the first fragment's ext bytes, once first_in
 };
 
 // The decision under construction: which outcome fired, and the values the
@@ -261,9 +263,14 @@ void queue(Decision<T>& d, const Input<T>& f, const QueueState<T>& q) {
   // 13. Complete when the first and last fragments are in and every byte in
   //     between is queued ("FIRST_IN | LAST_IN && meat == len": reassemble).
   const B complete = d.first_in && d.last_in && d.meat == d.len;
-  // 14. ip_frag_reasm: with its IPv4 header the datagram may not exceed
-  //     65535 bytes (out_oversize; v6 bounded every fragment's end in rule 7).
-  d.rule(Outcome::kOversize, complete && v4 && T::widen(d.len) + header_len(f.family) > 65535);
+  // 14. ip_frag_reasm, ip6_frag_reasm: with its unfragmentable part the
+  //     datagram may not exceed 65535 bytes (out_oversize): v4 adds its
+  //     20-byte header; v6 the first fragment's extension headers, which
+  //     rule 7 (ends only) does not see: this fragment's if it is the first,
+  //     else the queued first fragment's (unfragmentable_len).
+  const U32 unfrag =
+      v4 ? U32(unfragmentable_len(f.family, 0)) : T::select(f.off == 0, f.ext, q.unfrag);
+  d.rule(Outcome::kOversize, complete && T::widen(d.len) + T::widen(unfrag) > 65535);
   d.rule(Outcome::kReassembled, complete);
   d.rule(Outcome::kQueued, true);
 }

@@ -67,5 +67,30 @@ TEST(FragRule, V4OversizeAtReassembly) {
   EXPECT_EQ(decide(Family::kV4, 0, 8, true, fits).outcome(), Outcome::kReassembled);
 }
 
+// Measured on Linux 6.18: the first fragment's extension headers count with
+// the datagram (8 + 65528 fails, 24 + 65511 passes, 24 + 65512 fails), and
+// only the first fragment's.
+TEST(FragRule, V6OversizeCountsTheFirstFragmentsExtensionHeaders) {
+  auto last = [](uint32_t ext, uint32_t end, uint32_t unfrag) {
+    QueueState<Concrete> head{{{0, 8}}, true, false, 8, 8};
+    head.unfrag = unfrag;
+    Decision<Concrete> d;
+    queue(d, Input<Concrete>{Family::kV6, 8, end - 8, false, ext}, head);
+    return d.outcome();
+  };
+  auto first = [](uint32_t ext, uint32_t end) {
+    QueueState<Concrete> tail{{{8, end}}, false, true, end, end - 8};
+    Decision<Concrete> d;
+    queue(d, Input<Concrete>{Family::kV6, 0, 8, true, ext}, tail);
+    return d.outcome();
+  };
+  EXPECT_EQ(first(8, 65528), Outcome::kOversize);
+  EXPECT_EQ(first(8, 65527), Outcome::kReassembled);
+  EXPECT_EQ(first(24, 65511), Outcome::kReassembled);
+  EXPECT_EQ(first(24, 65512), Outcome::kOversize);
+  EXPECT_EQ(last(0, 65528, 8), Outcome::kOversize);      // the queued first fragment's
+  EXPECT_EQ(last(24, 65528, 0), Outcome::kReassembled);  // not the last one's
+}
+
 }  // namespace
 }  // namespace nv::frag::rule

@@ -246,7 +246,7 @@ RC_GTEST_PROP(FragModelInvariants, DeliveredTruesize, ()) {
       const frag::Fragment f = frag::fragment_of(list.ops[i]);
       const bool whole = f.off == 0 && !f.mf;
       if (whole) {
-        RC_ASSERT(lt == frag::frag_truesize(f.family, f.len));
+        RC_ASSERT(lt == frag::frag_truesize(f.family, f.len, f.ext));
         RC_ASSERT(ct == lt);
         continue;
       }
@@ -254,7 +254,7 @@ RC_GTEST_PROP(FragModelInvariants, DeliveredTruesize, ()) {
       // (An op whose evictor also killed queues released their memory too.)
       const bool evicted = std::any_of(list.events[i].begin(), list.events[i].end(),
                                        [](const trace::Event& e) { return e.kind == "kill"; });
-      const uint64_t released = mem[i - 1] + frag::frag_truesize(f.family, f.len) - mem[i];
+      const uint64_t released = mem[i - 1] + frag::frag_truesize(f.family, f.len, f.ext) - mem[i];
       if (!evicted) RC_ASSERT(lt + frag::kQueueTruesize[int(f.family)] == released);
     }
   }

@@ -37,14 +37,17 @@ std::optional<FieldError> check_frag(const Op& op) {
   bool v6 = fam == Family::kV6;
   if (!v6 && op.u(kId) > 65535) return FieldError{kId, "value out of range for 'id' (0..65535)"};
   if (op.u(kOff) % 8 != 0) return FieldError{kOff, "'off' must be a multiple of 8"};
-  uint64_t max_len = v6 ? 65527 : 65515;
+  const uint8_t ext = v6 && op.has(kExt) ? uint8_t(op.word(kExt)) : 0;
+  const uint64_t max_len = v6 ? 65527 - ext_len(ext) : 65515;
   if (op.u(kLen) > max_len)
-    return FieldError{kLen, "value out of range for 'len' (0.." + std::to_string(max_len) + ")"};
+    return FieldError{kLen, "value out of range for 'len' (0.." + std::to_string(max_len) +
+                                (ext ? " after ext=" + std::string(kExtNames[ext]) : "") + ")"};
   for (size_t i : {kSrc, kDst}) {
     if (op.has(i) && op.addr(i).v6 != v6)
       return FieldError{i, std::string("address family does not match ") + family_name(fam)};
   }
   if (v6 && op.has(kDf)) return FieldError{kDf, "'df' is an IPv4 header flag"};
+  if (!v6 && op.has(kExt)) return FieldError{kExt, "'ext' names IPv6 extension headers"};
   if (op.has(kData) && op.data(kData).mode == Data::Mode::kHex &&
       op.data(kData).hex.size() != op.u(kLen))
     return FieldError{kData, "hex data must have exactly len=" + std::to_string(op.u(kLen)) +
@@ -57,7 +60,9 @@ void normalize_frag(Op& op) {
   const bool v6 = family_field(op, kFamily) == Family::kV6;
   if (!v6) op.args[kId] = op.u(kId) & 0xffff;
   op.args[kOff] = op.u(kOff) & ~uint64_t{7};
-  op.args[kLen] = std::min<uint64_t>(op.u(kLen), v6 ? 65527 : 65515);
+  if (!v6 && op.args.size() > kExt) op.args[kExt].reset();
+  const uint8_t ext = op.has(kExt) ? uint8_t(op.word(kExt)) : 0;
+  op.args[kLen] = std::min<uint64_t>(op.u(kLen), v6 ? 65527 - ext_len(ext) : 65515);
   for (size_t i : {kSrc, kDst})
     if (op.has(i) && op.addr(i).v6 != v6) op.args[i].reset();
   if (v6 && op.args.size() > kDf) op.args[kDf].reset();
@@ -121,6 +126,7 @@ Fragment fragment_of(const Op& op) {
   if (op.has(kData) && op.data(kData).mode != Data::Mode::kPattern) f.data = &op.data(kData);
   f.ecn = uint8_t(op.has(kEcn) ? op.word(kEcn) : 0);
   f.df = op.has(kDf) && op.u(kDf) != 0;
+  f.ext = uint8_t(op.has(kExt) ? op.word(kExt) : 0);
   return f;
 }
 
@@ -208,6 +214,10 @@ bool v6_first_fragment_truncated(uint8_t proto, const uint8_t* payload, uint32_t
   return uint64_t(upper->off) + need > len;
 }
 
+bool v6_routing_dropped(const Fragment& f) {
+  return (f.ext & kExtRt) && is_multicast(f.dst);
+}
+
 bool Sysctls::owns(std::string_view key) {
   return key.starts_with("ipv4.ipfrag_") || key.starts_with("ipv6.ip6frag_");
 }
@@ -291,6 +301,7 @@ std::string describe_queue(const QueueDescription& q, size_t expiry) {
     out += " cpus=";
     for (size_t i = 0; i < q.cpus.size(); ++i) out += (i ? "," : "") + std::to_string(q.cpus[i]);
   }
+  if (q.unfrag) out += " unfrag=" + std::to_string(q.unfrag);
   if (q.max_df_len)
     out += " maxlen=" + std::to_string(q.max_len) + " dflen=" + std::to_string(q.max_df_len);
   return out + "\n";
@@ -399,7 +410,8 @@ std::optional<trace::Event> icmp_event(const Fragment& about, IcmpError error,
     case IcmpError::kParamLength:
       return icmp_error_event(about, 4, 0, 4);  // offsetof(struct ipv6hdr, payload_len)
     case IcmpError::kParamOffset:
-      return icmp_error_event(about, 4, 0, 42);  // the Fragment header's frag_off
+      // The Fragment header's frag_off, after the extension headers.
+      return icmp_error_event(about, 4, 0, 42 + ext_len(about.ext));
     case IcmpError::kParamIncomplete:
       return icmp_error_event(about, 4, 3, 0);
   }
@@ -433,6 +445,7 @@ void register_ops(trace::Registry& r) {
   for (std::string_view w : kPolicyNames) r.add_word("frag-policy", std::string(w));
   for (std::string_view w : kReasmNames) r.add_word("frag-reasm", std::string(w));
   for (std::string_view w : kEcnNames) r.add_word("ecn", std::string(w));
+  for (std::string_view w : kExtNames) r.add_word("v6-ext", std::string(w));
   for (const char* k : {"ipv4.ipfrag_high_thresh", "ipv4.ipfrag_low_thresh", "ipv4.ipfrag_time",
                         "ipv6.ip6frag_high_thresh", "ipv6.ip6frag_low_thresh", "ipv6.ip6frag_time",
                         "ipv4.ipfrag_max_dist"})
@@ -485,7 +498,14 @@ void register_ops(trace::Registry& r) {
                         .required = false,
                         .max = 1,
                         .late = true,
-                        .help = "v4 Don't Fragment flag"}},
+                        .help = "v4 Don't Fragment flag"},
+                       {.key = "ext",
+                        .kind = Kind::kWord,
+                        .required = false,
+                        .vocab = "v6-ext",
+                        .late = true,
+                        .help = "v6 extension headers before the Fragment header: none (default) "
+                                "or hbh, dst, rt joined by + in that order"}},
             .check = check_frag,
             .normalize = normalize_frag});
   r.add_op({.name = "policy frag",

@@ -27,10 +27,11 @@ inline const char* family_name(Family f) {
   return f == Family::kV4 ? "v4" : "v6";
 }
 
-// Field indices of "frag NS v4|v6 id= off= len= mf= [src=] [dst=] [proto=] [data=] [ecn=]".
+// Field indices of "frag NS v4|v6 id= off= len= mf= [src=] [dst=] [proto=] [data=] [ecn=] [df=]
+// [ext=]".
 namespace fields {
 inline constexpr size_t kNs = 0, kFamily = 1, kId = 2, kOff = 3, kLen = 4, kMf = 5, kSrc = 6,
-                        kDst = 7, kProto = 8, kData = 9, kEcn = 10, kDf = 11;
+                        kDst = 7, kProto = 8, kData = 9, kEcn = 10, kDf = 11, kExt = 12;
 }
 
 // The ECN codepoints of the IP header (the low two bits of the v4 TOS and
@@ -40,6 +41,19 @@ inline constexpr std::string_view kEcnNames[4] = {"not-ect", "ect1", "ect0", "ce
 inline constexpr uint8_t kEcnCe = 3;
 
 inline constexpr uint32_t kDefaultProto = 253;  // RFC 3692 experimental
+
+// The IPv6 extension headers a fragment carries before its Fragment header
+// (docs/trace.md, "Extension headers"): a set of hop-by-hop options,
+// destination options and a routing header, always in that order (RFC 8200
+// 4.1's), each the smallest there is (8 bytes: PadN options; routing type 0
+// with no segments left). The word's index is the set's bits.
+inline constexpr uint8_t kExtHbh = 1, kExtDst = 2, kExtRt = 4;
+inline constexpr std::string_view kExtNames[8] = {"none", "hbh",    "dst",    "hbh+dst",
+                                                  "rt",   "hbh+rt", "dst+rt", "hbh+dst+rt"};
+inline constexpr uint32_t ext_len(uint8_t ext) {
+  return 8 *
+         (uint32_t(ext & kExtHbh) + uint32_t((ext & kExtDst) >> 1) + uint32_t((ext & kExtRt) >> 2));
+}
 
 // One received fragment, decoded from a frag op (defaults applied).
 struct Fragment {
@@ -54,6 +68,7 @@ struct Fragment {
   const trace::Data* data = nullptr;  // nullptr: pattern
   uint8_t ecn = 0;                    // its ECN codepoint (kEcnNames)
   bool df = false;                    // v4: its header's Don't Fragment flag
+  uint8_t ext = 0;                    // v6: its extension headers (kExtNames' bits)
 };
 
 Fragment fragment_of(const trace::Op& op);  // op must be a frag op
@@ -82,16 +97,19 @@ inline constexpr uint64_t kSkbHeadroom = 30;  // AF_PACKET's 16 and the Ethernet
 inline constexpr uint64_t kSkbSharedInfo = 320;
 inline constexpr uint64_t kPageSize = 4096;
 inline constexpr uint64_t kQueueTruesize[2] = {200, 184};  // struct ipq, struct frag_queue
-inline constexpr uint64_t header_len(Family f) {
-  return f == Family::kV4 ? 20 : 48;
+// The headers before the payload: v4's 20 bytes; v6's 40, its extension
+// headers (`ext`, kExtNames' bits) and the Fragment header's 8.
+inline constexpr uint64_t header_len(Family f, uint8_t ext = 0) {
+  return f == Family::kV4 ? 20 : 48 + ext_len(ext);
 }
-inline constexpr bool skb_paged(Family f, uint32_t len) {
-  return kSkbHeadroom + header_len(f) + len >= kPageSize;
+inline constexpr bool skb_paged(Family f, uint32_t len, uint8_t ext = 0) {
+  return kSkbHeadroom + header_len(f, ext) + len >= kPageSize;
 }
-inline constexpr uint64_t frag_truesize(Family f, uint32_t len) {
-  if (skb_paged(f, len))
-    return kSkbStruct + kSkbSmallHead + ((header_len(f) + len + kPageSize - 1) & ~(kPageSize - 1));
-  uint64_t head = ((kSkbHeadroom + header_len(f) + len + 63) & ~uint64_t{63}) + kSkbSharedInfo;
+inline constexpr uint64_t frag_truesize(Family f, uint32_t len, uint8_t ext = 0) {
+  const uint64_t header = header_len(f, ext);
+  if (skb_paged(f, len, ext))
+    return kSkbStruct + kSkbSmallHead + ((header + len + kPageSize - 1) & ~(kPageSize - 1));
+  uint64_t head = ((kSkbHeadroom + header + len + 63) & ~uint64_t{63}) + kSkbSharedInfo;
   if (head <= kSkbSmallHead) return kSkbStruct + kSkbSmallHead;
   uint64_t pow2 = 1024;
   while (pow2 < head) pow2 <<= 1;
@@ -102,6 +120,13 @@ inline constexpr uint64_t frag_truesize(Family f, uint32_t len) {
 // fragment whose payload does not hold the upper-layer header's first bytes
 // (after walking any extension headers it carries) is truncated.
 bool v6_first_fragment_truncated(uint8_t proto, const uint8_t* payload, uint32_t len);
+
+// ipv6_rthdr_rcv: a packet with a routing header to a multicast address is
+// dropped there (InAddrErrors), before reassembly sees it (drop reason
+// "v6-rt-multicast"; no reassembly counter moves). From the kernel's
+// source, not measured: the kernel engine sends nothing to a v6 multicast
+// address.
+bool v6_routing_dropped(const Fragment& f);
 
 // The reassembly sysctls of one namespace, with the kernel's defaults.
 struct Sysctls {
@@ -174,14 +199,21 @@ inline constexpr std::string_view kReasmNames[2] = {"coalesce", "list"};
 Reasm reasm_of(const trace::Op& op);          // op must be a "policy frag-reasm" op
 inline constexpr uint32_t kMaxSkbFrags = 17;  // CONFIG_MAX_SKB_FRAGS's default
 // The linear tailroom of a received skb of that truesize holding `len`
-// payload bytes after its header: its head allocation less
-// skb_shared_info, headroom, header and payload (frag_truesize's geometry);
-// none for a paged skb (its truesize the small head's plus whole pages,
-// which no linear one's is).
-inline constexpr uint64_t skb_tailroom(Family f, uint64_t truesize, uint32_t len) {
+// payload bytes after its headers (`ext`: its v6 extension headers): its
+// head allocation less skb_shared_info, headroom, headers and payload
+// (frag_truesize's geometry); none for a paged skb (its truesize the small
+// head's plus whole pages, which no linear one's is).
+inline constexpr uint64_t skb_tailroom(Family f, uint64_t truesize, uint32_t len, uint8_t ext = 0) {
   const uint64_t head = truesize - kSkbStruct;
   if (head > kSkbSmallHead && (head - kSkbSmallHead) % kPageSize == 0) return 0;
-  return head - kSkbSharedInfo - kSkbHeadroom - header_len(f) - len;
+  return head - kSkbSharedInfo - kSkbHeadroom - header_len(f, ext) - len;
+}
+// What a reassembled datagram's length is checked against 65535 with
+// (ip_frag_reasm, ip6_frag_reasm: out_oversize): v4 adds its 20-byte
+// header, v6 the first fragment's extension headers (its payload length
+// then holds them and the fragmentable part).
+inline constexpr uint32_t unfragmentable_len(Family f, uint8_t first_ext) {
+  return f == Family::kV4 ? 20 : ext_len(first_ext);
 }
 
 // The largest ipfrag_time the kernel accepts: INT_MAX / HZ, with HZ = 250
@@ -242,6 +274,9 @@ struct QueueDescription {
   // (ip_frag_queue's max_size and max_df_size less the header). Printed
   // when a fragment with DF was queued.
   uint32_t max_len = 0, max_df_len = 0;
+  // v6: the first fragment's extension headers' bytes, once it is queued
+  // (what rule 14 adds to the datagram). Printed when not 0.
+  uint32_t unfrag = 0;
   // Under Policy::kEvict: its place in the evictor's order among its
   // namespace's queues of its family (0: evicted first).
   std::optional<size_t> lru_rank;
@@ -278,7 +313,7 @@ trace::Event kill_event(std::string_view ns, Family family, uint32_t id, std::st
 enum class IcmpError : uint8_t {
   kTimeExceeded,     // ip_expire, ip6_frag_expire: v4 11/1, v6 3/1
   kParamLength,      // v6 4/0 at payload_len (4): a non-last fragment's length not a multiple of 8
-  kParamOffset,      // v6 4/0 at frag_off (42): a fragment ending past 65535
+  kParamOffset,      // v6 4/0 at frag_off (42 + extension headers): a fragment ending past 65535
   kParamIncomplete,  // v6 4/3 at 0: a first fragment without its whole header chain (RFC 7112)
 };
 // The icmp event for the error reassembly asks icmp_send or icmpv6_send to

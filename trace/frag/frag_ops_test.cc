@@ -180,6 +180,45 @@ TEST(FragOps, SysctlWritesValidatedLikeTheKernel) {
 
 // DF (docs/trace.md, "DF"): a v4 flag; a v6 fragment with it is refused at
 // its column, and a trace without it means what it meant (no DF).
+// The extension headers are part of the skb's header: all three (24 bytes)
+// move the v6 boundaries of TruesizeMatchesMeasuredKernel down by 24
+// (corpora/kernel/v6-ext.trace pins them against Linux 6.18).
+TEST(FragOps, ExtensionHeadersAreChargedAndBoundTheLength) {
+  const uint8_t all = kExtHbh | kExtDst | kExtRt;
+  EXPECT_EQ(ext_len(all), 24u);
+  EXPECT_EQ(frag_truesize(Family::kV6, 154, all), 832u);
+  EXPECT_EQ(frag_truesize(Family::kV6, 155, all), 1280u);
+  EXPECT_EQ(frag_truesize(Family::kV6, 3993, all), 8448u);
+  EXPECT_EQ(frag_truesize(Family::kV6, 3994, all), 4928u);
+  EXPECT_EQ(skb_tailroom(Family::kV6, 832, 8, all), 576u - 320 - 30 - 72 - 8);
+  EXPECT_EQ(unfragmentable_len(Family::kV6, kExtHbh), 8u);
+  EXPECT_EQ(unfragmentable_len(Family::kV4, 0), 20u);
+  const trace::ParseResult ok =
+      trace::parse("frag init v6 id=1 off=0 len=65503 mf=1 ext=hbh+dst+rt\n", frag_registry());
+  ASSERT_FALSE(ok.error) << ok.error->message;
+  EXPECT_EQ(fragment_of(ok.trace.ops[0]).ext, all);
+  const trace::ParseResult big =
+      trace::parse("frag init v6 id=1 off=0 len=65504 mf=1 ext=hbh+dst+rt\n", frag_registry());
+  ASSERT_TRUE(big.error);
+  EXPECT_EQ(trace::format_diagnostic("t", *big.error),
+            "t:1:25: value out of range for 'len' (0..65503 after ext=hbh+dst+rt)");
+  const trace::ParseResult v4 =
+      trace::parse("frag init v4 id=1 off=0 len=8 mf=1 ext=hbh\n", frag_registry());
+  ASSERT_TRUE(v4.error);
+  EXPECT_EQ(trace::format_diagnostic("t", *v4.error), "t:1:36: 'ext' names IPv6 extension headers");
+  const trace::ParseResult order =
+      trace::parse("frag init v6 id=1 off=0 len=8 mf=1 ext=rt+hbh\n", frag_registry());
+  ASSERT_TRUE(order.error);
+  // Its Parameter Problem points past them.
+  Fragment f{.ns = "init", .family = Family::kV6, .id = 1, .off = 65528, .len = 16};
+  f.src.v6 = f.dst.v6 = true;
+  f.src.bytes[15] = f.dst.bytes[15] = 1;  // ::1
+  f.ext = kExtDst;
+  const std::optional<trace::Event> icmp = icmp_event(f, IcmpError::kParamOffset, {});
+  ASSERT_TRUE(icmp);
+  EXPECT_EQ(std::get<uint64_t>(*icmp->get("pointer")), 50u);
+}
+
 TEST(FragOps, DfIsAnIpv4Flag) {
   const trace::ParseResult ok =
       trace::parse("frag init v4 id=1 off=0 len=8 mf=1 df=1\nfrag init v4 id=1 off=8 len=8 mf=0\n",
