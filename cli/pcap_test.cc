@@ -65,7 +65,7 @@ const char* kTrace =
     "frag init v6 id=4000000000 off=16 len=0 mf=0 ext=dst+rt\n"
     "tick 2m\n"
     "frag init v6 id=9 off=0 len=8 mf=0 proto=17\n"
-    "frag init v4 id=65535 off=65528 len=7 mf=0\n"
+    "frag init v4 id=65535 off=65528 len=7 mf=0 opt=ra\n"
     "frag init v6 id=10 off=8 len=65527 mf=0\n"
     "frag init v6 id=10 off=8 len=65519 mf=0 ext=hbh\n";
 

@@ -161,9 +161,12 @@ TEST(ByteTrace, LaterTablesAreSlotsOfFuzzAll) {
   const auto df_bytes = encode(df.trace, reg(), all(), &error);
   ASSERT_TRUE(df_bytes) << error;
   EXPECT_EQ(trace::print(decode(*df_bytes, reg(), all())), trace::print(df.trace));
-  // v6 extension headers: only the fifth table ("frag+ecn+df+ext") has them.
-  const trace::ParseResult ext =
-      trace::parse("netverify-trace 1\nfrag init v6 id=1 off=0 len=8 mf=1 ext=hbh+rt\n", reg());
+  // v6 extension headers and v4 options: only the fifth table
+  // ("frag+ecn+df+ext+opt") has them.
+  const trace::ParseResult ext = trace::parse(
+      "netverify-trace 1\nfrag init v6 id=1 off=0 len=8 mf=1 ext=hbh+rt\n"
+      "frag init v4 id=1 off=0 len=8 mf=1 opt=ts\n",
+      reg());
   ASSERT_FALSE(ext.error);
   const auto ext_bytes = encode(ext.trace, reg(), all(), &error);
   ASSERT_TRUE(ext_bytes) << error;

@@ -77,6 +77,7 @@ trace::Event deliver_event(std::string_view ns, const RawDelivery& d,
     head.id = *id;
     head.ecn = d.ecn;
     head.df = d.df;
+    head.ext = d.opt;
     return frag::deliver_event(head, uint32_t(d.payload.size()), h.value());
   }
   // The same fields without the id: a v6 datagram no fragment of the

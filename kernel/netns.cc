@@ -348,7 +348,8 @@ std::optional<RawIcmp> parse_icmp(frag::Family family, const uint8_t* msg, size_
   }
   if (n < 8) return std::nullopt;
   const uint8_t type = msg[0], code = msg[1];
-  const bool ours = v4 ? type == 11 && code == 1 : (type == 3 && code == 1) || type == 4;
+  const bool ours = v4 ? (type == 11 && code == 1) || (type == 12 && code == 0)
+                       : (type == 3 && code == 1) || type == 4;
   std::string why;
   const std::optional<WireFragment> about =
       ours ? parse_packet(msg + 8, n - 8, &why, /*quoted=*/true) : std::nullopt;
@@ -362,6 +363,7 @@ std::optional<RawIcmp> parse_icmp(frag::Family family, const uint8_t* msg, size_
             .id = about->id};
   if (!v4 && type == 4)
     e.pointer = uint32_t(msg[4]) << 24 | uint32_t(msg[5]) << 16 | uint32_t(msg[6]) << 8 | msg[7];
+  if (v4 && type == 12) e.pointer = msg[4];  // RFC 792: the pointer is the first octet
   return e;
 }
 
@@ -418,8 +420,8 @@ bool Netns::drain(std::vector<RawDelivery>& out, std::vector<RawIcmp>& icmp, Net
       d.family = l.family;
       d.proto = l.proto;
       if (l.family == frag::Family::kV4) {
-        // The IPv4 header comes with the datagram (never with options: the
-        // engine sends none).
+        // The IPv4 header comes with the datagram, with the first
+        // fragment's options as the kernel left them.
         std::string why;
         std::optional<WireFragment> w = parse_packet(buf.data(), size_t(n), &why);
         if (!w || buf[8] != kWireTtl) continue;
@@ -427,6 +429,7 @@ bool Netns::drain(std::vector<RawDelivery>& out, std::vector<RawIcmp>& icmp, Net
         d.proto = w->proto;
         d.ecn = w->ecn;
         d.df = w->df;
+        d.opt = w->ext;
         d.src = w->src;
         d.dst = w->dst;
         d.payload = std::move(w->payload);

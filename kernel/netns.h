@@ -64,17 +64,19 @@ struct RawDelivery {
   uint8_t proto = 0;
   uint8_t ecn = 0;             // the delivered header's ECN codepoint
   bool df = false;             // v4: the delivered header's Don't Fragment flag
+  uint8_t opt = 0;             // v4: the delivered header's options (kOptNames)
   std::optional<uint32_t> id;  // v4 only: v6 raw sockets do not see the header
   std::vector<uint8_t> payload;
 };
 
 // An ICMP error the kernel sent (its TTL or hop limit is not kWireTtl) of
-// a kind reassembly sends (v4 Time Exceeded 11/1; v6 Time Exceeded 3/1 and
-// Parameter Problem 4), with the header of the packet it is about.
+// a kind reassembly sends (v4 Time Exceeded 11/1 and Parameter Problem
+// 12/0, for its options; v6 Time Exceeded 3/1 and Parameter Problem 4),
+// with the header of the packet it is about.
 struct RawIcmp {
   frag::Family family = frag::Family::kV4;
   uint8_t type = 0, code = 0;
-  std::optional<uint32_t> pointer;  // v6 Parameter Problem
+  std::optional<uint32_t> pointer;  // Parameter Problem
   trace::Addr src, dst;             // the packet's it is about
   uint8_t proto = 0;                // v4 protocol, v6 Fragment header's next header
   uint32_t id = 0;

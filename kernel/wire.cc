@@ -43,6 +43,34 @@ constexpr ExtHeader kExtHeaders[3] = {{frag::kExtHbh, 0, {1, 4, 0, 0, 0, 0}},
                                       {frag::kExtDst, 60, {1, 4, 0, 0, 0, 0}},
                                       {frag::kExtRt, 43, {0, 0, 0, 0, 0, 0}}};
 
+// The v4 options of kOptNames, each as frag_packet writes it (a single
+// option; record route, timestamp and loose source route with room for one
+// address or stamp and their pointer at it, then End of List).
+struct V4Option {
+  uint8_t len;
+  uint8_t bytes[8];
+};
+constexpr V4Option kOptions[7] = {{0, {}},
+                                  {4, {1, 1, 1, 1}},
+                                  {4, {148, 4, 0, 0}},
+                                  {8, {7, 7, 4, 0, 0, 0, 0, 0}},
+                                  {8, {68, 8, 5, 0, 0, 0, 0, 0}},
+                                  {8, {131, 7, 4, 0, 0, 0, 0, 0}},
+                                  {4, {7, 2, 4, 0}}};
+
+// Which of them `n` bytes of options are: as written, or as the receiving
+// kernel left them (it records its address in a record route and a time
+// in a timestamp, moving their pointers): the same type and length.
+std::optional<uint8_t> v4_option_of(const uint8_t* p, size_t n) {
+  for (uint8_t i = 1; i < 7; ++i) {
+    const V4Option& o = kOptions[i];
+    if (n == o.len && (std::memcmp(p, o.bytes, n) == 0 ||
+                       (o.len == 8 && p[0] == o.bytes[0] && p[1] == o.bytes[1])))
+      return i;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 uint16_t inet_checksum(const uint8_t* p, size_t n) {
@@ -59,16 +87,17 @@ std::vector<uint8_t> frag_packet(const frag::Fragment& f) {
   std::vector<uint8_t> pkt(hlen + f.len);
   uint8_t* h = pkt.data();
   if (!v6) {
-    h[0] = 0x45;
+    h[0] = uint8_t(0x40 | hlen / 4);
     h[1] = f.ecn;  // TOS: DSCP 0 and the ECN codepoint
-    put16(h + 2, uint32_t(20 + f.len));
+    put16(h + 2, uint32_t(hlen + f.len));
     put16(h + 4, f.id);
     put16(h + 6, (f.df ? 0x4000 : 0) | (f.mf ? 0x2000 : 0) | (f.off / 8));
     h[8] = kWireTtl;
     h[9] = f.proto;
     std::memcpy(h + 12, f.src.bytes.data(), 4);
     std::memcpy(h + 16, f.dst.bytes.data(), 4);
-    put16(h + 10, inet_checksum(h, 20));
+    std::memcpy(h + 20, kOptions[f.ext % 7].bytes, hlen - 20);
+    put16(h + 10, inet_checksum(h, hlen));
   } else {
     h[0] = 0x60;
     h[1] = uint8_t(f.ecn << 4);  // traffic class: DSCP 0 and the ECN codepoint
@@ -115,14 +144,19 @@ std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string
       *why = "truncated IPv4 header";
       return std::nullopt;
     }
-    if ((p[0] & 15) != 5) {
-      *why = "IPv4 options";
+    const uint32_t ihl = uint32_t(p[0] & 15) * 4;
+    const uint32_t total = quoted ? std::min<size_t>(get16(p + 2), n) : get16(p + 2);
+    if (ihl < 20 || total < ihl || total > n) {
+      *why = ihl < 20 || total < ihl ? "bad IPv4 header or total length" : "truncated IPv4 packet";
       return std::nullopt;
     }
-    const uint32_t total = quoted ? std::min<size_t>(get16(p + 2), n) : get16(p + 2);
-    if (total < 20 || total > n) {
-      *why = total < 20 ? "bad IPv4 total length" : "truncated IPv4 packet";
-      return std::nullopt;
+    if (ihl > 20) {
+      const std::optional<uint8_t> opt = v4_option_of(p + 20, ihl - 20);
+      if (!opt) {
+        *why = "IPv4 options not as the trace writes them (nop, ra, rr, ts, lsrr, bad)";
+        return std::nullopt;
+      }
+      w.ext = *opt;
     }
     const uint32_t frag = get16(p + 6);
     w.family = frag::Family::kV4;
@@ -134,7 +168,7 @@ std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string
     w.ecn = p[1] & 3;
     w.src = addr_from(p + 12, false);
     w.dst = addr_from(p + 16, false);
-    w.payload.assign(p + 20, p + total);
+    w.payload.assign(p + ihl, p + total);
     return w;
   }
   if (version == 6) {
@@ -196,7 +230,10 @@ std::string frag_line(const WireFragment& w, const std::string& ns) {
       " mf=" + (w.mf ? "1" : "0") + " src=" + trace::format_addr(w.src) +
       " dst=" + trace::format_addr(w.dst) + " proto=" + std::to_string(w.proto) +
       (w.ecn ? " ecn=" + std::string(frag::kEcnNames[w.ecn]) : "") + (w.df ? " df=1" : "") +
-      (w.ext ? " ext=" + std::string(frag::kExtNames[w.ext]) : "") + " data=hex:";
+      (!w.ext                          ? ""
+       : w.family == frag::Family::kV6 ? " ext=" + std::string(frag::kExtNames[w.ext])
+                                       : " opt=" + std::string(frag::kOptNames[w.ext])) +
+      " data=hex:";
   out.reserve(out.size() + 2 * w.payload.size());
   for (uint8_t b : w.payload) {
     out += kHex[b >> 4];

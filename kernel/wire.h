@@ -2,9 +2,10 @@
 // line stands for (../shared/TRACE_FORMAT.md, "Fragments"), and the way back
 // from a captured packet to a fragment.
 //
-// v4: a 20-byte header without options (version 4, IHL 5, TOS 0, total length
-// 20+len, the id, flags MF as given with DF clear, TTL 255, the protocol, a
-// valid header checksum), then the payload. v6: a 40-byte header (payload
+// v4: a 20-byte header (version 4, TOS the ECN codepoint, total length
+// 20+len and its options', the id, flags DF and MF as given, TTL 255, the
+// protocol, a valid header checksum), the options `opt` names, then the
+// payload. v6: a 40-byte header (payload
 // length 8+len and its extension headers', hop limit 255), the extension
 // headers `ext` names (8 bytes each, in RFC 8200's order), an 8-byte
 // Fragment header (next header = proto, offset and M, the id), then the
@@ -51,7 +52,9 @@ struct WireFragment {
   uint8_t proto = 0;
   uint8_t ecn = 0;  // the ECN codepoint (the TOS's or traffic class's low bits)
   bool df = false;  // v4: Don't Fragment
-  uint8_t ext = 0;  // v6: the extension headers before the Fragment header (kExtNames' bits)
+  // v4 its options (kOptNames), v6 its extension headers before the
+  // Fragment header (kExtNames' bits): Fragment::ext.
+  uint8_t ext = 0;
   std::vector<uint8_t> payload;
 
   // v4 with offset 0 and MF clear is a whole datagram, not a fragment.
@@ -60,12 +63,12 @@ struct WireFragment {
 
 // Parses a network-layer packet (IPv4 or IPv6 by its version nibble). Returns
 // std::nullopt and sets *why when the packet has no trace form: not IP,
-// truncated, IPv4 options, IPv6 without a Fragment header right after the
-// fixed header and the extension headers kExtNames names (as frag_packet
-// writes them), an IPv6 jumbogram. Bytes after the IP total length (link
-// padding) are ignored. `quoted`: the packet as an ICMP error quotes it,
-// possibly cut short after its headers (v4: 8 bytes of data); its payload
-// is what is there.
+// truncated, IPv4 options other than kOptNames' (as frag_packet writes them,
+// or as the receiving kernel leaves a record route or timestamp), IPv6
+// without a Fragment header right after the fixed header and the extension
+// headers kExtNames names (as frag_packet writes them), an IPv6 jumbogram. Bytes after the IP total
+// length (link padding) are ignored. `quoted`: the packet as an ICMP error quotes it, possibly cut
+// short after its headers (v4: 8 bytes of data); its payload is what is there.
 std::optional<WireFragment> parse_packet(const uint8_t* p, size_t n, std::string* why,
                                          bool quoted = false);
 

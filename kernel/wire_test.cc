@@ -89,6 +89,35 @@ TEST(Wire, V6ExtensionHeadersBeforeTheFragmentHeader) {
   EXPECT_FALSE(parse_packet(q.data(), q.size(), &why));
 }
 
+TEST(Wire, V4Options) {
+  trace::Trace t;
+  const frag::Fragment f = parse_frag("frag init v4 id=7 off=8 len=3 mf=0 opt=rr", &t);
+  std::vector<uint8_t> p = frag_packet(f);
+  ASSERT_EQ(p.size(), 28u + 3);
+  EXPECT_EQ(p[0], 0x47);                      // IHL 7
+  EXPECT_EQ(p[2] << 8 | p[3], 31);            // total length
+  EXPECT_EQ(inet_checksum(p.data(), 28), 0);  // the options checksummed too
+  EXPECT_EQ(p[20], 7);                        // record route, 7 bytes, pointer 4
+  EXPECT_EQ(p[21], 7);
+  EXPECT_EQ(p[22], 4);
+  std::string why;
+  std::optional<WireFragment> w = parse_packet(p.data(), p.size(), &why);
+  ASSERT_TRUE(w) << why;
+  EXPECT_EQ(w->ext, 3);
+  EXPECT_EQ(w->payload.size(), 3u);
+  EXPECT_NE(frag_line(*w, "init").find(" opt=rr "), std::string::npos);
+  // As the receiving kernel leaves it: its address recorded, the pointer past it.
+  p[22] = 8;
+  p[23] = 127;
+  p[26] = 1;
+  w = parse_packet(p.data(), p.size(), &why);
+  ASSERT_TRUE(w) << why;
+  EXPECT_EQ(w->ext, 3);
+  // Options no trace writes.
+  p[20] = 9;
+  EXPECT_FALSE(parse_packet(p.data(), p.size(), &why));
+}
+
 TEST(Wire, FrameHasZeroMacsAndEthertype) {
   trace::Trace t;
   std::vector<uint8_t> v4 = frag_frame(parse_frag("frag init v4 id=1 off=0 len=8 mf=1", &t));
@@ -161,7 +190,7 @@ TEST(Wire, ParseRefusesWhatATraceCannotSay) {
   v4[0] = 0x46;  // IHL 6: options
   v4[3] = 28;
   EXPECT_FALSE(parse_packet(v4.data(), v4.size(), &why));
-  EXPECT_EQ(why, "IPv4 options");
+  EXPECT_EQ(why, "IPv4 options not as the trace writes them (nop, ra, rr, ts, lsrr, bad)");
   v4[0] = 0x45;
   v4[3] = 40;  // total length beyond the capture
   EXPECT_FALSE(parse_packet(v4.data(), v4.size(), &why));

@@ -117,7 +117,7 @@ struct OpSpec {
 struct Op {
   // Held inline up to kInlineArgs fields (every op registered today): a
   // decoded fuzz input of a few hundred ops then allocates per op nothing.
-  static constexpr size_t kInlineArgs = 13;
+  static constexpr size_t kInlineArgs = 14;
   using Args = boost::container::small_vector<std::optional<Value>, kInlineArgs>;
 
   const OpSpec* spec = nullptr;

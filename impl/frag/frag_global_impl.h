@@ -152,9 +152,10 @@ class GlobalFragImpl final : public trace::Engine, public netns::PernetOps {
   Queue* create(Netns& ns, const Fragment& f, const QueueKey& key);
   void unlink(Queue* q);   // inet_frag_kill: off the table, the LRU and the timer heap
   void destroy(Queue* q);  // inet_frag_destroy: skbs and queue freed, memory released
-  // Rules 3, 7 and 9: a v6 fragment dropped with a Parameter Problem.
-  static void refuse_v6(const Fragment& f, const uint8_t* payload, std::string_view reason,
-                        IcmpError error, std::vector<trace::Event>& out);
+  // Rules 3, 7 and 9 and header_dropped: a fragment dropped with a
+  // Parameter Problem.
+  static void refuse(const Fragment& f, const uint8_t* payload, std::string_view reason,
+                     IcmpError error, std::vector<trace::Event>& out);
   void discard(Queue* q, std::string_view reason, std::vector<trace::Event>& out);
   void evict(Netns& ns, Family family, std::vector<trace::Event>& out);
   void enqueue(Netns& ns, Queue* q, const Fragment& f, const uint8_t* payload, uint32_t end,

@@ -201,10 +201,14 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   // inet_frag_destroy: frees the queue's skbs and the queue, releasing the
   // memory they are charged (kQueueTruesize plus q->truesize).
   void destroy(FragQueue* q);
+  // Rules 3, 7 and 9 and header_dropped: a fragment dropped with a
+  // Parameter Problem.
+  static void refuse(const Fragment& f, const uint8_t* payload, std::string_view reason,
+                     IcmpError error, DeliverSink& sink);
+  // What header_dropped drops, with its Parameter Problem if any.
+  static void drop_header(const Fragment& f, const uint8_t* payload, const HeaderDrop& h,
+                          DeliverSink& sink);
   // Counts a failure, kills and destroys the queue, reports it.
-  // Rules 3, 7 and 9: a v6 fragment dropped with a Parameter Problem.
-  static void refuse_v6(const Fragment& f, const uint8_t* payload, std::string_view reason,
-                        IcmpError error, DeliverSink& sink);
   void discard(FragNetns& ns, FragQueue* q, std::string_view reason, DeliverSink& sink);
   // Copies the datagram out and destroys the queue under the table lock,
   // then unlocks it and delivers.

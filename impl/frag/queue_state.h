@@ -12,8 +12,8 @@
 //     codepoints c of the queued skbs; len >= runs.end() (len is the
 //     highest end seen, and the datagram's length once last_in);
 //   * max_df_len <= max_len, each at least the length of every queued skb
-//     (with DF, for max_df_len); ip_frag_reinit keeps both, so they may
-//     be larger;
+//     (with DF, for max_df_len), which they count with its v4 options;
+//     ip_frag_reinit keeps both, so they may be larger;
 //   * a queue with no skbs has first_in, last_in, len and meat all clear;
 //   * has_peer implies peer_rid is set.
 #pragma once
@@ -47,9 +47,9 @@ struct QueueState {
   uint32_t len = 0;
   uint32_t meat = 0;
   uint64_t truesize = 0;
-  // The longest skb queued, and the longest with DF (struct inet_frag_queue
-  // max_size, struct ipq max_df_size; the kernel adds the header's length,
-  // which every queued v4 skb has the same).
+  // The longest skb queued, and the longest with DF, options included
+  // (struct inet_frag_queue max_size, struct ipq max_df_size, less the 20
+  // bytes of fixed header the kernel counts too).
   uint32_t max_len = 0, max_df_len = 0;
 
   // ip_frag_too_far bookkeeping (struct ipq: peer, rid): the rid counter of
@@ -62,12 +62,13 @@ struct QueueState {
   // An skb joined the runs (ip_frag_queue's tail): its length and
   // truesize, its ECN codepoint and DF, and the first fragment's header
   // fields.
-  void queued(const Skb& skb) {
+  void queued(const Skb& skb, Family family) {
     meat += skb.len;
     truesize += skb.truesize;
     ecn |= uint8_t(1 << skb.ecn);
-    max_len = std::max(max_len, skb.len);
-    if (skb.df) max_df_len = std::max(max_df_len, skb.len);
+    const uint32_t size = skb.len + extra_len(family, skb.ext);
+    max_len = std::max(max_len, size);
+    if (skb.df) max_df_len = std::max(max_df_len, size);
     if (skb.off == 0) {
       first_in = true;
       first_proto = skb.proto;
@@ -110,7 +111,7 @@ QueueDescription queue_description(const Q& q, std::string_view label, Family fa
                      .rid = q.rid,
                      .max_len = q.max_len,
                      .max_df_len = q.max_df_len,
-                     .unfrag = q.first_in ? ext_len(q.first_ext) : 0};
+                     .unfrag = q.first_in ? extra_len(family, q.first_ext) : 0};
   q.runs.for_each_run([&](uint32_t off, uint32_t end) { d.runs.emplace_back(off, end); });
   q.runs.for_each_skb([&](const Skb& s) { d.cpus.push_back(s.cpu); });
   return d;

@@ -146,8 +146,12 @@ void FragModel::receive(const Fragment& f, std::span<const uint8_t> payload,
                         std::vector<trace::Event>& out) {
   Netns* found = find(f.ns);
   if (!found) return out.push_back(drop_event(f, "no-netns"));  // its creation failed
-  // Before any rule: the routing header's own check (frag_ops.h).
-  if (v6_routing_dropped(f)) return out.push_back(drop_event(f, "v6-rt-multicast"));
+  // Before any rule: the IP layer's checks of options and extension
+  // headers (frag_ops.h).
+  if (const std::optional<HeaderDrop> h = header_dropped(f)) {
+    if (h->param_problem) return refuse(f, payload, h->reason, IcmpError::kParamOption, out);
+    return out.push_back(drop_event(f, h->reason));
+  }
   Netns& ns = *found;
   const int fi = int(f.family);
   const bool v4 = f.family == Family::kV4;
@@ -159,7 +163,7 @@ void FragModel::receive(const Fragment& f, std::span<const uint8_t> payload,
   // Rules 1-4 (frag_rule.h): not a fragment, an atomic fragment, a truncated
   // v6 first fragment, over the memory limit.
   rule::Decision<rule::Concrete> d;
-  const rule::Input<rule::Concrete> in{f.family, f.off, f.len, f.mf, ext_len(f.ext)};
+  const rule::Input<rule::Concrete> in{f.family, f.off, f.len, f.mf, extra_len(f.family, f.ext)};
   const bool truncated =
       !v4 && f.off == 0 && f.mf && v6_first_fragment_truncated(f.proto, payload.data(), f.len);
   rule::admit(d, in, truncated, ns.sysctls.high_thresh[fi], ns.fam[fi].mem, policy_, ns.dead);
@@ -172,7 +176,7 @@ void FragModel::receive(const Fragment& f, std::span<const uint8_t> payload,
         if (!v4) ns.counters.oks[fi]++;  // 2. an atomic fragment counts as reassembled
         return deliver_whole();
       case rule::Outcome::kV6Truncated:
-        return refuse_v6(f, payload, "v6-truncated", IcmpError::kParamIncomplete, out);
+        return refuse(f, payload, "v6-truncated", IcmpError::kParamIncomplete, out);
       default:  // kMemLimit
         ns.counters.fails[fi]++;
         return out.push_back(drop_event(f, "mem-limit"));
@@ -242,13 +246,13 @@ void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uin
   // Rules 7-14 (frag_rule.h) decide against the queue's runs.
   rule::QueueState<rule::Concrete> state{{}, q.first_in, q.last_in, q.len, q.meat};
   for (const Run& r : q.runs) state.runs.push_back({r.off, r.end});
-  if (q.first_in) state.unfrag = ext_len(q.runs.front().frags.front().ext);
-  rule::queue(d, {f.family, f.off, f.len, f.mf, ext_len(f.ext)}, state);
+  if (q.first_in) state.unfrag = extra_len(f.family, q.runs.front().frags.front().ext);
+  rule::queue(d, {f.family, f.off, f.len, f.mf, extra_len(f.family, f.ext)}, state);
   switch (d.outcome()) {
     case rule::Outcome::kV6TooBig:
-      return refuse_v6(f, payload, "v6-too-big", IcmpError::kParamOffset, out);
+      return refuse(f, payload, "v6-too-big", IcmpError::kParamOffset, out);
     case rule::Outcome::kV6BadLen:
-      return refuse_v6(f, payload, "v6-bad-len", IcmpError::kParamLength, out);
+      return refuse(f, payload, "v6-bad-len", IcmpError::kParamLength, out);
     case rule::Outcome::kBadLast:
     case rule::Outcome::kBadBeyond:
       return discard("bad-end");
@@ -273,7 +277,7 @@ void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uin
   q.len = d.len;
   q.meat = d.meat;
   q.first_in = d.first_in;
-  const uint32_t size = uint32_t(header_len(f.family)) + (d.end - f.off);
+  const uint32_t size = uint32_t(header_len(f.family, f.ext)) + (d.end - f.off);
   q.max_size = std::max(q.max_size, size);
   if (f.df) q.max_df_size = std::max(q.max_df_size, size);
   fam.mem += truesize;
@@ -303,9 +307,8 @@ void FragModel::place(Queue& q, Frag frag, rule::Placement where) {
   }
 }
 
-void FragModel::refuse_v6(const Fragment& f, std::span<const uint8_t> payload,
-                          std::string_view reason, IcmpError error,
-                          std::vector<trace::Event>& out) {
+void FragModel::refuse(const Fragment& f, std::span<const uint8_t> payload, std::string_view reason,
+                       IcmpError error, std::vector<trace::Event>& out) {
   out.push_back(drop_event(f, reason));
   if (auto icmp = icmp_event(f, error, payload)) out.push_back(std::move(*icmp));
 }
@@ -367,9 +370,9 @@ void FragModel::reassemble(Netns& ns, const Fragment& f, const Key& key, bool ov
     ns.counters.fails[fi]++;
     return out.push_back(kill_event(f.ns, f.family, f.id, "ecn"));
   }
-  //     With its unfragmentable part (v4 its header, v6 the first
-  //     fragment's extension headers) the datagram may not exceed 65535
-  //     bytes (frag_rule.h decided it).
+  //     With its unfragmentable part (the first fragment's header with
+  //     its options, v6 its extension headers) the datagram may not exceed
+  //     65535 bytes (frag_rule.h decided it).
   if (oversize) {
     ns.counters.fails[fi]++;
     return out.push_back(kill_event(f.ns, f.family, f.id, "oversize"));
@@ -384,7 +387,9 @@ void FragModel::reassemble(Netns& ns, const Fragment& f, const Key& key, bool ov
   for (const Run& r : q.runs) {
     for (const Frag& fr : r.frags) {
       bytes.insert(bytes.end(), fr.bytes.begin(), fr.bytes.end());
-      if (fr.off == 0) head.proto = fr.proto;  // v6 takes the next header from the first
+      if (fr.off != 0) continue;
+      head.proto = fr.proto;  // v6 takes the next header from the first
+      head.ext = fr.ext;      // v4 its options (v6 ext are not delivered)
     }
   }
   Fnv1a64 h;
@@ -507,7 +512,7 @@ std::string FragModel::describe() const {
                            .seq = q.seq,
                            .has_peer = q.has_peer,
                            .rid = q.rid};
-        if (q.first_in) d.unfrag = ext_len(q.runs.front().frags.front().ext);
+        if (q.first_in) d.unfrag = extra_len(Family(fi), q.runs.front().frags.front().ext);
         const uint32_t header = uint32_t(header_len(Family(fi)));
         d.max_len = q.max_size ? q.max_size - header : 0;
         d.max_df_len = q.max_df_size ? q.max_df_size - header : 0;

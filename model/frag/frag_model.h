@@ -120,9 +120,10 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
  private:
   void receive_queued(Netns& ns, const Fragment& f, std::span<const uint8_t> payload,
                       rule::Decision<rule::Concrete>& d, std::vector<trace::Event>& out);
-  // Rules 3, 7 and 9: a v6 fragment dropped with a Parameter Problem.
-  static void refuse_v6(const Fragment& f, std::span<const uint8_t> payload,
-                        std::string_view reason, IcmpError error, std::vector<trace::Event>& out);
+  // Rules 3, 7 and 9 and header_dropped: a fragment dropped with a
+  // Parameter Problem.
+  static void refuse(const Fragment& f, std::span<const uint8_t> payload, std::string_view reason,
+                     IcmpError error, std::vector<trace::Event>& out);
   // Puts a queued fragment where the decision says (inet_frag_queue_insert).
   static void place(Queue& q, Frag frag, rule::Placement where);
   // Unhashes a queue and releases its memory (inet_frag_kill + destroy).

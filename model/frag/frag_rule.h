@@ -91,7 +91,7 @@ struct Input {
   Family family;  // concrete in both interpretations
   typename T::U32 off, len;
   typename T::B mf;
-  typename T::U32 ext = 0;  // v6: its extension headers' bytes (ext_len)
+  typename T::U32 ext = 0;  // its header's bytes past the fixed part (extra_len)
 };
 
 // A run: fragments [off, end) that arrived in order (frag_model.h).
@@ -106,7 +106,7 @@ struct QueueState {
   std::vector<Run<T>> runs;  // sorted by off, pairwise disjoint
   typename T::B first_in = false, last_in = false;
   typename T::U32 len = 0, meat = 0;  // as FragModel::Queue
-  typename T::U32 unfrag = 0;         // v6: the first fragment's ext bytes, once first_in
+  typename T::U32 unfrag = 0;         // the first fragment's ext, once first_in
 };
 
 // The decision under construction: which outcome fired, and the values the
@@ -264,13 +264,14 @@ void queue(Decision<T>& d, const Input<T>& f, const QueueState<T>& q) {
   //     between is queued ("FIRST_IN | LAST_IN && meat == len": reassemble).
   const B complete = d.first_in && d.last_in && d.meat == d.len;
   // 14. ip_frag_reasm, ip6_frag_reasm: with its unfragmentable part the
-  //     datagram may not exceed 65535 bytes (out_oversize): v4 adds its
-  //     20-byte header; v6 the first fragment's extension headers, which
-  //     rule 7 (ends only) does not see: this fragment's if it is the first,
-  //     else the queued first fragment's (unfragmentable_len).
-  const U32 unfrag =
-      v4 ? U32(unfragmentable_len(f.family, 0)) : T::select(f.off == 0, f.ext, q.unfrag);
-  d.rule(Outcome::kOversize, complete && T::widen(d.len) + T::widen(unfrag) > 65535);
+  //     datagram may not exceed 65535 bytes (out_oversize): v4 adds the
+  //     first fragment's header, options included; v6 its extension
+  //     headers, which rule 7 (ends only) does not see: this fragment's if
+  //     it is the first, else the queued first fragment's
+  //     (unfragmentable_len).
+  const U32 unfrag = T::select(f.off == 0, f.ext, q.unfrag);
+  d.rule(Outcome::kOversize,
+         complete && T::widen(d.len) + T::widen(unfrag) + unfragmentable_len(f.family, 0) > 65535);
   d.rule(Outcome::kReassembled, complete);
   d.rule(Outcome::kQueued, true);
 }

@@ -65,6 +65,12 @@ TEST(FragRule, V4OversizeAtReassembly) {
   EXPECT_EQ(decide(Family::kV4, 0, 8, true, tail).outcome(), Outcome::kOversize);
   QueueState<Concrete> fits{{{8, 65515}}, false, true, 65515, 65507};
   EXPECT_EQ(decide(Family::kV4, 0, 8, true, fits).outcome(), Outcome::kReassembled);
+  // The first fragment's options count (Linux 6.18: 24 + 65512 fails).
+  QueueState<Concrete> tail24{{{8, 65512}}, false, true, 65512, 65504};
+  EXPECT_EQ(decide(Family::kV4, 0, 8, true, tail24).outcome(), Outcome::kReassembled);
+  Decision<Concrete> d;
+  queue(d, Input<Concrete>{Family::kV4, 0, 8, true, 4}, tail24);
+  EXPECT_EQ(d.outcome(), Outcome::kOversize);
 }
 
 // Measured on Linux 6.18: the first fragment's extension headers count with

@@ -133,7 +133,7 @@ struct Swarm {
   bool evict = false;              // the global table's eviction policy
   bool list = false;               // the list design's reassembly (no coalescing)
   bool tight = false;              // small memory thresholds, set first (evict only)
-  bool ext = false;                // v6 extension headers before the Fragment header
+  bool ext = false;                // v4 options, v6 extension headers before the Fragment header
 };
 
 // A non-empty subset of `all`, each member in with probability 1/2.
@@ -160,7 +160,7 @@ Swarm swarm(const FragGenOptions& options) {
   w.ecn = *rc::gen::element(false, true);
   w.odd_lengths = *rc::gen::element(false, false, false, true);
   w.at_limit = *rc::gen::element(false, false, false, true);
-  w.ext = *rc::gen::element(false, false, false, true);
+  w.ext = *rc::gen::element(false, false, false, false, false, false, false, true);
   if (options.kernel) {
     // Today's kernel refuses above high_thresh: tight limits test its
     // accounting, byte for byte.
@@ -231,9 +231,12 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
     // v4 DF on no fragment (most senders), on some, or on every one (a
     // sender doing path MTU discovery).
     const int df = base.v6 ? 0 : *rc::gen::element(0, 1, 2, 2);
-    // v6 extension headers: the same on every fragment, or the first
-    // fragment's differing from the others' (only its count).
-    if (w.ext && base.v6) base.ext = *inRange<uint8_t>(0, 8);
+    // v4 options, v6 extension headers: the same on every fragment, or
+    // the first fragment's differing from the others' (only its count).
+    // Options Linux drops (lsrr, bad) only now and then on one fragment: on
+    // every fragment, or often, they leave nothing to reassemble.
+    const uint8_t kept = base.v6 ? 8 : frag::kOptLsrr;
+    if (w.ext) base.ext = *inRange<uint8_t>(0, kept);
     uint32_t total = 0;
     switch (at_limit ? 2 : *rc::gen::elementOf(w.sizes)) {
       case 0:
@@ -258,8 +261,12 @@ std::vector<Step> steps_of(const FragGenOptions& options, int size) {
     for (const Piece& p : pieces) {
       Step s = base;
       s.off = p.off;
-      if (w.ext && base.v6 && *inRange(0, 4) == 0) s.ext = *inRange<uint8_t>(0, 8);
-      s.len = std::min(p.len, base.v6 ? 65527u - frag::ext_len(s.ext) : 65515u);
+      if (w.ext && *inRange(0, 4) == 0) s.ext = *inRange<uint8_t>(0, kept);
+      if (w.ext && !base.v6 && *inRange(0, 16) == 0)
+        s.ext = *inRange<uint8_t>(frag::kOptLsrr, frag::kOptBad + 1);
+      s.len = std::min(p.len,
+                       (base.v6 ? 65527u : 65515u) -
+                           frag::extra_len(base.v6 ? frag::Family::kV6 : frag::Family::kV4, s.ext));
       s.mf = p.mf;
       s.fill = p.fill;
       if (w.mixed_proto) s.proto = proto(s.v6, options);
@@ -350,7 +357,9 @@ std::string render(const std::vector<Step>& steps) {
         if (s.proto != 253) out += " proto=" + std::to_string(s.proto);
         if (s.ecn) out += " ecn=" + std::string(frag::kEcnNames[s.ecn]);
         if (s.df && !s.v6) out += " df=1";
-        if (s.ext && s.v6) out += " ext=" + std::string(frag::kExtNames[s.ext]);
+        if (s.ext)
+          out += s.v6 ? " ext=" + std::string(frag::kExtNames[s.ext])
+                      : " opt=" + std::string(frag::kOptNames[s.ext]);
         if (s.fill >= 0) {
           char buf[8];
           std::snprintf(buf, sizeof(buf), "%02x", s.fill & 255);

@@ -52,7 +52,7 @@ struct Step {
   int fill = -1;       // -1: pattern data; otherwise the fill byte
   uint8_t ecn = 0;     // the ECN codepoint (frag::kEcnNames)
   bool df = false;     // v4: Don't Fragment
-  uint8_t ext = 0;     // v6: extension headers (frag::kExtNames' bits)
+  uint8_t ext = 0;     // v4 options, v6 extension headers (frag::Fragment::ext)
   std::string key;     // sysctl key
   uint64_t value = 0;  // sysctl value; tick milliseconds
   bool go = false;     // started on a thread of its own ("go")

@@ -65,8 +65,8 @@ Subsystem frag_subsystem() {
                      {.ops = {"policy frag-reasm"}, .slot = 5},
                      // its fourth: v4 DF (a late field of frag);
                      {.ops = {"frag+ecn+df"}, .slot = 6},
-                     // its fifth: v6 extension headers (another).
-                     {.ops = {"frag+ecn+df+ext"}, .slot = 7}},
+                     // its fifth: v6 extension headers and v4 options (two more).
+                     {.ops = {"frag+ecn+df+ext+opt"}, .slot = 7}},
       .fuzz_shapes = {gen::frag_complete, gen::frag_past_limit, gen::frag_collide, gen::frag_ecn},
       .kernel_counters = {},
       .kernel_visible = kernel_visible,

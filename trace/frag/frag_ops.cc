@@ -37,17 +37,22 @@ std::optional<FieldError> check_frag(const Op& op) {
   bool v6 = fam == Family::kV6;
   if (!v6 && op.u(kId) > 65535) return FieldError{kId, "value out of range for 'id' (0..65535)"};
   if (op.u(kOff) % 8 != 0) return FieldError{kOff, "'off' must be a multiple of 8"};
-  const uint8_t ext = v6 && op.has(kExt) ? uint8_t(op.word(kExt)) : 0;
-  const uint64_t max_len = v6 ? 65527 - ext_len(ext) : 65515;
+  const size_t ext_field = v6 ? kExt : kOpt;
+  const uint8_t ext = op.has(ext_field) ? uint8_t(op.word(ext_field)) : 0;
+  const uint64_t max_len = (v6 ? 65527 : 65515) - extra_len(fam, ext);
   if (op.u(kLen) > max_len)
     return FieldError{kLen, "value out of range for 'len' (0.." + std::to_string(max_len) +
-                                (ext ? " after ext=" + std::string(kExtNames[ext]) : "") + ")"};
+                                (!ext ? ""
+                                 : v6 ? " after ext=" + std::string(kExtNames[ext])
+                                      : " after opt=" + std::string(kOptNames[ext])) +
+                                ")"};
   for (size_t i : {kSrc, kDst}) {
     if (op.has(i) && op.addr(i).v6 != v6)
       return FieldError{i, std::string("address family does not match ") + family_name(fam)};
   }
   if (v6 && op.has(kDf)) return FieldError{kDf, "'df' is an IPv4 header flag"};
   if (!v6 && op.has(kExt)) return FieldError{kExt, "'ext' names IPv6 extension headers"};
+  if (v6 && op.has(kOpt)) return FieldError{kOpt, "'opt' names IPv4 options"};
   if (op.has(kData) && op.data(kData).mode == Data::Mode::kHex &&
       op.data(kData).hex.size() != op.u(kLen))
     return FieldError{kData, "hex data must have exactly len=" + std::to_string(op.u(kLen)) +
@@ -61,8 +66,11 @@ void normalize_frag(Op& op) {
   if (!v6) op.args[kId] = op.u(kId) & 0xffff;
   op.args[kOff] = op.u(kOff) & ~uint64_t{7};
   if (!v6 && op.args.size() > kExt) op.args[kExt].reset();
-  const uint8_t ext = op.has(kExt) ? uint8_t(op.word(kExt)) : 0;
-  op.args[kLen] = std::min<uint64_t>(op.u(kLen), v6 ? 65527 - ext_len(ext) : 65515);
+  if (v6 && op.args.size() > kOpt) op.args[kOpt].reset();
+  const size_t ext_field = v6 ? kExt : kOpt;
+  const uint8_t ext = op.has(ext_field) ? uint8_t(op.word(ext_field)) : 0;
+  op.args[kLen] = std::min<uint64_t>(
+      op.u(kLen), (v6 ? 65527 : 65515) - extra_len(family_field(op, kFamily), ext));
   for (size_t i : {kSrc, kDst})
     if (op.has(i) && op.addr(i).v6 != v6) op.args[i].reset();
   if (v6 && op.args.size() > kDf) op.args[kDf].reset();
@@ -91,6 +99,9 @@ bool deliver_matches(const trace::Event& e, const Op& op) {
     return false;
   if (op.args.size() > 5 && op.has(5) && str("ecn") != op.word_text(5)) return false;
   if (op.args.size() > 7 && op.has(7) && (!e.get("df") || num("df") != op.u(7))) return false;
+  if (op.args.size() > 8 && op.has(8) &&
+      (e.get("opt") ? str("opt") : std::string("none")) != op.word_text(8))
+    return false;
   // The kernel engine's deliveries carry no truesize: not checked there.
   if (op.args.size() > 6 && op.has(6) && e.get("truesize") && num("truesize") != op.u(6))
     return false;
@@ -126,7 +137,8 @@ Fragment fragment_of(const Op& op) {
   if (op.has(kData) && op.data(kData).mode != Data::Mode::kPattern) f.data = &op.data(kData);
   f.ecn = uint8_t(op.has(kEcn) ? op.word(kEcn) : 0);
   f.df = op.has(kDf) && op.u(kDf) != 0;
-  f.ext = uint8_t(op.has(kExt) ? op.word(kExt) : 0);
+  const size_t ext_field = f.family == Family::kV6 ? kExt : kOpt;
+  f.ext = uint8_t(op.has(ext_field) ? op.word(ext_field) : 0);
   return f;
 }
 
@@ -214,8 +226,14 @@ bool v6_first_fragment_truncated(uint8_t proto, const uint8_t* payload, uint32_t
   return uint64_t(upper->off) + need > len;
 }
 
-bool v6_routing_dropped(const Fragment& f) {
-  return (f.ext & kExtRt) && is_multicast(f.dst);
+std::optional<HeaderDrop> header_dropped(const Fragment& f) {
+  if (f.family == Family::kV4) {
+    if (f.ext == kOptLsrr) return HeaderDrop{"v4-srr"};
+    if (f.ext == kOptBad) return HeaderDrop{"v4-bad-options", true};
+  } else if ((f.ext & kExtRt) && is_multicast(f.dst)) {
+    return HeaderDrop{"v6-rt-multicast"};
+  }
+  return std::nullopt;
 }
 
 bool Sysctls::owns(std::string_view key) {
@@ -340,7 +358,7 @@ uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t 
 trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv,
                            std::optional<uint64_t> truesize) {
   trace::Event e{"deliver", {}};
-  e.fields.reserve(11);
+  e.fields.reserve(12);
   e.add("ns", std::string(head.ns))
       .add("family", family_name(head.family))
       .add("src", trace::format_addr(head.src))
@@ -351,6 +369,7 @@ trace::Event deliver_event(const Fragment& head, uint32_t len, uint64_t fnv,
       .add("fnv1a64", trace::format_hex64(fnv))
       .add("ecn", std::string(kEcnNames[head.ecn & 3]));
   if (head.family == Family::kV4) e.add("df", uint64_t(head.df));
+  if (head.family == Family::kV4 && head.ext) e.add("opt", std::string(kOptNames[head.ext % 7]));
   if (truesize) e.add("truesize", *truesize);
   return e;
 }
@@ -385,6 +404,7 @@ std::optional<trace::Event> icmp_event(const Fragment& about, IcmpError error,
                          uint32_t(about.dst.bytes[2]) << 8 | about.dst.bytes[3];
     if (is_multicast(about.dst) || dst == 0xffffffff || dst == 0x7fffffff) return std::nullopt;
     if (about.src.bytes[0] == 0 || about.src.bytes[0] >= 224) return std::nullopt;
+    if (about.off != 0) return std::nullopt;  // icmp_send answers fragment 0 only
     if (about.proto == 1) {
       // icmp_pointers[type].error, and types past NR_ICMP_TYPES (18).
       if (payload.empty()) return std::nullopt;
@@ -414,6 +434,8 @@ std::optional<trace::Event> icmp_event(const Fragment& about, IcmpError error,
       return icmp_error_event(about, 4, 0, 42 + ext_len(about.ext));
     case IcmpError::kParamIncomplete:
       return icmp_error_event(about, 4, 3, 0);
+    case IcmpError::kParamOption:
+      return icmp_error_event(about, 12, 0, kOptBadPointer);
   }
   return std::nullopt;
 }
@@ -446,6 +468,7 @@ void register_ops(trace::Registry& r) {
   for (std::string_view w : kReasmNames) r.add_word("frag-reasm", std::string(w));
   for (std::string_view w : kEcnNames) r.add_word("ecn", std::string(w));
   for (std::string_view w : kExtNames) r.add_word("v6-ext", std::string(w));
+  for (std::string_view w : kOptNames) r.add_word("v4-opt", std::string(w));
   for (const char* k : {"ipv4.ipfrag_high_thresh", "ipv4.ipfrag_low_thresh", "ipv4.ipfrag_time",
                         "ipv6.ip6frag_high_thresh", "ipv6.ip6frag_low_thresh", "ipv6.ip6frag_time",
                         "ipv4.ipfrag_max_dist"})
@@ -505,7 +528,13 @@ void register_ops(trace::Registry& r) {
                         .vocab = "v6-ext",
                         .late = true,
                         .help = "v6 extension headers before the Fragment header: none (default) "
-                                "or hbh, dst, rt joined by + in that order"}},
+                                "or hbh, dst, rt joined by + in that order"},
+                       {.key = "opt",
+                        .kind = Kind::kWord,
+                        .required = false,
+                        .vocab = "v4-opt",
+                        .late = true,
+                        .help = "v4 options: none (default), nop, ra, rr, ts, lsrr or bad"}},
             .check = check_frag,
             .normalize = normalize_frag});
   r.add_op({.name = "policy frag",
@@ -548,7 +577,12 @@ void register_ops(trace::Registry& r) {
                        {.key = "df",
                         .required = false,
                         .max = 1,
-                        .help = "v4: the delivered header's Don't Fragment flag"}},
+                        .help = "v4: the delivered header's Don't Fragment flag"},
+                       {.key = "opt",
+                        .kind = Kind::kWord,
+                        .required = false,
+                        .vocab = "v4-opt",
+                        .help = "v4: the delivered header's options (the first fragment's)"}},
             .expect = [](const Op& op, const std::vector<trace::Event>& history,
                          const trace::Snapshot&) -> std::optional<std::string> {
               for (const auto& e : history)

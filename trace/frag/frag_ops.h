@@ -28,10 +28,10 @@ inline const char* family_name(Family f) {
 }
 
 // Field indices of "frag NS v4|v6 id= off= len= mf= [src=] [dst=] [proto=] [data=] [ecn=] [df=]
-// [ext=]".
+// [ext=] [opt=]".
 namespace fields {
 inline constexpr size_t kNs = 0, kFamily = 1, kId = 2, kOff = 3, kLen = 4, kMf = 5, kSrc = 6,
-                        kDst = 7, kProto = 8, kData = 9, kEcn = 10, kDf = 11, kExt = 12;
+                        kDst = 7, kProto = 8, kData = 9, kEcn = 10, kDf = 11, kExt = 12, kOpt = 13;
 }
 
 // The ECN codepoints of the IP header (the low two bits of the v4 TOS and
@@ -55,6 +55,26 @@ inline constexpr uint32_t ext_len(uint8_t ext) {
          (uint32_t(ext & kExtHbh) + uint32_t((ext & kExtDst) >> 1) + uint32_t((ext & kExtRt) >> 2));
 }
 
+// The IPv4 options a fragment's header can carry (docs/trace.md, "IPv4
+// options"), one option each, padded to whole words (kernel/wire.cc has
+// their bytes): NOPs, router alert, record route and timestamp (each with
+// room for one address or stamp), which Linux accepts (recording its
+// address or a time in the last two); loose source route, which it drops
+// (accept_source_route is 0); and a record route 2 bytes long, which it
+// refuses with a Parameter Problem pointing at its length byte
+// (kOptBadPointer).
+inline constexpr uint8_t kOptLsrr = 5, kOptBad = 6;
+inline constexpr std::string_view kOptNames[7] = {"none", "nop", "ra", "rr", "ts", "lsrr", "bad"};
+inline constexpr uint32_t kOptLens[7] = {0, 4, 4, 8, 8, 8, 4};
+inline constexpr uint32_t kOptBadPointer = 21;
+
+// A fragment's header past its fixed part, `ext`: v4 its options
+// (kOptNames' index), v6 its extension headers (kExtNames' bits). Its
+// length in bytes:
+inline constexpr uint32_t extra_len(Family f, uint8_t ext) {
+  return f == Family::kV4 ? kOptLens[ext % 7] : ext_len(ext);
+}
+
 // One received fragment, decoded from a frag op (defaults applied).
 struct Fragment {
   std::string_view ns;
@@ -68,7 +88,7 @@ struct Fragment {
   const trace::Data* data = nullptr;  // nullptr: pattern
   uint8_t ecn = 0;                    // its ECN codepoint (kEcnNames)
   bool df = false;                    // v4: its header's Don't Fragment flag
-  uint8_t ext = 0;                    // v6: its extension headers (kExtNames' bits)
+  uint8_t ext = 0;                    // v4 its options, v6 its extension headers (extra_len)
 };
 
 Fragment fragment_of(const trace::Op& op);  // op must be a frag op
@@ -97,10 +117,10 @@ inline constexpr uint64_t kSkbHeadroom = 30;  // AF_PACKET's 16 and the Ethernet
 inline constexpr uint64_t kSkbSharedInfo = 320;
 inline constexpr uint64_t kPageSize = 4096;
 inline constexpr uint64_t kQueueTruesize[2] = {200, 184};  // struct ipq, struct frag_queue
-// The headers before the payload: v4's 20 bytes; v6's 40, its extension
-// headers (`ext`, kExtNames' bits) and the Fragment header's 8.
+// The headers before the payload: v4's 20 bytes and its options; v6's 40,
+// its extension headers and the Fragment header's 8 (`ext`: extra_len's).
 inline constexpr uint64_t header_len(Family f, uint8_t ext = 0) {
-  return f == Family::kV4 ? 20 : 48 + ext_len(ext);
+  return (f == Family::kV4 ? 20 : 48) + extra_len(f, ext);
 }
 inline constexpr bool skb_paged(Family f, uint32_t len, uint8_t ext = 0) {
   return kSkbHeadroom + header_len(f, ext) + len >= kPageSize;
@@ -121,12 +141,21 @@ inline constexpr uint64_t frag_truesize(Family f, uint32_t len, uint8_t ext = 0)
 // (after walking any extension headers it carries) is truncated.
 bool v6_first_fragment_truncated(uint8_t proto, const uint8_t* payload, uint32_t len);
 
-// ipv6_rthdr_rcv: a packet with a routing header to a multicast address is
-// dropped there (InAddrErrors), before reassembly sees it (drop reason
-// "v6-rt-multicast"; no reassembly counter moves). From the kernel's
-// source, not measured: the kernel engine sends nothing to a v6 multicast
-// address.
-bool v6_routing_dropped(const Fragment& f);
+// What the IP layer drops for its options or extension headers before
+// reassembly (or delivery, for a packet that is not a fragment) sees it;
+// no reassembly counter moves:
+//   * "v4-srr": a source route (ip_rcv_options: accept_source_route is 0);
+//   * "v4-bad-options": options ip_options_compile refuses (InHdrErrors),
+//     with a Parameter Problem (param_problem; icmp_event says whether it
+//     is sent);
+//   * "v6-rt-multicast": a routing header to a multicast address
+//     (ipv6_rthdr_rcv, InAddrErrors). From the kernel's source, not
+//     measured: the kernel engine sends nothing to a v6 multicast address.
+struct HeaderDrop {
+  std::string_view reason;
+  bool param_problem = false;
+};
+std::optional<HeaderDrop> header_dropped(const Fragment& f);
 
 // The reassembly sysctls of one namespace, with the kernel's defaults.
 struct Sysctls {
@@ -199,7 +228,7 @@ inline constexpr std::string_view kReasmNames[2] = {"coalesce", "list"};
 Reasm reasm_of(const trace::Op& op);          // op must be a "policy frag-reasm" op
 inline constexpr uint32_t kMaxSkbFrags = 17;  // CONFIG_MAX_SKB_FRAGS's default
 // The linear tailroom of a received skb of that truesize holding `len`
-// payload bytes after its headers (`ext`: its v6 extension headers): its
+// payload bytes after its headers (`ext`: extra_len's): its
 // head allocation less skb_shared_info, headroom, headers and payload
 // (frag_truesize's geometry); none for a paged skb (its truesize the small
 // head's plus whole pages, which no linear one's is).
@@ -209,11 +238,11 @@ inline constexpr uint64_t skb_tailroom(Family f, uint64_t truesize, uint32_t len
   return head - kSkbSharedInfo - kSkbHeadroom - header_len(f, ext) - len;
 }
 // What a reassembled datagram's length is checked against 65535 with
-// (ip_frag_reasm, ip6_frag_reasm: out_oversize): v4 adds its 20-byte
-// header, v6 the first fragment's extension headers (its payload length
-// then holds them and the fragmentable part).
+// (ip_frag_reasm, ip6_frag_reasm: out_oversize): v4 adds the first
+// fragment's header, options included; v6 the first fragment's extension
+// headers (its payload length then holds them and the fragmentable part).
 inline constexpr uint32_t unfragmentable_len(Family f, uint8_t first_ext) {
-  return f == Family::kV4 ? 20 : ext_len(first_ext);
+  return (f == Family::kV4 ? 20 : 0) + extra_len(f, first_ext);
 }
 
 // The largest ipfrag_time the kernel accepts: INT_MAX / HZ, with HZ = 250
@@ -315,6 +344,7 @@ enum class IcmpError : uint8_t {
   kParamLength,      // v6 4/0 at payload_len (4): a non-last fragment's length not a multiple of 8
   kParamOffset,      // v6 4/0 at frag_off (42 + extension headers): a fragment ending past 65535
   kParamIncomplete,  // v6 4/3 at 0: a first fragment without its whole header chain (RFC 7112)
+  kParamOption,      // v4 12/0 at kOptBadPointer: options Linux refuses (header_dropped)
 };
 // The icmp event for the error reassembly asks icmp_send or icmpv6_send to
 // send about `about`, whose payload (the bytes after its IP and Fragment

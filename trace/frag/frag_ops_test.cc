@@ -219,6 +219,51 @@ TEST(FragOps, ExtensionHeadersAreChargedAndBoundTheLength) {
   EXPECT_EQ(std::get<uint64_t>(*icmp->get("pointer")), 50u);
 }
 
+// Options are part of the v4 header: a record route (8 bytes) moves the v4
+// boundaries of TruesizeMatchesMeasuredKernel down by 8
+// (corpora/kernel/v4-options.trace pins them against Linux 6.18).
+TEST(FragOps, Ipv4OptionsAreChargedAndDroppedWhereLinuxDropsThem) {
+  const uint8_t rr = 3;
+  ASSERT_EQ(kOptNames[rr], "rr");
+  EXPECT_EQ(frag_truesize(Family::kV4, 198, rr), 832u);
+  EXPECT_EQ(frag_truesize(Family::kV4, 199, rr), 1280u);
+  EXPECT_EQ(frag_truesize(Family::kV4, 4037, rr), 8448u);
+  EXPECT_EQ(frag_truesize(Family::kV4, 4038, rr), 4928u);
+  EXPECT_EQ(unfragmentable_len(Family::kV4, rr), 28u);
+  const trace::ParseResult t = trace::parse(
+      "frag init v4 id=1 off=0 len=65507 mf=0 opt=rr\nfrag init v4 id=2 off=0 len=8 mf=1 "
+      "opt=lsrr\nfrag init v4 id=3 off=8 len=8 mf=1 opt=bad\n",
+      frag_registry());
+  ASSERT_FALSE(t.error) << t.error->message;
+  EXPECT_EQ(fragment_of(t.trace.ops[0]).ext, rr);
+  EXPECT_FALSE(header_dropped(fragment_of(t.trace.ops[0])));
+  EXPECT_EQ(header_dropped(fragment_of(t.trace.ops[1]))->reason, "v4-srr");
+  const Fragment bad = fragment_of(t.trace.ops[2]);
+  EXPECT_TRUE(header_dropped(bad)->param_problem);
+  // icmp_send answers fragment 0 only.
+  EXPECT_FALSE(icmp_event(bad, IcmpError::kParamOption, {}));
+  Fragment first = bad;
+  first.off = 0;
+  const std::optional<trace::Event> icmp = icmp_event(first, IcmpError::kParamOption, {});
+  ASSERT_TRUE(icmp);
+  EXPECT_EQ(std::get<uint64_t>(*icmp->get("type")), 12u);
+  EXPECT_EQ(std::get<uint64_t>(*icmp->get("pointer")), 21u);
+  const trace::ParseResult big =
+      trace::parse("frag init v4 id=1 off=0 len=65508 mf=0 opt=rr\n", frag_registry());
+  ASSERT_TRUE(big.error);
+  EXPECT_EQ(trace::format_diagnostic("t", *big.error),
+            "t:1:25: value out of range for 'len' (0..65507 after opt=rr)");
+  const trace::ParseResult v6 =
+      trace::parse("frag init v6 id=1 off=0 len=8 mf=1 opt=nop\n", frag_registry());
+  ASSERT_TRUE(v6.error);
+  EXPECT_EQ(trace::format_diagnostic("t", *v6.error), "t:1:36: 'opt' names IPv4 options");
+  // The delivered v4 header's options are the deliver event's opt.
+  Fragment head{.ns = "init", .family = Family::kV4, .id = 1, .len = 8};
+  EXPECT_EQ(deliver_event(head, 8, 0).get("opt"), nullptr);
+  head.ext = rr;
+  EXPECT_EQ(std::get<std::string>(*deliver_event(head, 8, 0).get("opt")), "rr");
+}
+
 TEST(FragOps, DfIsAnIpv4Flag) {
   const trace::ParseResult ok =
       trace::parse("frag init v4 id=1 off=0 len=8 mf=1 df=1\nfrag init v4 id=1 off=8 len=8 mf=0\n",
