@@ -42,7 +42,7 @@ struct QueueState {
   bool first_in = false, last_in = false;
   uint8_t first_proto = 0;
   uint8_t first_ecn = 0;
-  uint8_t first_ext = 0;  // v6: the first fragment's extension headers (its nhoffset)
+  uint8_t first_ext = 0;  // the first fragment's options or extension headers (Fragment::ext)
   uint8_t ecn = 0;        // 1 << codepoint of each queued skb (struct ipq: ecn)
   uint32_t len = 0;
   uint32_t meat = 0;

@@ -30,7 +30,7 @@ struct Skb {
   uint8_t cpu = 0;           // the CPU it was received (allocated) on: skb->alloc_cpu
   uint8_t ecn = 0;           // the ECN codepoint of its IP header
   bool df = false;           // v4: its header's Don't Fragment flag
-  uint8_t ext = 0;           // v6: its extension headers (kExtNames' bits)
+  uint8_t ext = 0;           // v4 its options, v6 its extension headers (Fragment::ext)
   const uint8_t* data = nullptr;
   std::unique_ptr<uint8_t[]> owned;  // the payload, when the engine owns it
 

@@ -58,7 +58,7 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
     uint8_t proto;
     uint32_t cpu;  // the CPU it was received (allocated) on
     uint8_t ecn;   // its ECN codepoint
-    uint8_t ext;   // v6: its extension headers (kExtNames' bits)
+    uint8_t ext;   // v4 its options, v6 its extension headers (Fragment::ext)
   };
   // Fragments [off, end) that arrived in order, each starting where the
   // previous one ended.

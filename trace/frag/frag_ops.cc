@@ -31,15 +31,28 @@ Family family_field(const Op& op, size_t i) {
   return Family(op.word(i));
 }
 
+// Fragment::ext as the op gives it: opt= for v4, ext= for v6.
+uint8_t ext_of(const Op& op) {
+  const size_t field =
+      family_field(op, fields::kFamily) == Family::kV6 ? fields::kExt : fields::kOpt;
+  return op.has(field) ? uint8_t(op.word(field)) : 0;
+}
+
+// The longest payload after the fragment's headers: 65515 (v4) or 65527
+// (v6) less its options or extension headers.
+uint64_t max_len_of(const Op& op) {
+  const Family f = family_field(op, fields::kFamily);
+  return (f == Family::kV6 ? 65527 : 65515) - extra_len(f, ext_of(op));
+}
+
 std::optional<FieldError> check_frag(const Op& op) {
   using namespace fields;
   Family fam = family_field(op, kFamily);
   bool v6 = fam == Family::kV6;
   if (!v6 && op.u(kId) > 65535) return FieldError{kId, "value out of range for 'id' (0..65535)"};
   if (op.u(kOff) % 8 != 0) return FieldError{kOff, "'off' must be a multiple of 8"};
-  const size_t ext_field = v6 ? kExt : kOpt;
-  const uint8_t ext = op.has(ext_field) ? uint8_t(op.word(ext_field)) : 0;
-  const uint64_t max_len = (v6 ? 65527 : 65515) - extra_len(fam, ext);
+  const uint8_t ext = ext_of(op);
+  const uint64_t max_len = max_len_of(op);
   if (op.u(kLen) > max_len)
     return FieldError{kLen, "value out of range for 'len' (0.." + std::to_string(max_len) +
                                 (!ext ? ""
@@ -67,10 +80,7 @@ void normalize_frag(Op& op) {
   op.args[kOff] = op.u(kOff) & ~uint64_t{7};
   if (!v6 && op.args.size() > kExt) op.args[kExt].reset();
   if (v6 && op.args.size() > kOpt) op.args[kOpt].reset();
-  const size_t ext_field = v6 ? kExt : kOpt;
-  const uint8_t ext = op.has(ext_field) ? uint8_t(op.word(ext_field)) : 0;
-  op.args[kLen] = std::min<uint64_t>(
-      op.u(kLen), (v6 ? 65527 : 65515) - extra_len(family_field(op, kFamily), ext));
+  op.args[kLen] = std::min<uint64_t>(op.u(kLen), max_len_of(op));
   for (size_t i : {kSrc, kDst})
     if (op.has(i) && op.addr(i).v6 != v6) op.args[i].reset();
   if (v6 && op.args.size() > kDf) op.args[kDf].reset();
@@ -137,8 +147,7 @@ Fragment fragment_of(const Op& op) {
   if (op.has(kData) && op.data(kData).mode != Data::Mode::kPattern) f.data = &op.data(kData);
   f.ecn = uint8_t(op.has(kEcn) ? op.word(kEcn) : 0);
   f.df = op.has(kDf) && op.u(kDf) != 0;
-  const size_t ext_field = f.family == Family::kV6 ? kExt : kOpt;
-  f.ext = uint8_t(op.has(ext_field) ? op.word(ext_field) : 0);
+  f.ext = ext_of(op);
   return f;
 }
 

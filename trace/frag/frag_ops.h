@@ -303,8 +303,9 @@ struct QueueDescription {
   // (ip_frag_queue's max_size and max_df_size less the header). Printed
   // when a fragment with DF was queued.
   uint32_t max_len = 0, max_df_len = 0;
-  // v6: the first fragment's extension headers' bytes, once it is queued
-  // (what rule 14 adds to the datagram). Printed when not 0.
+  // The bytes of the first fragment's options (v4) or extension headers
+  // (v6), once it is queued (what rule 14 adds to the datagram). Printed
+  // when not 0.
   uint32_t unfrag = 0;
   // Under Policy::kEvict: its place in the evictor's order among its
   // namespace's queues of its family (0: evicted first).
