@@ -78,7 +78,7 @@ Replay replay(const Witness& w) {
   trace::Snapshot snap;
   model.snapshot(snap);
   std::vector<std::string_view> counters = {frag::kReasmReqds[fi], frag::kReasmOKs[fi],
-                                            frag::kReasmFails[fi]};
+                                            frag::kReasmFails[fi], frag::kInHdrErrors[fi]};
   if (w.family == Family::kV4) counters.push_back(frag::kReasmOverlaps);
   for (std::string_view c : counters)
     r.expectations +=

@@ -38,8 +38,8 @@ struct Replay {
   std::vector<trace::Event> setup;                // events of the sysctl writes
   std::vector<std::vector<trace::Event>> events;  // per fragment
   // After the last fragment: "expect deliver ..." or "expect nodeliver ...",
-  // the family's ReasmReqds, ReasmOKs, ReasmFails (and IpExtReasmOverlaps
-  // for v4), and "expect mem ...".
+  // the family's ReasmReqds, ReasmOKs, ReasmFails, InHdrErrors (and
+  // IpExtReasmOverlaps for v4), and "expect mem ...".
   std::string expectations;
 };
 Replay replay(const Witness& w);

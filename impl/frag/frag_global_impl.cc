@@ -201,8 +201,10 @@ void GlobalFragImpl::destroy(Queue* q) {
   queue_pool_.destroy(q);
 }
 
-void GlobalFragImpl::refuse(const Fragment& f, const uint8_t* payload, std::string_view reason,
-                            IcmpError error, std::vector<trace::Event>& out) {
+void GlobalFragImpl::refuse(Counters& c, const Fragment& f, const uint8_t* payload,
+                            std::string_view reason, IcmpError error,
+                            std::vector<trace::Event>& out) {
+  c.hdr_errors[int(f.family)]++;
   out.push_back(drop_event(f, reason));
   if (auto e = icmp_event(f, error, {payload, f.len})) out.push_back(std::move(*e));
 }
@@ -236,13 +238,14 @@ void GlobalFragImpl::receive(const Fragment& f, const uint8_t* payload,
     std::lock_guard guard(lock_);
     Netns* found = find(f.ns);
     if (!found) return out.push_back(drop_event(f, "no-netns"));
+    Netns& ns = *found;
     // Before any rule: the IP layer's checks of options and extension
     // headers (frag_ops.h).
     if (const std::optional<HeaderDrop> h = header_dropped(f)) {
-      if (h->param_problem) return refuse(f, payload, h->reason, IcmpError::kParamOption, out);
+      if (h->param_problem)
+        return refuse(ns.counters, f, payload, h->reason, IcmpError::kParamOption, out);
       return out.push_back(drop_event(f, h->reason));
     }
-    Netns& ns = *found;
     // 1. ip_rcv: a v4 packet with offset 0 and MF clear is not a fragment.
     if (v4 && f.off == 0 && !f.mf)
       return deliver(f, payload, f.len, frag_truesize(f.family, f.len, f.ext), out);
@@ -254,7 +257,7 @@ void GlobalFragImpl::receive(const Fragment& f, const uint8_t* payload,
     }
     // 3. RFC 8200 4.5: a v6 first fragment must hold the upper-layer header.
     if (!v4 && f.off == 0 && v6_first_fragment_truncated(f.proto, payload, f.len))
-      return refuse(f, payload, "v6-truncated", IcmpError::kParamIncomplete, out);
+      return refuse(ns.counters, f, payload, "v6-truncated", IcmpError::kParamIncomplete, out);
     // 4. Over high_thresh: refused (today), or room made by the evictor
     //    (before 4.17); a namespace pre_exit closed refuses under either.
     const bool over_limit =
@@ -287,7 +290,8 @@ void GlobalFragImpl::receive(const Fragment& f, const uint8_t* payload,
     }
     // 7. v6: ending past 65535 is a Parameter Problem; the queue stays.
     uint32_t end = f.off + f.len;
-    if (!v4 && end > 65535) return refuse(f, payload, "v6-too-big", IcmpError::kParamOffset, out);
+    if (!v4 && end > 65535)
+      return refuse(ns.counters, f, payload, "v6-too-big", IcmpError::kParamOffset, out);
     if (!f.mf) {
       // 8. A last fragment may not end below queued data or disagree with
       //    an earlier last fragment.
@@ -297,7 +301,7 @@ void GlobalFragImpl::receive(const Fragment& f, const uint8_t* payload,
     } else {
       // 9. A non-last length must be a multiple of 8: v4 trims, v6 drops.
       if (end % 8 != 0) {
-        if (!v4) return refuse(f, payload, "v6-bad-len", IcmpError::kParamLength, out);
+        if (!v4) return refuse(ns.counters, f, payload, "v6-bad-len", IcmpError::kParamLength, out);
         end &= ~7u;
       }
       // 10. Nothing beyond the last fragment's end.

@@ -153,9 +153,9 @@ class GlobalFragImpl final : public trace::Engine, public netns::PernetOps {
   void unlink(Queue* q);   // inet_frag_kill: off the table, the LRU and the timer heap
   void destroy(Queue* q);  // inet_frag_destroy: skbs and queue freed, memory released
   // Rules 3, 7 and 9 and header_dropped: a fragment dropped with a
-  // Parameter Problem.
-  static void refuse(const Fragment& f, const uint8_t* payload, std::string_view reason,
-                     IcmpError error, std::vector<trace::Event>& out);
+  // Parameter Problem, counted in InHdrErrors.
+  static void refuse(Counters& c, const Fragment& f, const uint8_t* payload,
+                     std::string_view reason, IcmpError error, std::vector<trace::Event>& out);
   void discard(Queue* q, std::string_view reason, std::vector<trace::Event>& out);
   void evict(Netns& ns, Family family, std::vector<trace::Event>& out);
   void enqueue(Netns& ns, Queue* q, const Fragment& f, const uint8_t* payload, uint32_t end,

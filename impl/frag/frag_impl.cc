@@ -313,17 +313,18 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
   // Before any rule: the IP layer's checks of options and extension
   // headers (frag_ops.h).
   const std::optional<HeaderDrop> header = header_dropped(f);
-  // 1. ip_rcv: a v4 packet with offset 0 and MF clear is not a fragment.
-  if (v4 && f.off == 0 && !f.mf) {
+  // 1. ip_rcv: a v4 packet with offset 0 and MF clear is not a fragment
+  //    (one whose headers are dropped takes the table lock below, for
+  //    the counter).
+  if (v4 && f.off == 0 && !f.mf && !header) {
     if (!netns(f.ns)) return sink.drop(f, "no-netns");  // its creation failed
-    if (header) return drop_header(f, payload, *header, sink);
     return sink.deliver(f, {payload, f.len}, frag_truesize(f.family, f.len, f.ext));
   }
   TableLock table;
   FragNetns* found = lock_netns(f.ns, f.family, table);
   if (!found) return sink.drop(f, "no-netns");
-  if (header) return drop_header(f, payload, *header, sink);
   FragNetns& ns = *found;
+  if (header) return drop_header(ns.counters, f, payload, *header, sink);
   Table& fam = ns.fam[fi];
   ns.counters.reqds[fi]++;
   if (!v4) {
@@ -337,7 +338,7 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
     // 3. RFC 8200 4.5: a first fragment must hold the upper-layer header.
     if (f.off == 0 && !mutants_.has(FragMutant::kV6TruncatedQueued) &&
         v6_first_fragment_truncated(f.proto, payload, f.len))
-      return refuse(f, payload, "v6-truncated", IcmpError::kParamIncomplete, sink);
+      return refuse(ns.counters, f, payload, "v6-truncated", IcmpError::kParamIncomplete, sink);
   }
   // 4. inet_frag_find: above high_thresh (or with high_thresh 0) nothing is
   //    queued, not even for an existing queue.
@@ -368,7 +369,8 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
   uint32_t end = f.off + f.len;
   // 7. v6: a fragment ending past 65535 gets a Parameter Problem; the queue
   //    found or created for it stays.
-  if (!v4 && end > 65535) return refuse(f, payload, "v6-too-big", IcmpError::kParamOffset, sink);
+  if (!v4 && end > 65535)
+    return refuse(ns.counters, f, payload, "v6-too-big", IcmpError::kParamOffset, sink);
   if (!f.mf) {
     // 8. A last fragment may not end below data already queued, nor
     //    disagree with an earlier last fragment.
@@ -379,7 +381,7 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
     // 9. A non-last fragment's length must be a multiple of 8: v4 trims it,
     //    v6 sends a Parameter Problem and drops the fragment.
     if (end % 8 != 0) {
-      if (!v4) return refuse(f, payload, "v6-bad-len", IcmpError::kParamLength, sink);
+      if (!v4) return refuse(ns.counters, f, payload, "v6-bad-len", IcmpError::kParamLength, sink);
       if (!mutants_.has(FragMutant::kNoTrim)) end &= ~7u;
     }
     // 10. Nothing may lie beyond the last fragment's end.
@@ -475,15 +477,16 @@ void FragImpl::destroy(FragQueue* q) {
   fam.queue_pool.destroy(q);
 }
 
-void FragImpl::refuse(const Fragment& f, const uint8_t* payload, std::string_view reason,
-                      IcmpError error, DeliverSink& sink) {
+void FragImpl::refuse(Counters& c, const Fragment& f, const uint8_t* payload,
+                      std::string_view reason, IcmpError error, DeliverSink& sink) {
+  c.hdr_errors[int(f.family)]++;
   sink.drop(f, reason);
   sink.icmp(f, error, {payload, f.len});
 }
 
-void FragImpl::drop_header(const Fragment& f, const uint8_t* payload, const HeaderDrop& h,
-                           DeliverSink& sink) {
-  if (h.param_problem) return refuse(f, payload, h.reason, IcmpError::kParamOption, sink);
+void FragImpl::drop_header(Counters& c, const Fragment& f, const uint8_t* payload,
+                           const HeaderDrop& h, DeliverSink& sink) {
+  if (h.param_problem) return refuse(c, f, payload, h.reason, IcmpError::kParamOption, sink);
   sink.drop(f, h.reason);
 }
 

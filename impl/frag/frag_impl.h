@@ -202,12 +202,12 @@ class FragImpl final : public trace::Engine, public netns::PernetOps {
   // memory they are charged (kQueueTruesize plus q->truesize).
   void destroy(FragQueue* q);
   // Rules 3, 7 and 9 and header_dropped: a fragment dropped with a
-  // Parameter Problem.
-  static void refuse(const Fragment& f, const uint8_t* payload, std::string_view reason,
-                     IcmpError error, DeliverSink& sink);
+  // Parameter Problem, counted in InHdrErrors.
+  static void refuse(Counters& c, const Fragment& f, const uint8_t* payload,
+                     std::string_view reason, IcmpError error, DeliverSink& sink);
   // What header_dropped drops, with its Parameter Problem if any.
-  static void drop_header(const Fragment& f, const uint8_t* payload, const HeaderDrop& h,
-                          DeliverSink& sink);
+  static void drop_header(Counters& c, const Fragment& f, const uint8_t* payload,
+                          const HeaderDrop& h, DeliverSink& sink);
   // Counts a failure, kills and destroys the queue, reports it.
   void discard(FragNetns& ns, FragQueue* q, std::string_view reason, DeliverSink& sink);
   // Copies the datagram out and destroys the queue under the table lock,

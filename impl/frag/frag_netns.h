@@ -6,8 +6,8 @@
 // Locking (FragImpl's "Locking" comment has the whole order):
 //   * fam[f].lock, the table lock, guards fam[f]: its table, mem, pools, every
 //     queue in the table and its skbs, the family's counters (reqds[f],
-//     oks[f], fails[f], timeout[f]; overlaps and peer_rid under the v4
-//     lock), and readers of the family's sysctls;
+//     oks[f], fails[f], timeout[f], hdr_errors[f]; overlaps and peer_rid
+//     under the v4 lock), and readers of the family's sysctls;
 //   * sysctls are written under both table locks (v4, then v6), so either
 //     lock suffices to read them;
 //   * name is under name_lock, a sched::LeafLock, no scheduling point

@@ -146,13 +146,14 @@ void FragModel::receive(const Fragment& f, std::span<const uint8_t> payload,
                         std::vector<trace::Event>& out) {
   Netns* found = find(f.ns);
   if (!found) return out.push_back(drop_event(f, "no-netns"));  // its creation failed
+  Netns& ns = *found;
   // Before any rule: the IP layer's checks of options and extension
   // headers (frag_ops.h).
   if (const std::optional<HeaderDrop> h = header_dropped(f)) {
-    if (h->param_problem) return refuse(f, payload, h->reason, IcmpError::kParamOption, out);
+    if (h->param_problem)
+      return refuse(ns.counters, f, payload, h->reason, IcmpError::kParamOption, out);
     return out.push_back(drop_event(f, h->reason));
   }
-  Netns& ns = *found;
   const int fi = int(f.family);
   const bool v4 = f.family == Family::kV4;
   auto deliver_whole = [&] {
@@ -176,7 +177,7 @@ void FragModel::receive(const Fragment& f, std::span<const uint8_t> payload,
         if (!v4) ns.counters.oks[fi]++;  // 2. an atomic fragment counts as reassembled
         return deliver_whole();
       case rule::Outcome::kV6Truncated:
-        return refuse(f, payload, "v6-truncated", IcmpError::kParamIncomplete, out);
+        return refuse(ns.counters, f, payload, "v6-truncated", IcmpError::kParamIncomplete, out);
       default:  // kMemLimit
         ns.counters.fails[fi]++;
         return out.push_back(drop_event(f, "mem-limit"));
@@ -250,9 +251,9 @@ void FragModel::receive_queued(Netns& ns, const Fragment& f, std::span<const uin
   rule::queue(d, {f.family, f.off, f.len, f.mf, extra_len(f.family, f.ext)}, state);
   switch (d.outcome()) {
     case rule::Outcome::kV6TooBig:
-      return refuse(f, payload, "v6-too-big", IcmpError::kParamOffset, out);
+      return refuse(ns.counters, f, payload, "v6-too-big", IcmpError::kParamOffset, out);
     case rule::Outcome::kV6BadLen:
-      return refuse(f, payload, "v6-bad-len", IcmpError::kParamLength, out);
+      return refuse(ns.counters, f, payload, "v6-bad-len", IcmpError::kParamLength, out);
     case rule::Outcome::kBadLast:
     case rule::Outcome::kBadBeyond:
       return discard("bad-end");
@@ -307,8 +308,9 @@ void FragModel::place(Queue& q, Frag frag, rule::Placement where) {
   }
 }
 
-void FragModel::refuse(const Fragment& f, std::span<const uint8_t> payload, std::string_view reason,
-                       IcmpError error, std::vector<trace::Event>& out) {
+void FragModel::refuse(Counters& c, const Fragment& f, std::span<const uint8_t> payload,
+                       std::string_view reason, IcmpError error, std::vector<trace::Event>& out) {
+  c.hdr_errors[int(f.family)]++;
   out.push_back(drop_event(f, reason));
   if (auto icmp = icmp_event(f, error, payload)) out.push_back(std::move(*icmp));
 }

@@ -121,9 +121,9 @@ class FragModel final : public trace::Engine, public netns::PernetOps {
   void receive_queued(Netns& ns, const Fragment& f, std::span<const uint8_t> payload,
                       rule::Decision<rule::Concrete>& d, std::vector<trace::Event>& out);
   // Rules 3, 7 and 9 and header_dropped: a fragment dropped with a
-  // Parameter Problem.
-  static void refuse(const Fragment& f, std::span<const uint8_t> payload, std::string_view reason,
-                     IcmpError error, std::vector<trace::Event>& out);
+  // Parameter Problem, counted in InHdrErrors.
+  static void refuse(Counters& c, const Fragment& f, std::span<const uint8_t> payload,
+                     std::string_view reason, IcmpError error, std::vector<trace::Event>& out);
   // Puts a queued fragment where the decision says (inet_frag_queue_insert).
   static void place(Queue& q, Frag frag, rule::Placement where);
   // Unhashes a queue and releases its memory (inet_frag_kill + destroy).

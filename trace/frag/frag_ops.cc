@@ -286,6 +286,7 @@ void add_to_snapshot(trace::Snapshot& snap, std::string_view ns, const Counters&
     m[std::string(kReasmOKs[f])] = c.oks[f];
     m[std::string(kReasmFails[f])] = c.fails[f];
     m[std::string(kReasmTimeout[f])] = c.timeout[f];
+    m[std::string(kInHdrErrors[f])] = c.hdr_errors[f];
     m[std::string(kMemGauge[f])] = mem[f];
     m[std::string(kQueuesGauge[f])] = queues[f];
   }
@@ -359,7 +360,7 @@ uint64_t snapshot_digest(std::string_view ns, const Counters& c, const uint64_t 
                          const uint64_t queues[2]) {
   trace::Digest d(ns);
   d.add(c.reqds[0]).add(c.reqds[1]).add(c.oks[0]).add(c.oks[1]).add(c.fails[0]).add(c.fails[1]);
-  d.add(c.timeout[0]).add(c.timeout[1]).add(c.overlaps);
+  d.add(c.timeout[0]).add(c.timeout[1]).add(c.overlaps).add(c.hdr_errors[0]).add(c.hdr_errors[1]);
   d.add(mem[0]).add(mem[1]).add(queues[0]).add(queues[1]);
   return d.value();
 }
@@ -487,6 +488,7 @@ void register_ops(trace::Registry& r) {
       r.add_word(trace::kVocabCounter, std::string(names[f]));
     if (f == 0) r.add_word(trace::kVocabCounter, std::string(kReasmOverlaps));
   }
+  for (std::string_view c : kInHdrErrors) r.add_word(trace::kVocabCounter, std::string(c));
 
   FieldSpec ns{.key = "NS", .kind = Kind::kName, .positional = true, .help = "namespace"};
   FieldSpec family{

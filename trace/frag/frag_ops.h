@@ -255,15 +255,22 @@ inline constexpr std::string_view kReasmOKs[2] = {"IpReasmOKs", "Ip6ReasmOKs"};
 inline constexpr std::string_view kReasmFails[2] = {"IpReasmFails", "Ip6ReasmFails"};
 inline constexpr std::string_view kReasmTimeout[2] = {"IpReasmTimeout", "Ip6ReasmTimeout"};
 inline constexpr std::string_view kReasmOverlaps = "IpExtReasmOverlaps";
+inline constexpr std::string_view kInHdrErrors[2] = {"IpInHdrErrors", "Ip6InHdrErrors"};
 inline constexpr std::string_view kMemGauge[2] = {"mem.v4", "mem.v6"};
 inline constexpr std::string_view kQueuesGauge[2] = {"queues.v4", "queues.v6"};
 
 // Per-namespace reassembly counters, indexed by Family where the kernel has
 // one per family. v6 overlaps are counted by the kernel in a MIB that
 // /proc/net/snmp6 does not show, so only IpExtReasmOverlaps exists.
+// hdr_errors: InHdrErrors, every fragment refused with a Parameter Problem
+// (IcmpError's kParam*): v4 options ip_options_compile refuses, counted by
+// ip_rcv_options whether or not the ICMP is sent (measured); a v6 first
+// fragment truncated, one ending past 65535, a non-last one whose length is
+// not a multiple of 8, counted by ipv6_frag_rcv.
 struct Counters {
   uint64_t reqds[2] = {}, oks[2] = {}, fails[2] = {}, timeout[2] = {};
   uint64_t overlaps = 0;
+  uint64_t hdr_errors[2] = {};
 };
 
 // Adds one namespace's counters and gauges to a snapshot, the same way for
