@@ -17,14 +17,6 @@ trace::Addr addr_of(Family family, uint64_t lo, uint64_t hi) {
 
 }  // namespace
 
-QueueKey QueueKey::of(const Fragment& f, bool with_proto) {
-  QueueKey k;
-  std::memcpy(&k.words[0], f.src.bytes.data(), 16);
-  std::memcpy(&k.words[2], f.dst.bytes.data(), 16);
-  k.words[4] = uint64_t(f.id) | (with_proto ? uint64_t(f.proto) << 32 : 0);
-  return k;
-}
-
 trace::Addr QueueKey::src(Family family) const {
   return addr_of(family, words[0], words[1]);
 }

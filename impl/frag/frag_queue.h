@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string>
@@ -42,7 +43,14 @@ struct FragNetns;
 struct QueueKey {
   uint64_t words[5] = {};  // src[0..7], src[8..15], dst[0..7], dst[8..15], id | proto << 32
 
-  static QueueKey of(const Fragment& f, bool with_proto);
+  // The key of f's queue (inline: every receive computes one).
+  static QueueKey of(const Fragment& f, bool with_proto) {
+    QueueKey k;
+    std::memcpy(&k.words[0], f.src.bytes.data(), 16);
+    std::memcpy(&k.words[2], f.dst.bytes.data(), 16);
+    k.words[4] = uint64_t(f.id) | (with_proto ? uint64_t(f.proto) << 32 : 0);
+    return k;
+  }
   uint32_t id() const { return uint32_t(words[4]); }
   uint8_t proto() const { return uint8_t(words[4] >> 32); }
   trace::Addr src(Family family) const;

@@ -8,6 +8,8 @@
 // memory an skb is charged, and which sysctl writes the kernel refuses.
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -70,9 +72,15 @@ inline constexpr uint32_t kOptBadPointer = 21;
 
 // A fragment's header past its fixed part, `ext`: v4 its options
 // (kOptNames' index), v6 its extension headers (kExtNames' bits). Its
-// length in bytes:
+// length in bytes, one load on the receive path (kExtraLens[f][ext] is
+// kOptLens[ext] for v4, ext_len(ext) for v6; the v4 row's eighth entry
+// pads it, as no v4 ext is 7):
+inline constexpr uint8_t kExtraLens[2][8] = {
+    {kOptLens[0], kOptLens[1], kOptLens[2], kOptLens[3], kOptLens[4], kOptLens[5], kOptLens[6], 0},
+    {ext_len(0), ext_len(1), ext_len(2), ext_len(3), ext_len(4), ext_len(5), ext_len(6),
+     ext_len(7)}};
 inline constexpr uint32_t extra_len(Family f, uint8_t ext) {
-  return f == Family::kV4 ? kOptLens[ext % 7] : ext_len(ext);
+  return kExtraLens[int(f)][ext & 7];
 }
 
 // One received fragment, decoded from a frag op (defaults applied).
@@ -131,9 +139,7 @@ inline constexpr uint64_t frag_truesize(Family f, uint32_t len, uint8_t ext = 0)
     return kSkbStruct + kSkbSmallHead + ((header + len + kPageSize - 1) & ~(kPageSize - 1));
   uint64_t head = ((kSkbHeadroom + header + len + 63) & ~uint64_t{63}) + kSkbSharedInfo;
   if (head <= kSkbSmallHead) return kSkbStruct + kSkbSmallHead;
-  uint64_t pow2 = 1024;
-  while (pow2 < head) pow2 <<= 1;
-  return kSkbStruct + pow2;
+  return kSkbStruct + std::max(uint64_t{1024}, std::bit_ceil(head));
 }
 
 // RFC 8200 section 4.5 as Linux applies it (ipv6frag_thdr_truncated): a first
