@@ -45,6 +45,8 @@ TEST(Snmp, CounterOrderIsTheEventOrder) {
   EXPECT_EQ(kFragCounters[0], "IpReasmReqds");
   EXPECT_EQ(kFragCounters[4], "IpExtReasmOverlaps");
   EXPECT_EQ(kFragCounters[8], "Ip6ReasmTimeout");
+  EXPECT_EQ(kFragCounters[9], "IpInHdrErrors");
+  EXPECT_EQ(kFragCounters[10], "Ip6InHdrErrors");
 }
 
 TEST(Snmp, ProcCountersReadThisNamespace) {
