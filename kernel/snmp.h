@@ -20,10 +20,7 @@ namespace nv::kernel {
 
 // The counters the kernel engine reports, in the order of the JSON
 // "counters" event (the trace registry's counter vocabulary).
-inline constexpr std::array<std::string_view, 11> kFragCounters = {
-    frag::kReasmReqds[0],   frag::kReasmOKs[0],    frag::kReasmFails[0], frag::kReasmTimeout[0],
-    frag::kReasmOverlaps,   frag::kReasmReqds[1],  frag::kReasmOKs[1],   frag::kReasmFails[1],
-    frag::kReasmTimeout[1], frag::kInHdrErrors[0], frag::kInHdrErrors[1]};
+inline constexpr const auto& kFragCounters = frag::kCounters;
 
 using CounterMap = std::map<std::string, uint64_t, std::less<>>;
 

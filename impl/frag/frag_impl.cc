@@ -311,8 +311,8 @@ void FragImpl::receive_owned(const Fragment& f, const uint8_t* payload,
   const int fi = int(f.family);
   const bool v4 = f.family == Family::kV4;
   // Before any rule: the IP layer's checks of options and extension
-  // headers (frag_ops.h), which a fragment without either passes.
-  const std::optional<HeaderDrop> header = f.ext ? header_dropped(f) : std::nullopt;
+  // headers (frag_ops.h).
+  const std::optional<HeaderDrop> header = header_dropped(f);
   // 1. ip_rcv: a v4 packet with offset 0 and MF clear is not a fragment
   //    (one whose headers are dropped takes the table lock below, for
   //    the counter).

@@ -214,10 +214,6 @@ std::optional<UpperLayer> v6_upper_layer(uint16_t frag_off, uint8_t proto, const
   }
 }
 
-bool is_multicast(const trace::Addr& a) {
-  return a.v6 ? a.bytes[0] == 0xff : (a.bytes[0] & 0xf0) == 224;
-}
-
 bool is_zero(const trace::Addr& a) {
   for (size_t i = 0; i < (a.v6 ? 16u : 4u); ++i)
     if (a.bytes[i] != 0) return false;
@@ -233,16 +229,6 @@ bool v6_first_fragment_truncated(uint8_t proto, const uint8_t* payload, uint32_t
   if (!upper || upper->proto == 44) return false;
   uint32_t need = upper->proto == 6 ? 20 : (upper->proto == 17 || upper->proto == 58) ? 8 : 1;
   return uint64_t(upper->off) + need > len;
-}
-
-std::optional<HeaderDrop> header_dropped(const Fragment& f) {
-  if (f.family == Family::kV4) {
-    if (f.ext == kOptLsrr) return HeaderDrop{"v4-srr"};
-    if (f.ext == kOptBad) return HeaderDrop{"v4-bad-options", true};
-  } else if ((f.ext & kExtRt) && is_multicast(f.dst)) {
-    return HeaderDrop{"v6-rt-multicast"};
-  }
-  return std::nullopt;
 }
 
 bool Sysctls::owns(std::string_view key) {
@@ -483,12 +469,7 @@ void register_ops(trace::Registry& r) {
                         "ipv6.ip6frag_high_thresh", "ipv6.ip6frag_low_thresh", "ipv6.ip6frag_time",
                         "ipv4.ipfrag_max_dist"})
     r.add_word(trace::kVocabSysctl, k);
-  for (int f = 0; f < 2; ++f) {
-    for (auto names : {kReasmReqds, kReasmOKs, kReasmFails, kReasmTimeout})
-      r.add_word(trace::kVocabCounter, std::string(names[f]));
-    if (f == 0) r.add_word(trace::kVocabCounter, std::string(kReasmOverlaps));
-  }
-  for (std::string_view c : kInHdrErrors) r.add_word(trace::kVocabCounter, std::string(c));
+  for (std::string_view c : kCounters) r.add_word(trace::kVocabCounter, std::string(c));
 
   FieldSpec ns{.key = "NS", .kind = Kind::kName, .positional = true, .help = "namespace"};
   FieldSpec family{

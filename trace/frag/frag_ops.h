@@ -9,6 +9,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstdint>
 #include <optional>
@@ -161,7 +162,22 @@ struct HeaderDrop {
   std::string_view reason;
   bool param_problem = false;
 };
-std::optional<HeaderDrop> header_dropped(const Fragment& f);
+// A multicast address: 224.0.0.0/4, ff00::/8.
+inline bool is_multicast(const trace::Addr& a) {
+  return a.v6 ? a.bytes[0] == 0xff : (a.bytes[0] & 0xf0) == 224;
+}
+// Inline: every receive asks, and a fragment with neither options nor
+// extension headers (ext 0) has nothing to drop.
+inline std::optional<HeaderDrop> header_dropped(const Fragment& f) {
+  if (f.ext == 0) return std::nullopt;
+  if (f.family == Family::kV4) {
+    if (f.ext == kOptLsrr) return HeaderDrop{"v4-srr"};
+    if (f.ext == kOptBad) return HeaderDrop{"v4-bad-options", true};
+  } else if ((f.ext & kExtRt) && is_multicast(f.dst)) {
+    return HeaderDrop{"v6-rt-multicast"};
+  }
+  return std::nullopt;
+}
 
 // The reassembly sysctls of one namespace, with the kernel's defaults.
 struct Sysctls {
@@ -262,6 +278,12 @@ inline constexpr std::string_view kReasmFails[2] = {"IpReasmFails", "Ip6ReasmFai
 inline constexpr std::string_view kReasmTimeout[2] = {"IpReasmTimeout", "Ip6ReasmTimeout"};
 inline constexpr std::string_view kReasmOverlaps = "IpExtReasmOverlaps";
 inline constexpr std::string_view kInHdrErrors[2] = {"IpInHdrErrors", "Ip6InHdrErrors"};
+// Every counter, in the order of the registry's counter vocabulary and of
+// the "counters" event's fields.
+inline constexpr std::array<std::string_view, 11> kCounters = {
+    kReasmReqds[0],   kReasmOKs[0],    kReasmFails[0], kReasmTimeout[0],
+    kReasmOverlaps,   kReasmReqds[1],  kReasmOKs[1],   kReasmFails[1],
+    kReasmTimeout[1], kInHdrErrors[0], kInHdrErrors[1]};
 inline constexpr std::string_view kMemGauge[2] = {"mem.v4", "mem.v6"};
 inline constexpr std::string_view kQueuesGauge[2] = {"queues.v4", "queues.v6"};
 
